@@ -1,0 +1,51 @@
+/**
+ * The agent → aggregator ingest contract, `POST /v1/ingest`.
+ *
+ * Request: `Content-Type: application/x-ndjson`, `Content-Encoding: gzip`, body = one
+ * {@link LogRecordSchema} JSON object per line. `Authorization: Bearer <ingest token>`;
+ * the token is bound to one cluster and every record's `cluster` must match it.
+ *
+ * Response semantics the agent relies on for checkpointing:
+ * - 200: the whole batch is settled — every record is stored (`accepted`, including
+ *   `duplicates` already stored by an earlier send) or rejected for good (`rejected`,
+ *   with reasons). The agent may commit offsets past every record of the batch.
+ * - 429 / 5xx / network error: nothing is settled; send the same batch again
+ *   (honour `Retry-After`). Records that did get stored come back as duplicates.
+ * - other 4xx (bad gzip, bad token, oversize body): the request as a whole is refused,
+ *   nothing was stored; the error envelope says why. Retrying unchanged will not help.
+ */
+import { Type, type Static } from 'typebox';
+import { DiscardReasons } from '../reasons.ts';
+
+export const INGEST_PATH = '/v1/ingest';
+export const INGEST_HEARTBEAT_PATH = '/v1/ingest/heartbeat';
+
+export const IngestRejectionSchema = Type.Object({
+  line: Type.Integer({ minimum: 1, description: '1-based line number in the batch.' }),
+  id: Type.Optional(Type.String()),
+  reason: Type.Union(DiscardReasons.map((r) => Type.Literal(r))),
+  message: Type.String(),
+});
+
+export const IngestResponseSchema = Type.Object({
+  received: Type.Integer({ minimum: 0 }),
+  accepted: Type.Integer({ minimum: 0, description: 'Stored now or earlier.' }),
+  duplicates: Type.Integer({ minimum: 0, description: 'Of accepted: already stored.' }),
+  rejected: Type.Array(IngestRejectionSchema),
+});
+export type IngestResponse = Static<typeof IngestResponseSchema>;
+export type IngestRejection = Static<typeof IngestRejectionSchema>;
+
+export const HeartbeatSchema = Type.Object(
+  {
+    cluster: Type.String({ minLength: 1, maxLength: 253 }),
+    node: Type.String({ minLength: 1, maxLength: 253 }),
+    agent_version: Type.String({ maxLength: 64 }),
+    files_watched: Type.Integer({ minimum: 0 }),
+    bytes_behind: Type.Integer({ minimum: 0 }),
+    last_ack_at: Type.Optional(Type.String()),
+    sent_at: Type.String(),
+  },
+  { additionalProperties: false },
+);
+export type Heartbeat = Static<typeof HeartbeatSchema>;
