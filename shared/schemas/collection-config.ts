@@ -9,7 +9,7 @@ import { Levels } from '../record.ts';
 
 export const INGEST_CONFIG_PATH = '/v1/ingest/config';
 
-const LevelSchema = Type.Union(Levels.map((l) => Type.Literal(l)));
+const LevelSchema = Type.Enum(Levels);
 const Globs = (description: string) =>
   Type.Array(Type.String({ minLength: 1, maxLength: 253 }), { maxItems: 500, description });
 

@@ -23,7 +23,7 @@ export const INGEST_HEARTBEAT_PATH = '/v1/ingest/heartbeat';
 export const IngestRejectionSchema = Type.Object({
   line: Type.Integer({ minimum: 1, description: '1-based line number in the batch.' }),
   id: Type.Optional(Type.String()),
-  reason: Type.Union(DiscardReasons.map((r) => Type.Literal(r))),
+  reason: Type.Enum(DiscardReasons),
   message: Type.String(),
 });
 
