@@ -1,0 +1,128 @@
+/**
+ * `buildApp(config, deps)`: the whole aggregator as a Fastify instance, for `server.ts` and
+ * for tests (`inject()` or a real listener on port 0). Services are built here and handed
+ * to the route plugins that need them; nothing reads process.env.
+ *
+ * The store is prepared (templates, system indices, bootstrap admin token) by
+ * `app.prepareStore()`, which `server.ts` retries until OpenSearch answers; until then
+ * every non-public route answers 503 and `/readyz` says not ready.
+ */
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Logger } from 'pino';
+import type { AggregatorConfig } from './config.ts';
+import { AppError } from './errors.ts';
+import { createOpenSearchClient, type OpenSearch } from './store/opensearch.ts';
+import { bootstrapStore, storeIsReady } from './store/bootstrap.ts';
+import { BulkWriter } from './store/bulk-writer.ts';
+import { HeartbeatStore } from './store/heartbeat-store.ts';
+import { CollectionConfigStore } from './store/collection-config-store.ts';
+import { TokenStore } from './auth/token-store.ts';
+import { LogSearch } from './query/log-search.ts';
+import { createMetrics, type AggregatorMetrics } from './telemetry/metrics.ts';
+import { errorHandlerPlugin } from './plugins/error-handler.ts';
+import { authPlugin } from './plugins/auth.ts';
+import { ingestRoutes } from './routes/ingest/ingest-routes.ts';
+import { logsRoutes } from './routes/logs/logs-routes.ts';
+import { tokenRoutes } from './routes/tokens/token-routes.ts';
+import { healthRoutes } from './routes/health/health-routes.ts';
+
+export const API_BASE = '/v1/k8s/logs';
+
+export interface AppDeps {
+  opensearch?: OpenSearch;
+  metrics?: AggregatorMetrics;
+  logger?: Logger;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Creates templates and system indices; returns a generated admin token on first start. */
+    prepareStore(): Promise<{ generatedAdminToken: string | undefined }>;
+    readonly services: {
+      opensearch: OpenSearch;
+      tokens: TokenStore;
+      configs: CollectionConfigStore;
+      heartbeats: HeartbeatStore;
+      metrics: AggregatorMetrics;
+    };
+  }
+}
+
+export async function buildApp(config: AggregatorConfig, deps: AppDeps = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    ...(deps.logger ? { loggerInstance: deps.logger as FastifyBaseLogger } : { logger: { level: config.logLevel } }),
+    requestIdHeader: 'x-request-id',
+    genReqId: () => randomUUID(),
+    bodyLimit: config.ingest.maxBodyBytes,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: true, useDefaults: true, allErrors: false } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  const opensearch = deps.opensearch ?? createOpenSearchClient(config.opensearch);
+  const metrics = deps.metrics ?? createMetrics();
+  const prefix = config.opensearch.indexPrefix;
+  const layout = { indexPrefix: prefix, shards: config.opensearch.shards, replicas: config.opensearch.replicas };
+  const tokens = new TokenStore(opensearch, prefix, config.auth.tokenCacheMs);
+  const configs = new CollectionConfigStore(opensearch, prefix);
+  const heartbeats = new HeartbeatStore(opensearch, prefix);
+  let storePrepared = false;
+
+  app.decorate('services', { opensearch, tokens, configs, heartbeats, metrics });
+  app.decorate('prepareStore', async () => {
+    await bootstrapStore(opensearch, layout);
+    const generatedAdminToken = await tokens.bootstrapAdmin(config.auth.adminToken);
+    storePrepared = true;
+    return { generatedAdminToken };
+  });
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+    if (!storePrepared && request.routeOptions.config?.auth !== 'public' && !request.is404) {
+      throw new AppError('AGG_ERR_STORE_UNAVAILABLE', 'starting: the log store is not ready yet', { retryAfterSeconds: 2 });
+    }
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    metrics.httpDuration.observe(
+      { route: request.routeOptions.url ?? 'unmatched', method: request.method, status: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+  });
+
+  await app.register(errorHandlerPlugin);
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'k8s-logs API', version: '0.1.0', description: 'Kubernetes logs: retrieval, search, collection, archives.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+  await app.register(async (docs) => {
+    docs.addHook('onRoute', (route) => {
+      route.config = { ...(route.config as object), auth: 'public' };
+    });
+    await docs.register(swaggerUi, { routePrefix: '/docs' });
+  });
+  await app.register(authPlugin, { tokens, rateLimit: config.rateLimit });
+
+  await app.register(healthRoutes, {
+    registry: metrics.registry,
+    ready: async () => storePrepared && (await storeIsReady(opensearch, layout)),
+  });
+  await app.register(ingestRoutes, {
+    writer: new BulkWriter(opensearch, prefix),
+    metrics,
+    heartbeats,
+    configs,
+    ...config.ingest,
+  });
+  await app.register(logsRoutes, { prefix: API_BASE, search: new LogSearch(opensearch, prefix) });
+  await app.register(tokenRoutes, { prefix: API_BASE, tokens });
+  app.addHook('onClose', async () => {
+    if (!deps.opensearch) await opensearch.close();
+  });
+  // Routes are typed through the plugins' own type provider; callers see a plain instance.
+  return app as unknown as FastifyInstance;
+}

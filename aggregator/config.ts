@@ -1,0 +1,185 @@
+/**
+ * Aggregator configuration, parsed once from flags and environment into a frozen object.
+ * All problems are reported together. Components receive their slice, never process.env.
+ */
+import { parseArgs } from 'node:util';
+
+export interface AggregatorConfig {
+  /** Listen address. Env `K8S_LOGS_HOST`, flag `--host`. Default `0.0.0.0`. */
+  readonly host: string;
+  /** Listen port; 0 picks a free one. Env `K8S_LOGS_PORT`, flag `--port`. Default 8080. */
+  readonly port: number;
+  /** pino level. Env `K8S_LOGS_LOG_LEVEL`, flag `--log-level`. Default `info`. */
+  readonly logLevel: string;
+  readonly opensearch: {
+    /** OpenSearch URL. Env `OPENSEARCH_URL`, flag `--opensearch-url`. Default `http://127.0.0.1:9200`. */
+    readonly url: string;
+    /** Basic auth user. Env `OPENSEARCH_USERNAME`. Default none. */
+    readonly username: string | undefined;
+    /** Basic auth password. Env `OPENSEARCH_PASSWORD`. Default none. */
+    readonly password: string | undefined;
+    /** Per-request timeout in ms. Env `OPENSEARCH_REQUEST_TIMEOUT_MS`. Default 30000. */
+    readonly requestTimeoutMs: number;
+    /** Prefix of every index the aggregator owns. Env `K8S_LOGS_INDEX_PREFIX`. Default `k8s-logs`. */
+    readonly indexPrefix: string;
+    /** Primary shards per daily log index. Env `K8S_LOGS_SHARDS`. Default 1. */
+    readonly shards: number;
+    /** Replicas per daily log index. Env `K8S_LOGS_REPLICAS`. Default 0. */
+    readonly replicas: number;
+  };
+  readonly auth: {
+    /**
+     * Bootstrap admin token. Env `K8S_LOGS_ADMIN_TOKEN`. Default: none; then one is
+     * generated on the first start against an empty store and printed once.
+     */
+    readonly adminToken: string | undefined;
+    /** How long a verified token is trusted without a store lookup, ms. Default 10000. */
+    readonly tokenCacheMs: number;
+  };
+  readonly ingest: {
+    /** Largest accepted request body (compressed), bytes. Env `K8S_LOGS_INGEST_MAX_BODY_BYTES`. Default 16 MiB. */
+    readonly maxBodyBytes: number;
+    /** Largest accepted body after gunzip, bytes. Env `K8S_LOGS_INGEST_MAX_INFLATED_BYTES`. Default 64 MiB. */
+    readonly maxInflatedBytes: number;
+    /** Largest single record (one NDJSON line), bytes. Default 2 MiB. */
+    readonly maxRecordBytes: number;
+  };
+  readonly rateLimit: {
+    /** Requests per minute per token on standard endpoints; 0 disables. Env `K8S_LOGS_RATE_LIMIT_STANDARD`. Default 100. */
+    readonly standardPerMinute: number;
+    /** Requests per minute per token on heavy endpoints (search, LogQL, archive start, collect); 0 disables. Env `K8S_LOGS_RATE_LIMIT_HEAVY`. Default 10. */
+    readonly heavyPerMinute: number;
+  };
+  /** Days of logs kept in OpenSearch; older day indices are deleted. Env `K8S_LOGS_RETENTION_DAYS`. Default 7. */
+  readonly retentionDays: number;
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.problems = problems;
+  }
+}
+
+export const HELP = `k8s-logs-aggregator — receives agent batches, stores them in OpenSearch, serves the API.
+
+Usage: k8s-logs-aggregator [flags]
+
+Flags (each also read from the environment variable shown):
+  --host <addr>            K8S_LOGS_HOST              listen address (default 0.0.0.0)
+  --port <n>               K8S_LOGS_PORT              listen port (default 8080, 0 = any)
+  --opensearch-url <url>   OPENSEARCH_URL             OpenSearch (default http://127.0.0.1:9200)
+                           OPENSEARCH_USERNAME / OPENSEARCH_PASSWORD   basic auth
+  --index-prefix <p>       K8S_LOGS_INDEX_PREFIX      index name prefix (default k8s-logs)
+  --retention-days <n>     K8S_LOGS_RETENTION_DAYS    days kept in OpenSearch (default 7)
+                           K8S_LOGS_ADMIN_TOKEN       bootstrap admin token (default: generated once, printed)
+                           K8S_LOGS_RATE_LIMIT_STANDARD / _HEAVY   requests/min per token (100 / 10)
+                           K8S_LOGS_INGEST_MAX_BODY_BYTES          ingest body limit (16 MiB)
+  --log-level <level>      K8S_LOGS_LOG_LEVEL         trace|debug|info|warn|error (default info)
+  -h, --help               this text
+
+API: /v1/k8s/logs (Bearer token), ingest: POST /v1/ingest, docs: /docs, metrics: /metrics
+`;
+
+type Source = Record<string, string | undefined>;
+
+export function loadConfig(argv: string[], env: Source): AggregatorConfig {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      host: { type: 'string' },
+      port: { type: 'string' },
+      'opensearch-url': { type: 'string' },
+      'index-prefix': { type: 'string' },
+      'retention-days': { type: 'string' },
+      'log-level': { type: 'string' },
+    },
+    strict: true,
+  });
+  const problems: string[] = [];
+  const str = (flag: string | undefined, envName: string, def: string) =>
+    flag ?? env[envName] ?? def;
+  const int = (raw: string, name: string, min: number, max: number): number => {
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      problems.push(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
+      return min;
+    }
+    return n;
+  };
+  const url = str(values['opensearch-url'], 'OPENSEARCH_URL', 'http://127.0.0.1:9200');
+  if (!URL.canParse(url)) problems.push(`OPENSEARCH_URL is not a URL: "${url}"`);
+  const indexPrefix = str(values['index-prefix'], 'K8S_LOGS_INDEX_PREFIX', 'k8s-logs');
+  if (!/^[a-z0-9][a-z0-9_-]{0,40}$/.test(indexPrefix)) {
+    problems.push(`index prefix must be lower-case letters, digits, - or _, got "${indexPrefix}"`);
+  }
+  const logLevel = str(values['log-level'], 'K8S_LOGS_LOG_LEVEL', 'info');
+  if (!['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].includes(logLevel)) {
+    problems.push(`log level must be one of trace|debug|info|warn|error|fatal|silent, got "${logLevel}"`);
+  }
+  const adminToken = env['K8S_LOGS_ADMIN_TOKEN'] || undefined;
+  if (adminToken !== undefined && adminToken.length < 16) {
+    problems.push('K8S_LOGS_ADMIN_TOKEN must be at least 16 characters');
+  }
+  const config: AggregatorConfig = {
+    host: str(values.host, 'K8S_LOGS_HOST', '0.0.0.0'),
+    port: int(str(values.port, 'K8S_LOGS_PORT', '8080'), 'port', 0, 65535),
+    logLevel,
+    opensearch: {
+      url,
+      username: env['OPENSEARCH_USERNAME'] || undefined,
+      password: env['OPENSEARCH_PASSWORD'] || undefined,
+      requestTimeoutMs: int(env['OPENSEARCH_REQUEST_TIMEOUT_MS'] ?? '30000', 'OPENSEARCH_REQUEST_TIMEOUT_MS', 100, 600_000),
+      indexPrefix,
+      shards: int(env['K8S_LOGS_SHARDS'] ?? '1', 'K8S_LOGS_SHARDS', 1, 64),
+      replicas: int(env['K8S_LOGS_REPLICAS'] ?? '0', 'K8S_LOGS_REPLICAS', 0, 8),
+    },
+    auth: { adminToken, tokenCacheMs: 10_000 },
+    ingest: {
+      maxBodyBytes: int(env['K8S_LOGS_INGEST_MAX_BODY_BYTES'] ?? String(16 << 20), 'K8S_LOGS_INGEST_MAX_BODY_BYTES', 1024, 1 << 30),
+      maxInflatedBytes: int(env['K8S_LOGS_INGEST_MAX_INFLATED_BYTES'] ?? String(64 << 20), 'K8S_LOGS_INGEST_MAX_INFLATED_BYTES', 1024, 1 << 30),
+      maxRecordBytes: 2 << 20,
+    },
+    rateLimit: {
+      standardPerMinute: int(env['K8S_LOGS_RATE_LIMIT_STANDARD'] ?? '100', 'K8S_LOGS_RATE_LIMIT_STANDARD', 0, 1_000_000),
+      heavyPerMinute: int(env['K8S_LOGS_RATE_LIMIT_HEAVY'] ?? '10', 'K8S_LOGS_RATE_LIMIT_HEAVY', 0, 1_000_000),
+    },
+    retentionDays: int(str(values['retention-days'], 'K8S_LOGS_RETENTION_DAYS', '7'), 'retention days', 1, 3650),
+  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return deepFreeze(config);
+}
+
+/** Test and embedding helper: defaults with selected overrides. */
+export function configWith(overrides: {
+  opensearchUrl?: string;
+  adminToken?: string;
+  indexPrefix?: string;
+  rateLimit?: Partial<AggregatorConfig['rateLimit']>;
+  ingest?: Partial<AggregatorConfig['ingest']>;
+  logLevel?: string;
+}): AggregatorConfig {
+  const base = loadConfig([], {
+    ...(overrides.opensearchUrl ? { OPENSEARCH_URL: overrides.opensearchUrl } : {}),
+    ...(overrides.adminToken ? { K8S_LOGS_ADMIN_TOKEN: overrides.adminToken } : {}),
+    ...(overrides.indexPrefix ? { K8S_LOGS_INDEX_PREFIX: overrides.indexPrefix } : {}),
+    K8S_LOGS_LOG_LEVEL: overrides.logLevel ?? 'silent',
+  });
+  return deepFreeze({
+    ...base,
+    port: 0,
+    host: '127.0.0.1',
+    rateLimit: { ...base.rateLimit, ...overrides.rateLimit },
+    ingest: { ...base.ingest, ...overrides.ingest },
+  });
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}

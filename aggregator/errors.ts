@@ -1,0 +1,47 @@
+/**
+ * Typed errors with stable codes. Every error a route can raise is an AppError; the one
+ * error handler (plugins/error-handler.ts) maps it to the envelope of DESIGN.md §6.
+ * Anything else that escapes becomes a 500 whose body says nothing internal.
+ */
+
+export const ErrorCodes = {
+  AGG_ERR_INVALID_REQUEST: { status: 400, code: 'invalid_request' },
+  AGG_ERR_UNAUTHORIZED: { status: 401, code: 'unauthorized' },
+  AGG_ERR_FORBIDDEN: { status: 403, code: 'forbidden' },
+  AGG_ERR_NOT_FOUND: { status: 404, code: 'not_found' },
+  AGG_ERR_CONFLICT: { status: 409, code: 'conflict' },
+  AGG_ERR_PAYLOAD_TOO_LARGE: { status: 413, code: 'payload_too_large' },
+  AGG_ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, code: 'unsupported_media_type' },
+  AGG_ERR_RATE_LIMITED: { status: 429, code: 'rate_limited' },
+  AGG_ERR_STORE_BUSY: { status: 429, code: 'store_busy' },
+  AGG_ERR_INTERNAL: { status: 500, code: 'internal' },
+  AGG_ERR_STORE_UNAVAILABLE: { status: 503, code: 'store_unavailable' },
+} as const;
+
+export type ErrorName = keyof typeof ErrorCodes;
+
+export class AppError extends Error {
+  override readonly name = 'AppError';
+  readonly errorName: ErrorName;
+  readonly status: number;
+  readonly code: string;
+  readonly details: unknown[] | undefined;
+  /** Seconds, for 429 and 503: sent as `Retry-After`. */
+  readonly retryAfterSeconds: number | undefined;
+
+  constructor(
+    errorName: ErrorName,
+    message: string,
+    opts: { details?: unknown[]; retryAfterSeconds?: number; cause?: unknown } = {},
+  ) {
+    super(message, { cause: opts.cause });
+    this.errorName = errorName;
+    this.status = ErrorCodes[errorName].status;
+    this.code = ErrorCodes[errorName].code;
+    this.details = opts.details;
+    this.retryAfterSeconds = opts.retryAfterSeconds;
+  }
+}
+
+export const invalidRequest = (message: string, details?: unknown[]) =>
+  new AppError('AGG_ERR_INVALID_REQUEST', message, details ? { details } : {});

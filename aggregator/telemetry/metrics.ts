@@ -1,0 +1,50 @@
+/**
+ * The aggregator's Prometheus metrics, created on an injected registry (never the global
+ * one) so tests and several app instances in one process do not collide.
+ */
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export interface AggregatorMetrics {
+  readonly registry: Registry;
+  readonly receivedRecords: Counter<'cluster'>;
+  readonly indexedRecords: Counter<'cluster' | 'result'>;
+  readonly rejectedRecords: Counter<'reason'>;
+  readonly bulkDuration: Histogram;
+  readonly storeErrors: Counter<'operation' | 'kind'>;
+  readonly httpDuration: Histogram<'route' | 'method' | 'status'>;
+}
+
+export function createMetrics(registry = new Registry(), opts: { processMetrics?: boolean } = {}): AggregatorMetrics {
+  if (opts.processMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'k8s_logs_aggregator_' });
+  const p = 'k8s_logs_aggregator_';
+  return {
+    registry,
+    receivedRecords: new Counter({ name: `${p}received_records_total`, help: 'Records received on ingest.', labelNames: ['cluster'], registers: [registry] }),
+    indexedRecords: new Counter({
+      name: `${p}indexed_records_total`,
+      help: 'Records stored; result="created" or "duplicate" (already stored by an earlier send).',
+      labelNames: ['cluster', 'result'],
+      registers: [registry],
+    }),
+    rejectedRecords: new Counter({ name: `${p}rejected_records_total`, help: 'Records rejected for good, by reason.', labelNames: ['reason'], registers: [registry] }),
+    bulkDuration: new Histogram({
+      name: `${p}bulk_duration_seconds`,
+      help: 'Duration of OpenSearch _bulk requests.',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    storeErrors: new Counter({
+      name: `${p}opensearch_errors_total`,
+      help: 'Failed OpenSearch requests by operation and kind (busy, unavailable, rejected, internal).',
+      labelNames: ['operation', 'kind'],
+      registers: [registry],
+    }),
+    httpDuration: new Histogram({
+      name: `${p}http_request_duration_seconds`,
+      help: 'HTTP request duration by route pattern, method and status.',
+      labelNames: ['route', 'method', 'status'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [registry],
+    }),
+  };
+}
