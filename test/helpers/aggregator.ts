@@ -1,0 +1,64 @@
+/**
+ * Starts a real aggregator (buildApp + a real listener on port 0) on the shared test
+ * OpenSearch with its own index prefix, and hands out tokens made through the API.
+ */
+import { randomBytes } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../../aggregator/app.ts';
+import { configWith } from '../../aggregator/config.ts';
+import { openSearchUrl, uniquePrefix } from './services.ts';
+
+export interface TestAggregator {
+  app: FastifyInstance;
+  url: string;
+  prefix: string;
+  opensearchUrl: string;
+  adminToken: string;
+  createToken(body: Record<string, unknown>): Promise<string>;
+  ingestToken(cluster: string): Promise<string>;
+  /** Refresh the test's indices so just-written records are searchable. */
+  refresh(): Promise<void>;
+}
+
+export async function startTestAggregator(
+  t: { teardown(fn: () => unknown): void },
+  opts: { name?: string; rateLimit?: { standardPerMinute?: number; heavyPerMinute?: number }; ingest?: { maxBodyBytes?: number } } = {},
+): Promise<TestAggregator> {
+  const opensearchUrl = await openSearchUrl(t);
+  const prefix = uniquePrefix(opts.name ?? 'agg');
+  const adminToken = `admin-${randomBytes(16).toString('hex')}`;
+  const app = await buildApp(
+    configWith({ opensearchUrl, adminToken, indexPrefix: prefix, rateLimit: { standardPerMinute: 0, heavyPerMinute: 0, ...opts.rateLimit }, ...(opts.ingest ? { ingest: opts.ingest } : {}) }),
+  );
+  t.teardown(async () => {
+    await app.close();
+    // Drop the test's indices; the OpenSearch node is shared by the whole run.
+    await fetch(`${opensearchUrl}/${prefix}-*,.${prefix}-*?expand_wildcards=all`, { method: 'DELETE' }).catch(() => {});
+  });
+  await app.prepareStore();
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const address = app.server.address();
+  if (!address || typeof address === 'string') throw new Error('no address');
+  const url = `http://127.0.0.1:${address.port}`;
+  const createToken = async (body: Record<string, unknown>) => {
+    const res = await fetch(`${url}/v1/k8s/logs/tokens`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    if (res.status !== 201) throw new Error(`token create failed: ${res.status} ${await res.text()}`);
+    return ((await res.json()) as { token: string }).token;
+  };
+  return {
+    app,
+    url,
+    prefix,
+    opensearchUrl,
+    adminToken,
+    createToken,
+    ingestToken: (cluster) => createToken({ name: `agent ${cluster}`, scopes: ['ingest'], clusters: [cluster] }),
+    refresh: async () => {
+      await fetch(`${opensearchUrl}/${prefix}-*,.${prefix}-*/_refresh?expand_wildcards=all`, { method: "POST" });
+    },
+  };
+}
