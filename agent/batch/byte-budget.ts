@@ -1,0 +1,65 @@
+/**
+ * The bounded queue, by bytes: everything held in memory between reading and
+ * acknowledgement (open batch uncompressed, sealed batches compressed). Readers call
+ * {@link ByteBudget.room} before each read; when the budget is exhausted it returns a promise
+ * that resolves once acknowledgements have freed a quarter of the budget (hysteresis, so
+ * tailing does not flap per batch).
+ *
+ * Concurrency: shared by all tailers and the sender; single-threaded JS, no locks.
+ */
+export class ByteBudget {
+  readonly limit: number;
+  private used = 0;
+  private waiters: Array<() => void> = [];
+  private paused = false;
+  private readonly onPause: (paused: boolean, used: number) => void;
+  private readonly onChange: (used: number) => void;
+
+  constructor(limit: number, onPause: (paused: boolean, used: number) => void, onChange: (used: number) => void) {
+    this.limit = limit;
+    this.onPause = onPause;
+    this.onChange = onChange;
+  }
+
+  get bytes(): number {
+    return this.used;
+  }
+
+  get isPaused(): boolean {
+    return this.paused;
+  }
+
+  add(n: number): void {
+    this.used += n;
+    if (!this.paused && this.used >= this.limit) {
+      this.paused = true;
+      this.onPause(true, this.used);
+    }
+  }
+
+  release(n: number): void {
+    this.used -= n;
+    if (this.used < 0) this.used = 0;
+    this.onChange(this.used);
+    if (this.paused && this.used <= this.limit * 0.75) {
+      this.paused = false;
+      this.onPause(false, this.used);
+      const w = this.waiters;
+      this.waiters = [];
+      for (const resolve of w) resolve();
+    }
+  }
+
+  /** null when reading may go on; otherwise a promise for when it may. */
+  room(): Promise<void> | null {
+    if (!this.paused) return null;
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  /** Releases every waiter (shutdown). */
+  wakeAll(): void {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const resolve of w) resolve();
+  }
+}

@@ -1,0 +1,29 @@
+/**
+ * File identity (DESIGN.md §3): device + inode + a fingerprint of the first bytes, so a
+ * reused inode (delete, then create) or a copy-truncated file reads as a new file.
+ *
+ * The fingerprint covers the first line (up to and including its newline) capped at
+ * {@link FINGERPRINT_BYTES}. Files are append-only, so that prefix never changes once it
+ * exists; before it exists (empty file, first line unfinished) the file has no complete
+ * line to emit and therefore needs no identity yet.
+ */
+import { createHash } from 'node:crypto';
+import type { FileHandle } from 'node:fs/promises';
+
+export const FINGERPRINT_BYTES = 256;
+
+/** The fingerprint of `buf[0, n)` as read from offset 0, or null when not determined yet. */
+export function fingerprintOf(buf: Buffer, n: number): string | null {
+  if (n <= 0) return null;
+  const nl = buf.subarray(0, n).indexOf(0x0a);
+  let len: number;
+  if (nl >= 0) len = nl + 1;
+  else if (n >= FINGERPRINT_BYTES) len = FINGERPRINT_BYTES;
+  else return null;
+  return createHash('sha256').update(buf.subarray(0, len)).digest('hex').slice(0, 32);
+}
+
+export async function readFingerprint(fh: FileHandle, scratch: Buffer): Promise<string | null> {
+  const { bytesRead } = await fh.read(scratch, 0, FINGERPRINT_BYTES, 0);
+  return fingerprintOf(scratch, bytesRead);
+}

@@ -1,0 +1,276 @@
+/**
+ * One tailer per open file identity: reads the file from its start offset to the end and
+ * keeps following it. Owns the file handle, the read position, and the detection of
+ * rotation (path now names another inode, or nothing), copy-truncation (size below the read
+ * position, or a changed fingerprint after growth) and the end of a rotated-away file
+ * (read to EOF, then quiet for `rotateWaitMs`).
+ *
+ * When the next stage is busy: before every read the tailer asks the ByteBudget for room and
+ * waits while the queue is full. Nothing is read that cannot be held.
+ *
+ * Concurrency: each tailer is one async loop; `push` into the pipeline is synchronous so a
+ * chunk is processed atomically with respect to other tailers and timers. `notify()` may be
+ * called any time (file-system events) to cut an idle wait short.
+ */
+import { stat, type FileHandle } from 'node:fs/promises';
+import type { ByteBudget } from '../batch/byte-budget.ts';
+import type { AgentEvents } from '../telemetry/events.ts';
+import type { FileConsumer, TailHost } from './file-consumer.ts';
+import { FINGERPRINT_BYTES, readFingerprint } from './file-identity.ts';
+
+export interface TailerOptions {
+  readBufferBytes: number;
+  pollIntervalMs: number;
+  rotateWaitMs: number;
+}
+
+export interface TailerDeps {
+  host: TailHost;
+  budget: ByteBudget;
+  events: AgentEvents;
+  now: () => number;
+  /** Shared read buffers: a tailer holds one only for the duration of a read + push. */
+  readBuffers: ReadBufferPool;
+}
+
+/**
+ * Read buffers shared by all tailers. A buffer is held only across one read and the
+ * synchronous push of its bytes, so memory follows the number of reads in flight, not the
+ * number of files.
+ */
+export class ReadBufferPool {
+  private readonly free: Buffer[] = [];
+  private readonly size: number;
+  private readonly keep: number;
+  constructor(size: number, keep: number) {
+    this.size = size;
+    this.keep = keep;
+  }
+  take(): Buffer {
+    return this.free.pop() ?? Buffer.allocUnsafe(this.size);
+  }
+  give(buf: Buffer): void {
+    if (this.free.length < this.keep) this.free.push(buf);
+  }
+}
+
+export class FileTailer {
+  readonly path: string;
+  readonly dev: string;
+  readonly ino: string;
+  private readonly fh: FileHandle;
+  private readonly opts: TailerOptions;
+  private readonly deps: TailerDeps;
+  private readonly scratch = Buffer.allocUnsafe(FINGERPRINT_BYTES);
+  private consumer: FileConsumer | null = null;
+  private fingerprint = '';
+  private pos = 0;
+  /** Last size seen by fstat (for bytes-behind). */
+  size = 0;
+  private stopped = false;
+  /** Finished for good (e.g. truncated away while draining). */
+  private finished = false;
+  /** Rotated away or deleted: read to the end, then finish. */
+  private draining = false;
+  private lastGrowthMs = 0;
+  private wake: (() => void) | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  readonly done: Promise<void>;
+
+  constructor(path: string, fh: FileHandle, dev: string, ino: string, size: number, opts: TailerOptions, deps: TailerDeps) {
+    this.path = path;
+    this.fh = fh;
+    this.dev = dev;
+    this.ino = ino;
+    this.size = size;
+    this.opts = opts;
+    this.deps = deps;
+    this.lastGrowthMs = deps.now();
+    this.done = this.run();
+  }
+
+  get isDraining(): boolean {
+    return this.draining;
+  }
+
+  get readPosition(): number {
+    return this.pos;
+  }
+
+  get ackedOffset(): number {
+    return this.consumer?.ackedOffset ?? this.pos;
+  }
+
+  /** Cut an idle wait short (file-system event). */
+  notify(): void {
+    const w = this.wake;
+    if (w !== null) w();
+  }
+
+  /** The path now names another file (or none): finish this one after reading it out. */
+  rotatedAway(): void {
+    if (!this.draining) {
+      this.draining = true;
+      this.lastGrowthMs = this.deps.now();
+      this.notify();
+    }
+  }
+
+  /** Stop reading now (shutdown). Pending partial lines are not flushed: they are re-read after restart. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.notify();
+    await this.done;
+  }
+
+  private async run(): Promise<void> {
+    let why = 'eof';
+    try {
+      if (!(await this.identify(null))) {
+        why = this.stopped ? 'stopped' : 'gone-before-first-line';
+        return;
+      }
+      const pool = this.deps.readBuffers;
+      while (!this.stopped && !this.finished) {
+        const wait = this.deps.budget.room();
+        if (wait !== null) {
+          await wait;
+          continue;
+        }
+        const buf = pool.take();
+        let bytesRead: number;
+        try {
+          bytesRead = (await this.fh.read(buf, 0, buf.length, this.pos)).bytesRead;
+          if (this.stopped) break;
+          if (bytesRead > 0) this.consumer!.push(buf.subarray(0, bytesRead), this.pos);
+        } finally {
+          pool.give(buf);
+        }
+        if (bytesRead > 0) {
+          this.pos += bytesRead;
+          if (this.pos > this.size) this.size = this.pos;
+          this.lastGrowthMs = this.deps.now();
+          continue;
+        }
+        if (await this.atEof()) break;
+        await this.idle();
+      }
+      why = this.stopped ? 'stopped' : this.draining ? 'drained' : 'eof';
+    } catch (err) {
+      why = 'error';
+      this.deps.events.fileError(this.path, 'file_unreadable', err);
+    } finally {
+      await this.fh.close().catch(() => undefined);
+      if (this.consumer !== null) {
+        if (!this.stopped) {
+          let reason: 'rotated' | 'deleted' = 'deleted';
+          if (why === 'drained') {
+            // Rotated away (another file or none at the path now)? A missing path at the end
+            // of the drain means the file was deleted while we had it open: logged, counted.
+            const exists = await stat(this.path).then(() => true, () => false);
+            reason = exists ? 'rotated' : 'deleted';
+          }
+          if (reason === 'deleted') this.deps.events.fileError(this.path, 'file_deleted');
+          this.consumer.end(reason);
+        }
+        this.deps.events.fileClosed(this.path, this.consumer.key, this.pos, why);
+      }
+    }
+  }
+
+  /**
+   * Waits for the fingerprint (first line complete) and opens the consumer. `truncated`
+   * forces offset 0. Returns false if stopped or finished before the file got a first line.
+   */
+  private async identify(truncated: 'truncated' | null): Promise<boolean> {
+    for (;;) {
+      if (this.stopped) return false;
+      const fp = await readFingerprint(this.fh, this.scratch);
+      if (fp !== null) {
+        this.fingerprint = fp;
+        const st = await this.fh.stat();
+        this.size = st.size;
+        let start: { offset: number; why: string };
+        if (truncated !== null) start = { offset: 0, why: truncated };
+        else start = this.deps.host.startFor(this.path, this.dev, this.ino, fp, st.size);
+        this.pos = start.offset;
+        this.consumer = this.deps.host.openConsumer({
+          path: this.path,
+          dev: this.dev,
+          ino: this.ino,
+          fingerprint: fp,
+          startOffset: start.offset,
+          why: start.why,
+        });
+        this.deps.events.fileOpened(this.path, this.consumer.key, start.offset, start.why);
+        return true;
+      }
+      // No complete first line yet. A rotated-away or deleted empty file is simply done.
+      if (this.draining && this.deps.now() - this.lastGrowthMs >= this.opts.rotateWaitMs) return false;
+      if (!this.draining) await this.checkPath();
+      await this.idle();
+    }
+  }
+
+  /** At end of data. Returns true when this tailer is finished. */
+  private async atEof(): Promise<boolean> {
+    const st = await this.fh.stat();
+    this.size = st.size;
+    if (st.size < this.pos) {
+      await this.truncated();
+      return this.stopped || this.finished;
+    }
+    if (st.size > this.pos) {
+      // Grew while we looked: make sure it is still the same content (copy-truncate and
+      // regrow past our position between two reads).
+      const fp = await readFingerprint(this.fh, this.scratch);
+      if (fp !== this.fingerprint) {
+        await this.truncated();
+        return this.stopped || this.finished;
+      }
+      return false;
+    }
+    if (this.draining) return this.deps.now() - this.lastGrowthMs >= this.opts.rotateWaitMs;
+    await this.checkPath();
+    return false;
+  }
+
+  private async truncated(): Promise<void> {
+    const old = this.consumer!;
+    this.deps.events.rotated(this.path, 'truncate', this.pos);
+    old.end('truncated');
+    this.deps.events.fileClosed(this.path, old.key, this.pos, 'truncated');
+    this.consumer = null;
+    this.pos = 0;
+    if (!(await this.identify('truncated'))) this.finished = true;
+  }
+
+  /** Does the path still name this file? */
+  private async checkPath(): Promise<void> {
+    let same = false;
+    try {
+      const st = await stat(this.path, { bigint: true });
+      same = String(st.ino) === this.ino && String(st.dev) === this.dev;
+    } catch {
+      same = false;
+    }
+    if (!same && !this.draining) {
+      this.draining = true;
+      this.lastGrowthMs = this.deps.now();
+      this.deps.host.pathChanged(this.path);
+    }
+  }
+
+  private idle(): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        if (this.timer !== null) clearTimeout(this.timer);
+        this.timer = null;
+        this.wake = null;
+        resolve();
+      };
+      this.wake = done;
+      this.timer = setTimeout(done, this.opts.pollIntervalMs);
+    });
+  }
+}
