@@ -1,0 +1,156 @@
+/**
+ * `npm start`: the whole system on this machine with embedded defaults.
+ *
+ *   embedded OpenSearch (Java, Maven Central jars)   .data/opensearch
+ *   S3-compatible server (versitygw)                 .data/s3
+ *   fake Kubernetes API with a demo cluster          (in memory, seeded identities)
+ *   log generator writing CRI files for its pods     .data/node/containers
+ *   aggregator                                       http://127.0.0.1:8080 (PORT to change)
+ *   agent tailing the generated files                .data/agent (checkpoints)
+ *
+ * Prints the API URL, the admin token and a curl to paste. Ctrl-C stops everything; the
+ * data stays in .data/ and the next start reuses it (same tokens, same offsets).
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { buildApp } from '../aggregator/app.ts';
+import { loadConfig as loadAggregatorConfig } from '../aggregator/config.ts';
+import { startAgent } from '../agent/agent.ts';
+import { defineConfig } from '../agent/config.ts';
+import { startOpenSearch, killStaleOpenSearch } from './opensearch/opensearch-process.ts';
+import { ensureS3ServerInstalled, startS3Server, killStaleS3Server, ensureBucket } from './s3/s3-server.ts';
+import { startFakeKubeApi } from './fake-cluster/fake-kube-api.ts';
+import { populateDemoCluster } from './fake-cluster/demo-cluster.ts';
+import { startLogGenerator } from './log-generator/log-generator.ts';
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+const DATA = path.join(ROOT, '.data');
+const CLUSTER = 'dev';
+const NODE = 'dev-node-1';
+const PORT = Number(process.env['PORT'] ?? 8080);
+const say = (msg: string) => process.stderr.write(`[k8s-logs] ${msg}\n`);
+
+const stops: Array<() => Promise<unknown>> = [];
+let stopping = false;
+async function shutdown(code: number): Promise<never> {
+  if (!stopping) {
+    stopping = true;
+    say('stopping…');
+    for (const stop of stops.reverse()) await stop().catch((err: unknown) => say(`stop failed: ${(err as Error).message}`));
+    say('stopped; data kept in .data/');
+  }
+  process.exit(code);
+}
+process.on('SIGINT', () => void shutdown(0));
+process.on('SIGTERM', () => void shutdown(0));
+
+/** A secret kept in .data/ so every start uses the same one. */
+async function persistentSecret(file: string, make: () => string): Promise<string> {
+  const p = path.join(DATA, file);
+  if (existsSync(p)) return (await readFile(p, 'utf8')).trim();
+  const value = make();
+  await writeFile(p, value + '\n', { mode: 0o600 });
+  return value;
+}
+
+try {
+  await mkdir(DATA, { recursive: true });
+  say('starting OpenSearch and the S3 server (the first start builds OpenSearch from Maven Central: a few minutes)…');
+  await Promise.all([killStaleOpenSearch(path.join(DATA, 'opensearch')), killStaleS3Server(path.join(DATA, 's3'))]);
+  const [opensearch, s3] = await Promise.all([
+    startOpenSearch({ dataDir: path.join(DATA, 'opensearch'), heapMb: 1024, log: (m) => say(`opensearch: ${m}`) }),
+    (async () => {
+      await ensureS3ServerInstalled((m) => say(`s3: ${m}`));
+      return startS3Server({ dataDir: path.join(DATA, 's3') });
+    })(),
+  ]);
+  stops.push(() => opensearch.stop(), () => s3.stop());
+  await ensureBucket(s3, 'k8s-logs-archive');
+  say(`OpenSearch ${opensearch.url}, S3 ${s3.endpoint}`);
+
+  const kube = await startFakeKubeApi();
+  stops.push(() => kube.close());
+  const pods = populateDemoCluster(kube, { nodeName: NODE });
+  const kubeconfigPath = path.join(DATA, 'kubeconfig');
+  await writeFile(kubeconfigPath, kube.kubeConfig().exportConfig());
+
+  const adminToken = await persistentSecret('admin-token', () => `k8sl_admin_${randomBytes(24).toString('base64url')}`);
+  const config = loadAggregatorConfig(['--host', '127.0.0.1', '--port', String(PORT)], {
+    OPENSEARCH_URL: opensearch.url,
+    K8S_LOGS_ADMIN_TOKEN: adminToken,
+    K8S_LOGS_LOG_LEVEL: process.env['K8S_LOGS_LOG_LEVEL'] ?? 'warn',
+  });
+  const app = await buildApp(config);
+  stops.push(() => app.close());
+  await app.prepareStore();
+  await app.listen({ host: config.host, port: config.port });
+  const apiUrl = `http://127.0.0.1:${PORT}`;
+
+  // The agent's ingest token, kept across starts; recreated if it was revoked.
+  const ingestTokenFile = path.join(DATA, 'ingest-token');
+  let ingestToken = existsSync(ingestTokenFile) ? (await readFile(ingestTokenFile, 'utf8')).trim() : '';
+  const probe = ingestToken ? await fetch(`${apiUrl}/v1/ingest/config`, { headers: { authorization: `Bearer ${ingestToken}` } }) : undefined;
+  if (!probe || probe.status !== 200) {
+    const res = await fetch(`${apiUrl}/v1/k8s/logs/tokens`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: `agent ${CLUSTER}/${NODE}`, scopes: ['ingest'], clusters: [CLUSTER] }),
+    });
+    if (res.status !== 201) throw new Error(`could not create the agent's ingest token: ${res.status} ${await res.text()}`);
+    ingestToken = ((await res.json()) as { token: string }).token;
+    await writeFile(ingestTokenFile, ingestToken + '\n', { mode: 0o600 });
+  }
+
+  const logDir = path.join(DATA, 'node', 'containers');
+  const generator = await startLogGenerator({
+    dir: logDir,
+    pods,
+    eventsPerSecond: 20,
+    mirror: (pod, container, line, time) => {
+      try {
+        kube.appendLog(pod.namespace, pod.name, container, line, time);
+      } catch {
+        // the pod may have been deleted meanwhile
+      }
+    },
+  });
+  stops.push(() => generator.stop());
+
+  const agent = await startAgent(
+    defineConfig({
+      aggregatorUrl: apiUrl,
+      token: ingestToken,
+      cluster: CLUSTER,
+      node: NODE,
+      dataDir: path.join(DATA, 'agent'),
+      logPath: logDir,
+      kubernetes: kubeconfigPath,
+      metricsPort: 0,
+      metricsHost: '127.0.0.1',
+      logLevel: 'warn',
+    }),
+  );
+  stops.push(() => agent.stop(5000));
+
+  process.stdout.write(`
+k8s-logs is running.
+
+  API          ${apiUrl}/v1/k8s/logs/
+  API docs     ${apiUrl}/docs
+  Metrics      ${apiUrl}/metrics   (agent: http://127.0.0.1:${agent.metricsPort}/metrics)
+  OpenSearch   ${opensearch.url}
+  S3           ${s3.endpoint}   (bucket k8s-logs-archive)
+  Admin token  ${adminToken}
+
+Try:
+  curl -s -H 'Authorization: Bearer ${adminToken}' '${apiUrl}/v1/k8s/logs/?namespace=shop&limit=5'
+
+Pods: ${pods.map((p) => `${p.namespace}/${p.name}`).join(', ')}
+Ctrl-C stops everything; data stays in .data/.
+`);
+} catch (err) {
+  say(`failed to start: ${(err as Error).stack ?? String(err)}`);
+  await shutdown(1);
+}

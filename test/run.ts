@@ -1,0 +1,123 @@
+/**
+ * `npm test`: starts the real services once (embedded OpenSearch, the S3 server) unless
+ * OPENSEARCH_URL / S3_ENDPOINT point elsewhere, runs every test file with tap against
+ * them, always stops them (also on failure or Ctrl-C), and ends with one line
+ * `N passed, N failed` counted from tap's own summary.
+ *
+ *   npm test                      # static checks + every test file
+ *   npm test -- test/aggregator   # some files or folders (no static checks)
+ *
+ * The static checks (`npm run typecheck`, `npm run lint`) count as one test each.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { startOpenSearch, type RunningOpenSearch } from '../dev/opensearch/opensearch-process.ts';
+import { ensureS3ServerInstalled, startS3Server, type RunningS3Server } from '../dev/s3/s3-server.ts';
+
+const log = (msg: string) => process.stderr.write(`[test] ${msg}\n`);
+const workDir = await mkdtemp(path.join(tmpdir(), 'k8s-logs-test-'));
+let opensearch: RunningOpenSearch | undefined;
+let s3: RunningS3Server | undefined;
+let stopping: Promise<void> | undefined;
+
+function stopServices(): Promise<void> {
+  stopping ??= (async () => {
+    await Promise.allSettled([opensearch?.stop(), s3?.stop()]);
+    await rm(workDir, { recursive: true, force: true });
+  })();
+  return stopping;
+}
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(sig, () => {
+    void stopServices().then(() => process.exit(130));
+  });
+}
+
+const env: Record<string, string | undefined> = { ...process.env };
+// Static checks run while the services start; their results join the count.
+const staticChecks = process.argv.length > 2 ? Promise.resolve({ pass: 0, fail: 0 }) : runStaticChecks();
+let exitCode = 1;
+try {
+  const started = Date.now();
+  await Promise.all([
+    (async () => {
+      if (env['OPENSEARCH_URL']) return;
+      opensearch = await startOpenSearch({ dataDir: path.join(workDir, 'opensearch'), heapMb: 1024, log: (m) => log(`opensearch: ${m}`) });
+      env['OPENSEARCH_URL'] = opensearch.url;
+    })(),
+    (async () => {
+      if (env['S3_ENDPOINT']) return;
+      await ensureS3ServerInstalled((m) => log(`s3: ${m}`));
+      s3 = await startS3Server({ dataDir: path.join(workDir, 's3') });
+      Object.assign(env, { S3_ENDPOINT: s3.endpoint, S3_REGION: s3.region, S3_ACCESS_KEY_ID: s3.accessKeyId, S3_SECRET_ACCESS_KEY: s3.secretAccessKey });
+    })(),
+  ]);
+  log(`services up in ${Date.now() - started} ms: OpenSearch ${env['OPENSEARCH_URL']}, S3 ${env['S3_ENDPOINT']}`);
+  const files = process.argv.slice(2);
+  const checks = files.length > 0 ? { pass: 0, fail: 0 } : await staticChecks;
+  exitCode = await runTap(files.length > 0 ? files : ['test'], env, checks);
+} catch (err) {
+  log(`could not run the tests: ${(err as Error).stack ?? String(err)}`);
+  process.stdout.write('0 passed, 1 failed\n');
+} finally {
+  await stopServices();
+}
+process.exit(exitCode);
+
+/** Runs tap, passing its output through, and prints the closing count line. */
+function runTap(files: string[], childEnv: Record<string, string | undefined>, checks: { pass: number; fail: number }): Promise<number> {
+  return new Promise((resolve) => {
+    const tapBin = path.join(import.meta.dirname, '..', 'node_modules', '.bin', 'tap');
+    const child = spawn(tapBin, [...files], { env: childEnv, stdio: ['ignore', 'pipe', 'inherit'] });
+    let summary: { pass: number; fail: number; skip: number } | undefined;
+    let pending = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      process.stdout.write(chunk);
+      pending += chunk.toString('utf8');
+      const lines = pending.split('\n');
+      pending = lines.pop() ?? '';
+      for (const line of lines) summary = parseSummary(line) ?? summary;
+    });
+    child.on('close', (code) => {
+      summary = parseSummary(pending) ?? summary;
+      if (!summary) {
+        process.stdout.write(`${checks.pass} passed, ${checks.fail + 1} failed\n`);
+        resolve(code || 1);
+        return;
+      }
+      const failed = summary.fail + (code !== 0 && summary.fail === 0 ? 1 : 0) + checks.fail;
+      process.stdout.write(`${summary.pass + checks.pass} passed, ${failed} failed${summary.skip ? `, ${summary.skip} skipped` : ''}\n`);
+      resolve(failed > 0 ? 1 : 0);
+    });
+  });
+}
+
+async function runStaticChecks(): Promise<{ pass: number; fail: number }> {
+  const results = await Promise.all(['typecheck', 'lint'].map((script) => runQuiet('npm', ['run', '--silent', script], script)));
+  return { pass: results.filter(Boolean).length, fail: results.filter((ok) => !ok).length };
+}
+
+/** Runs a command; prints its output only when it fails. */
+function runQuiet(cmd: string, args: string[], name: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+    child.on('close', (code) => {
+      if (code === 0) log(`${name}: ok`);
+      else process.stdout.write(`not ok - ${name}\n${out}\n`);
+      resolve(code === 0);
+    });
+  });
+}
+
+/** tap's closing line: `# { total: 12, pass: 11, fail: 1, skip: 0 }` (zero fields omitted). */
+function parseSummary(line: string): { pass: number; fail: number; skip: number } | undefined {
+  const m = /^# \{ total: \d+(.*)\}\s*$/.exec(line.trim());
+  if (!m) return undefined;
+  const field = (name: string) => Number(new RegExp(`${name}: (\\d+)`).exec(m[1] ?? '')?.[1] ?? 0);
+  return { pass: field('pass'), fail: field('fail'), skip: field('skip') + field('todo') };
+}
