@@ -112,7 +112,10 @@ export function compileFilters(q: LogQuery): { filter: Clause[]; mustNot: Clause
   return { filter, mustNot, must };
 }
 
-export function compileSearch(q: LogQuery, opts: { fetch: number; trackTotalHits: number | boolean }): Clause {
+export function compileSearch(
+  q: LogQuery,
+  opts: { fetch: number; trackTotalHits: number | boolean; aggs?: Clause | undefined; highlight?: Clause | undefined },
+): Clause {
   const { filter, mustNot, must } = compileFilters(q);
   const order = q.direction === 'backward' ? 'desc' : 'asc';
   return {
@@ -121,6 +124,8 @@ export function compileSearch(q: LogQuery, opts: { fetch: number; trackTotalHits
     query: { bool: { filter, must_not: mustNot, must } },
     sort: [{ timestamp: { order } }, { id: { order } }],
     ...(q.after ? { search_after: [q.after.ts, q.after.id] } : {}),
+    ...(opts.aggs ? { aggs: opts.aggs } : {}),
+    ...(opts.highlight ? { highlight: opts.highlight } : {}),
     _source: { excludes: ['ingested_at'] },
   };
 }

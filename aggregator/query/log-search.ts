@@ -6,7 +6,9 @@ import type { LogRecord } from '../../shared/record.ts';
 import type { OpenSearch } from '../store/opensearch.ts';
 import { toAppError } from '../store/opensearch.ts';
 import { logIndexPattern } from '../store/log-indices.ts';
+import { invalidRequest, type AppError } from '../errors.ts';
 import { compileSearch, type LogQuery } from './log-query.ts';
+import { exportNdjson, type ExportOptions } from './log-export.ts';
 import { encodeCursor } from './cursor.ts';
 
 /** Totals are counted exactly up to this bound, then reported as a lower bound. */
@@ -35,8 +37,26 @@ export class LogSearch {
     return logIndexPattern(this.#prefix, clusters);
   }
 
+  /** Every match as NDJSON chunks over a point in time; see log-export.ts. */
+  exportNdjson(q: LogQuery, opts: ExportOptions = {}): AsyncGenerator<string, void, undefined> {
+    return exportNdjson(this.#client, this.indexPattern(q), q, opts);
+  }
+
   async page(q: LogQuery, digest: string): Promise<LogPage> {
-    const body = compileSearch(q, { fetch: q.limit + 1, trackTotalHits: TOTAL_BOUND });
+    const { page } = await this.pageWithExtras(q, digest, {});
+    return page;
+  }
+
+  /**
+   * One page plus, when asked, the raw aggregation results (over every match, not just the
+   * page) and highlight fragments per record id.
+   */
+  async pageWithExtras(
+    q: LogQuery,
+    digest: string,
+    extras: { aggs?: Record<string, unknown> | undefined; highlight?: Record<string, unknown> | undefined },
+  ): Promise<{ page: LogPage; aggregations: Record<string, unknown> | undefined; highlights: Record<string, string[]> | undefined }> {
+    const body = compileSearch(q, { fetch: q.limit + 1, trackTotalHits: TOTAL_BOUND, aggs: extras.aggs, highlight: extras.highlight });
     let res;
     try {
       res = await this.#client.search({
@@ -46,8 +66,22 @@ export class LogSearch {
         allow_no_indices: true,
       });
     } catch (err) {
-      throw toAppError(err, 'search');
+      throw searchError(err, q);
     }
+    const page = this.#shape(q, digest, res.body);
+    let highlights: Record<string, string[]> | undefined;
+    if (extras.highlight) {
+      highlights = {};
+      for (const h of (res.body.hits.hits as Array<{ _source: LogRecord; highlight?: Record<string, string[]> }>).slice(0, q.limit)) {
+        const fragments = h.highlight?.['message.text'];
+        if (fragments?.length) highlights[h._source.id] = fragments;
+      }
+    }
+    return { page, aggregations: res.body.aggregations as Record<string, unknown> | undefined, highlights };
+  }
+
+  #shape(q: LogQuery, digest: string, body: { hits: { hits: unknown; total?: unknown }; took: unknown }): LogPage {
+    const res = { body };
     const hits = res.body.hits.hits as Array<{ _source: LogRecord }>;
     const total = res.body.hits.total as { value: number; relation: 'eq' | 'gte' };
     const hasMore = hits.length > q.limit;
@@ -65,4 +99,17 @@ export class LogSearch {
       took_ms: res.body.took as number,
     };
   }
+}
+
+/**
+ * A store failure as an API error. A regex the parser let through can still be refused by
+ * the store (too many automaton states); that is the caller's input, so it is a 400 that
+ * says so rather than a 500.
+ */
+export function searchError(err: unknown, q: LogQuery): AppError {
+  const e = toAppError(err, 'search');
+  if (q.regex && (e.status === 400 || /determiniz|regexp|automaton/i.test(JSON.stringify((err as { body?: unknown }).body ?? '')))) {
+    return invalidRequest('regex: the store refused the pattern (too complex to match efficiently, or unsupported); simplify it');
+  }
+  return e;
 }

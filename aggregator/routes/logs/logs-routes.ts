@@ -1,4 +1,7 @@
-/** Log retrieval: `GET /v1/k8s/logs/` (newest first, cursor paging). */
+/**
+ * Log retrieval: `GET /v1/k8s/logs/` (newest first, cursor paging). With
+ * `Accept: application/x-ndjson` every match is streamed as NDJSON instead (export.ts).
+ */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { ErrorEnvelopeSchema } from '../../../shared/schemas/error.ts';
 import { Levels } from '../../../shared/record.ts';
@@ -6,6 +9,8 @@ import type { LogSearch } from '../../query/log-search.ts';
 import type { LogQuery } from '../../query/log-query.ts';
 import { invalidRequest } from '../../errors.ts';
 import { LogsPageSchema, ListLogsQuerySchema } from './schemas.ts';
+import { sendExport, wantsNdjson } from './export.ts';
+import { searchRoutes } from './search-routes.ts';
 import { applyCursor, checkWithinScope, digestOf, list, parseLabels, resolveWindow, scopeOf, DEFAULT_LIMIT } from './log-params.ts';
 
 export interface LogsRoutesOptions {
@@ -15,15 +20,18 @@ export interface LogsRoutesOptions {
 const errors = { 400: ErrorEnvelopeSchema, 401: ErrorEnvelopeSchema, 403: ErrorEnvelopeSchema, 429: ErrorEnvelopeSchema, 503: ErrorEnvelopeSchema };
 
 export const logsRoutes: FastifyPluginAsyncTypebox<LogsRoutesOptions> = async (app, opts) => {
+  // POST /search shares this area's prefix and LogSearch.
+  await app.register(searchRoutes, { search: opts.search });
   app.get('/', {
     config: { auth: 'logs:read' },
     schema: {
       summary: 'List log records, newest first',
+      description: 'With `Accept: application/x-ndjson` every match is streamed as NDJSON (limit and cursor ignored; `max` caps it).',
       tags: ['logs'],
       querystring: ListLogsQuerySchema,
       response: { 200: LogsPageSchema, ...errors },
     },
-  }, async (request) => {
+  }, async (request, reply) => {
     const p = request.query;
     const scope = scopeOf(request.principal);
     const clusters = list(p.cluster);
@@ -40,11 +48,9 @@ export const logsRoutes: FastifyPluginAsyncTypebox<LogsRoutesOptions> = async (a
       direction: p.direction ?? 'backward',
     };
     const digest = digestOf({ ...filters, scope });
-    const query: LogQuery = applyCursor(
-      { scope, ...filters, ...resolveWindow(p.start, p.end), limit: p.limit ?? DEFAULT_LIMIT },
-      p.cursor,
-      digest,
-    );
+    const window = resolveWindow(p.start, p.end);
+    const query: LogQuery = applyCursor({ scope, ...filters, ...window, limit: p.limit ?? DEFAULT_LIMIT }, p.cursor, digest);
+    if (wantsNdjson(request)) return sendExport(request, reply, opts.search, { ...query, ...window }, p.max);
     return opts.search.page(query, digest);
   });
 };

@@ -28,6 +28,7 @@ export const ListLogsQuerySchema = Type.Object(
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
     cursor: Type.Optional(Type.String({ maxLength: 2000 })),
     direction: Type.Optional(Type.Union([Type.Literal('backward'), Type.Literal('forward')], { default: 'backward', description: 'backward = newest first.' })),
+    max: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000_000, description: 'NDJSON export only: stop after this many records.' })),
   },
   { additionalProperties: false },
 );
