@@ -1,29 +1,42 @@
 /**
  * The agent as a factory: `startAgent(config, deps)` wires discover → tail → pipeline
- * (parse, enrich, filter, encode) → batch → send → checkpoint, starts the telemetry server
- * and returns a handle. `main.ts` is a thin CLI around it; tests and `npm start` run it
- * in-process.
+ * (parse, enrich, filter, encode) → batch → send → checkpoint, the collection-config poller,
+ * the heartbeat, the pod metadata watch and the telemetry server, and returns a handle.
+ * `main.ts` is a thin CLI around it; tests and `npm start` run it in-process.
  */
+import { readdir, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
+import { Pool } from 'undici';
 import { Registry } from 'prom-client';
 import { AckTracker } from './batch/ack-tracker.ts';
 import { Batcher, type SealedBatch } from './batch/batcher.ts';
 import { ByteBudget } from './batch/byte-budget.ts';
-import { CheckpointStore } from './checkpoint/checkpoint-store.ts';
+import { CheckpointStore, type CheckpointEntry } from './checkpoint/checkpoint-store.ts';
 import type { TrackedFile } from './checkpoint/tracked-file.ts';
 import type { AgentConfig } from './config.ts';
 import { LogDiscovery } from './discover/log-discovery.ts';
+import type { MetadataSource } from './enrich/pod-metadata.ts';
+import { CollectionState } from './filter/collection-state.ts';
+import { ConfigPoller } from './filter/config-poller.ts';
 import { FilePipeline, type PipelineContext } from './pipeline.ts';
+import { HeartbeatSender } from './send/heartbeat.ts';
 import { Sender } from './send/sender.ts';
 import { AgentEvents } from './telemetry/events.ts';
 import { createLogger, type Logger } from './telemetry/logger.ts';
 import { createAgentMetrics, type AgentMetrics } from './telemetry/metrics.ts';
 import { startTelemetryServer, type HealthReport, type TelemetryServer } from './telemetry/server.ts';
 import type { OpenedFile, TailHost } from './tail/file-consumer.ts';
+import { FINGERPRINT_BYTES, fingerprintOf } from './tail/file-identity.ts';
 import { ReadBufferPool } from './tail/file-tailer.ts';
 import { TailManager } from './tail/tail-manager.ts';
 
 export const AGENT_VERSION = '0.1.0';
+
+/** A started metadata source (pod watch); see enrich/pod-watch.ts. */
+export interface StartedMetadata extends MetadataSource {
+  stop(): Promise<void>;
+}
 
 export interface AgentDeps {
   /** Root logger; default: pino to stdout at `config.logLevel`. */
@@ -36,6 +49,11 @@ export interface AgentDeps {
   now?: () => number;
   /** Randomness for retry jitter. */
   random?: () => number;
+  /**
+   * Starts the pod metadata source; `onChange` must be called whenever pod or namespace
+   * metadata changed. Default: from `config.kubernetes` (enrich/pod-watch.ts), none when off.
+   */
+  metadata?: (onChange: () => void) => Promise<StartedMetadata | null>;
 }
 
 export interface RunningAgent {
@@ -49,6 +67,8 @@ export interface RunningAgent {
    * checkpoint is written, or until `timeoutMs`. Returns whether it got there.
    */
   flush(timeoutMs?: number): Promise<boolean>;
+  /** Polls the collection config now (tests; the poller also runs on its interval). */
+  pollConfig(): Promise<void>;
   /**
    * Graceful stop: stop reading, send what is batched, write checkpoints; gives up sending
    * after `graceMs` (default `config.shutdownGraceMs`). Unsent lines are re-read next start.
@@ -57,9 +77,12 @@ export interface RunningAgent {
 }
 
 const TICK_MS = 100;
+/** Checkpoint entries no live file has claimed for this long after start are dropped. */
+const STALE_ENTRY_AFTER_START_MS = 60_000;
 
 export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Promise<RunningAgent> {
   const now = deps.now ?? Date.now;
+  const startedAt = now();
   const log = deps.logger ?? createLogger(config.logLevel, { cluster: config.cluster, node: config.node });
   const registry = deps.registry ?? new Registry();
   const metrics = createAgentMetrics(registry, { processMetrics: deps.processMetrics ?? true });
@@ -73,13 +96,10 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
   const firstStart = store.firstStart;
   // Persist an (empty) checkpoint file at once, so a crash before the first ack is not a
   // second "first start" that would apply the existing-files policy again.
-  if (firstStart) {
-    store.set({ key: '_', path: '', dev: '', ino: '', fingerprint: '', offset: 0, updated_at: now() });
-    store.delete('_');
-    await store.flush();
-  }
+  if (firstStart) await store.flush(true);
 
   const pipelines = new Map<string, FilePipeline>();
+  const state = new CollectionState();
   let checkpointFailures = 0;
   let stopping = false;
 
@@ -89,23 +109,26 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     (used) => metrics.queueBytes.set(used),
   );
 
+  const entryOf = (f: TrackedFile, offset: number): CheckpointEntry => ({
+    key: f.key,
+    path: f.path,
+    real_path: f.realPath,
+    dev: f.dev,
+    ino: f.ino,
+    fingerprint: f.fingerprint,
+    offset,
+    updated_at: now(),
+  });
+
   const finished = (p: FilePipeline): void => {
     store.delete(p.key);
     if (pipelines.get(p.key) === p) pipelines.delete(p.key);
   };
 
   const acks = new AckTracker((file: TrackedFile, offset: number) => {
-    store.set({
-      key: file.key,
-      path: file.path,
-      dev: file.dev,
-      ino: file.ino,
-      fingerprint: file.fingerprint,
-      offset,
-      updated_at: now(),
-    });
     const p = file as FilePipeline;
     if (p.ended && offset >= p.endOffset) finished(p);
+    else store.set(entryOf(file, offset));
   });
 
   const sender = new Sender(
@@ -149,6 +172,10 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     maxLineBytes: config.maxLineBytes,
     overflow: config.lineOverflow,
     partialFlushMs: config.partialFlushMs,
+    multilineFlushMs: config.multilineFlushMs,
+    multilineMaxLines: config.multilineMaxLines,
+    includeAnnotations: config.includeAnnotations,
+    state,
     batcher,
     acks,
     events,
@@ -172,9 +199,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
       const old = pipelines.get(p.key);
       if (old !== undefined && old !== p) log.warn({ path: file.path, file_key: p.key }, 'file identity reopened');
       pipelines.set(p.key, p);
-      if (store.get(p.key) === undefined) {
-        store.set({ key: p.key, path: p.path, dev: p.dev, ino: p.ino, fingerprint: p.fingerprint, offset: file.startOffset, updated_at: now() });
-      }
+      if (store.get(p.key) === undefined) store.set(entryOf(p, file.startOffset));
       return p;
     },
     pathChanged(path) {
@@ -198,27 +223,75 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     events,
   );
 
+  // Control plane (config, heartbeat) on its own connection: never queued behind batches.
+  const control = new Pool(new URL(config.aggregatorUrl).origin, { connections: 1, keepAliveTimeout: 30_000 });
+  const poller = new ConfigPoller(
+    {
+      aggregatorUrl: config.aggregatorUrl,
+      token: config.token,
+      intervalMs: config.configPollIntervalMs,
+      requestTimeoutMs: Math.min(config.requestTimeoutMs, 10_000),
+      dataDir: config.dataDir,
+    },
+    control,
+    state,
+    events,
+  );
+
   const behind = (): number => {
     let sum = 0;
     for (const t of manager.tailers) sum += Math.max(0, t.size - t.ackedOffset);
     return sum;
   };
 
-  // Timers: batch age and partial timeouts; checkpoint persistence.
+  const heartbeat = new HeartbeatSender(
+    {
+      aggregatorUrl: config.aggregatorUrl,
+      token: config.token,
+      intervalMs: config.heartbeatIntervalMs,
+      requestTimeoutMs: Math.min(config.requestTimeoutMs, 10_000),
+    },
+    control,
+    () => ({
+      cluster: config.cluster,
+      node: config.node,
+      agent_version: AGENT_VERSION,
+      files_watched: manager.tailers.size,
+      bytes_behind: behind(),
+      ...(sender.lastAckAtMs > 0 ? { last_ack_at: new Date(sender.lastAckAtMs).toISOString() } : {}),
+    }),
+    events,
+  );
+
+  // Timers: batch age, partial and multiline timeouts, config changes; checkpoints.
+  let lastSweep = now();
   const tick = setInterval(() => {
     const t = now();
     for (const p of pipelines.values()) p.tick(t);
     batcher.tick(t);
     metrics.queueBytes.set(budget.bytes);
     metrics.bytesBehind.set(behind());
+    if (t - lastSweep > 60_000) {
+      lastSweep = t;
+      state.rateLimits.sweep(t - 60_000);
+    }
   }, TICK_MS);
   tick.unref();
 
+  let recoveryDone = false;
   let checkpointRunning = false;
   const persist = async (): Promise<void> => {
     if (checkpointRunning) return;
     checkpointRunning = true;
     try {
+      if (recoveryDone && now() - startedAt > STALE_ENTRY_AFTER_START_MS) {
+        for (const e of [...store.all()]) {
+          if (!pipelines.has(e.key)) {
+            log.info({ path: e.path, file_key: e.key, offset: e.offset }, 'dropping checkpoint of a file that is gone');
+            store.delete(e.key);
+          }
+        }
+      }
       if (await store.flush()) events.checkpointWritten(store.size, now());
       checkpointFailures = 0;
     } catch (err) {
@@ -243,9 +316,28 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
 
   const server: TelemetryServer = await startTelemetryServer(config.metricsHost, config.metricsPort, registry, health);
 
+  // Collection config before the first line: a restart must not collect what is disabled.
+  await poller.start(Math.min(config.requestTimeoutMs, 2000));
+  let metadata: StartedMetadata | null = null;
+  if (deps.metadata !== undefined) {
+    metadata = await deps.metadata(() => state.metadataChanged());
+  } else if (config.kubernetes !== 'off') {
+    const { startPodWatch } = await import('./enrich/pod-watch.ts');
+    metadata = await startPodWatch(
+      { kubernetes: config.kubernetes, node: config.node, podDeleteGraceMs: config.podDeleteGraceMs },
+      events,
+      () => state.metadataChanged(),
+    );
+  }
+  if (metadata !== null) state.setMetadata(metadata);
+
   const first = await discovery.start();
   initialPaths = new Set(first);
-  for (const p of first) void manager.ensure(p);
+  await Promise.all(first.map((p) => manager.ensure(p)));
+  void recoverRotated().finally(() => {
+    recoveryDone = true;
+  });
+  heartbeat.start();
   events.started({
     version: AGENT_VERSION,
     log_path: config.logPath,
@@ -253,7 +345,37 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     first_start: firstStart,
     files: first.length,
     metrics_port: server.port,
+    kubernetes: metadata !== null,
   });
+
+  /**
+   * Files rotated (renamed) while the agent was down still hold lines past their checkpoint.
+   * Look for each unclaimed checkpoint's inode in the directory it lived in and drain it.
+   */
+  async function recoverRotated(): Promise<void> {
+    const open = manager.inodes();
+    for (const e of [...store.all()]) {
+      if (open.has(`${e.dev}:${e.ino}`)) continue;
+      const dir = dirname(e.real_path || e.path);
+      let names: string[];
+      try {
+        names = await readdir(dir);
+      } catch {
+        continue;
+      }
+      for (const name of names) {
+        const p = join(dir, name);
+        const st = await stat(p, { bigint: true }).catch(() => null);
+        if (st === null || !st.isFile() || String(st.ino) !== e.ino || String(st.dev) !== e.dev) continue;
+        if (Number(st.size) <= e.offset) break;
+        const fp = await fingerprintFile(p);
+        if (fp !== e.fingerprint) break;
+        log.info({ path: p, was: e.path, offset: e.offset }, 'draining a file rotated while the agent was down');
+        await manager.recover(p);
+        break;
+      }
+    }
+  }
 
   const waitAcked = async (deadline: number): Promise<boolean> => {
     while (now() < deadline) {
@@ -269,9 +391,12 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     stopping = true;
     stopped = (async () => {
       const deadline = now() + graceMs;
+      await poller.stop();
+      heartbeat.stop();
       await discovery.stop();
       await manager.stop();
       clearInterval(tick);
+      for (const p of pipelines.values()) p.flushHeld();
       batcher.flush();
       budget.wakeAll();
       const drained = await waitAcked(deadline);
@@ -279,6 +404,8 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
       while (checkpointRunning) await delay(5);
       await persist();
       await sender.close();
+      await control.destroy().catch(() => undefined);
+      await metadata?.stop();
       await server.close();
       events.stopped({ drained, queue_bytes: budget.bytes });
     })();
@@ -297,6 +424,19 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
       if (ok) await persist();
       return ok;
     },
+    pollConfig: () => poller.poll(5000),
     stop,
   };
+}
+
+async function fingerprintFile(path: string): Promise<string | null> {
+  const { open } = await import('node:fs/promises');
+  const fh = await open(path, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(FINGERPRINT_BYTES);
+    const { bytesRead } = await fh.read(buf, 0, FINGERPRINT_BYTES, 0);
+    return fingerprintOf(buf, bytesRead);
+  } finally {
+    await fh.close();
+  }
 }

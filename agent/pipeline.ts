@@ -1,10 +1,13 @@
 /**
- * The per-file chain of stages after the tailer: decode (parse) → enrich → filter →
- * encode → batch. One FilePipeline per file identity; it is the tailer's FileConsumer, the
- * decoder's sink and the checkpoint tracker's TrackedFile.
+ * The per-file chain of stages after the tailer: decode (parse) → enrich → filter
+ * (exclusion, multiline, min level, rate limit) → encode → batch. One FilePipeline per file
+ * identity; it is the tailer's FileConsumer, the decoder's sink and the checkpoint tracker's
+ * TrackedFile.
  *
  * Hot path: `push` runs the chain synchronously for a whole chunk; counters are aggregated
- * per chunk and handed to telemetry once; the clock is read once per chunk.
+ * per chunk and handed to telemetry once; the clock is read once per chunk; the filter
+ * decision and the record metadata are recomputed only when the shared CollectionState
+ * version moved (config or pod metadata changed), checked once per chunk.
  *
  * When the next stage is busy: nothing here waits. The batcher never blocks; memory is
  * bounded upstream by the tailer's ByteBudget check before each read.
@@ -16,7 +19,12 @@ import type { AckTracker } from './batch/ack-tracker.ts';
 import type { Batcher } from './batch/batcher.ts';
 import type { TrackedFile } from './checkpoint/tracked-file.ts';
 import { pathMeta, type PathMeta } from './enrich/path-meta.ts';
+import { recordLabels, type PodMeta } from './enrich/pod-metadata.ts';
 import { RecordEncoder, type RecordMeta } from './enrich/record-encoder.ts';
+import { decideFile, LEVEL_RANK, type FileDecision } from './filter/collection-filter.ts';
+import type { CollectionState } from './filter/collection-state.ts';
+import { MultilineMerger } from './filter/multiline.ts';
+import type { TokenBucket } from './filter/rate-limiter.ts';
 import { detectLevel } from './parse/level.ts';
 import { LineDecoder, type LogFormat } from './parse/line-decoder.ts';
 import type { LineAnomaly, LogicalLine, LogicalLineSink } from './parse/logical-line.ts';
@@ -31,6 +39,10 @@ export interface PipelineContext {
   readonly maxLineBytes: number;
   readonly overflow: OverflowPolicy;
   readonly partialFlushMs: number;
+  readonly multilineFlushMs: number;
+  readonly multilineMaxLines: number;
+  readonly includeAnnotations: readonly string[];
+  readonly state: CollectionState;
   readonly batcher: Batcher;
   readonly acks: AckTracker;
   readonly events: AgentEvents;
@@ -39,11 +51,19 @@ export interface PipelineContext {
   finished(p: FilePipeline): void;
 }
 
-const ANOMALIES: readonly LineAnomaly[] = ['parse_failed', 'line_split', 'line_truncated', 'partial_flushed'];
+const ANOMALIES: readonly (LineAnomaly | 'multiline_capped')[] = [
+  'parse_failed',
+  'line_split',
+  'line_truncated',
+  'partial_flushed',
+  'multiline_capped',
+];
+const ANOMALY_INDEX: Readonly<Record<string, number>> = Object.fromEntries(ANOMALIES.map((a, i) => [a, i]));
 
 export class FilePipeline implements FileConsumer, LogicalLineSink, TrackedFile {
   readonly key: string;
   readonly path: string;
+  readonly realPath: string;
   readonly dev: string;
   readonly ino: string;
   readonly fingerprint: string;
@@ -55,21 +75,38 @@ export class FilePipeline implements FileConsumer, LogicalLineSink, TrackedFile 
   private readonly ctx: PipelineContext;
   private readonly decoder: LineDecoder;
   private readonly encoder: RecordEncoder;
+  private readonly merger: MultilineMerger;
+  private multiline = false;
+  private decision: FileDecision;
+  private bucket: TokenBucket | null = null;
+  private stateVersion = -1;
+  private podUid = '';
+  private podLabelsJson = '';
   private nowMs = 0;
   private records = 0;
-  private readonly anomalyCounts = [0, 0, 0, 0];
+  private readonly anomalyCounts = [0, 0, 0, 0, 0];
   private readonly discards = new Map<DiscardReason, number>();
 
   constructor(ctx: PipelineContext, file: OpenedFile) {
     this.ctx = ctx;
     this.path = file.path;
+    this.realPath = file.realPath;
     this.dev = file.dev;
     this.ino = file.ino;
     this.fingerprint = file.fingerprint;
     this.key = fileKey(ctx.cluster, ctx.node, { dev: BigInt(file.dev), ino: BigInt(file.ino), fingerprint: file.fingerprint });
     this.ackedOffset = file.startOffset;
-    this.meta = pathMeta(file.path);
-    this.encoder = new RecordEncoder(this.key, this.recordMeta());
+    this.meta = pathMeta(file.path, file.realPath);
+    this.encoder = new RecordEncoder(this.key, this.recordMeta(undefined));
+    this.merger = new MultilineMerger(
+      { maxLines: ctx.multilineMaxLines, maxBytes: ctx.maxLineBytes },
+      (line, capped) => {
+        if (capped) this.anomalyCounts[4]!++;
+        this.emit(line);
+      },
+    );
+    this.decision = { exclude: null, minLevelRank: 0, multiline: false, rateLimit: 0 };
+    this.refresh();
     this.decoder = new LineDecoder(
       file.startOffset,
       { format: ctx.format, maxLineBytes: ctx.maxLineBytes, overflow: ctx.overflow, now: ctx.now },
@@ -82,7 +119,9 @@ export class FilePipeline implements FileConsumer, LogicalLineSink, TrackedFile 
   }
 
   floor(): number {
-    return this.decoder.floor();
+    const d = this.decoder.floor();
+    const m = this.merger.floor();
+    return m < d ? m : d;
   }
 
   /** Bytes held in partial state (for memory accounting and tests). */
@@ -90,17 +129,39 @@ export class FilePipeline implements FileConsumer, LogicalLineSink, TrackedFile 
     return this.decoder.heldBytes;
   }
 
+  /** Current filter decision (tests, debugging). */
+  get currentDecision(): FileDecision {
+    return this.decision;
+  }
+
   push(chunk: Buffer, offset: number): void {
     this.nowMs = this.ctx.now();
+    if (this.stateVersion !== this.ctx.state.version) this.refresh();
     this.decoder.push(chunk, offset);
     this.ctx.acks.touch(this);
     this.report(chunk.length);
   }
 
-  /** Time-based flushes (partial timeout). Called by the agent's tick. */
+  /** Time-based flushes (partial and multiline timeouts), config changes. Called by the agent's tick. */
   tick(nowMs: number): void {
     this.nowMs = nowMs;
-    if (this.decoder.flushOlderThan(nowMs - this.ctx.partialFlushMs)) {
+    if (this.stateVersion !== this.ctx.state.version) this.refresh();
+    let any = this.decoder.flushOlderThan(nowMs - this.ctx.partialFlushMs);
+    if (this.merger.holding && this.merger.flushIdleSince(nowMs - this.ctx.multilineFlushMs)) any = true;
+    if (any) {
+      this.ctx.acks.touch(this);
+      this.report(0);
+    }
+  }
+
+  /**
+   * Graceful stop: emit held multiline groups (complete lines, held only to see whether a
+   * continuation follows). Partial lines stay pending: they are incomplete and are re-read
+   * from the checkpoint next start.
+   */
+  flushHeld(): void {
+    if (this.merger.holding) {
+      this.merger.flushAll();
       this.ctx.acks.touch(this);
       this.report(0);
     }
@@ -109,7 +170,8 @@ export class FilePipeline implements FileConsumer, LogicalLineSink, TrackedFile 
   end(_why: EndReason): void {
     this.nowMs = this.ctx.now();
     this.decoder.flushAll();
-    this.endOffset = this.decoder.floor();
+    this.merger.flushAll();
+    this.endOffset = this.floor();
     this.ctx.acks.touch(this);
     this.report(0);
     if (this.ackedOffset >= this.endOffset) this.ctx.finished(this);
@@ -117,16 +179,72 @@ export class FilePipeline implements FileConsumer, LogicalLineSink, TrackedFile 
 
   onLine(line: LogicalLine): void {
     this.records++;
-    if (line.anomaly !== null) this.anomalyCounts[ANOMALIES.indexOf(line.anomaly)]!++;
-    this.emit(line);
+    if (line.anomaly !== null) this.anomalyCounts[ANOMALY_INDEX[line.anomaly]!]!++;
+    const ex = this.decision.exclude;
+    if (ex !== null) {
+      this.discard(ex);
+      return;
+    }
+    if (this.multiline) this.merger.push(line, this.nowMs);
+    else this.emit(line);
   }
 
   private emit(line: LogicalLine): void {
+    const d = this.decision;
     const level: Level = detectLevel(line.message);
-    this.ctx.batcher.append(
-      this.encoder.encode(line.offset, line.timestamp, line.stream, level, line.message),
-      this.nowMs,
-    );
+    if (d.minLevelRank > 0) {
+      const rank = LEVEL_RANK[level];
+      if (rank >= 0 && rank < d.minLevelRank) {
+        this.discard('below_min_level');
+        return;
+      }
+    }
+    if (this.bucket !== null && !this.bucket.take(this.nowMs)) {
+      this.discard('rate_limited');
+      return;
+    }
+    this.ctx.batcher.append(this.encoder.encode(line.offset, line.timestamp, line.stream, level, line.message), this.nowMs);
+  }
+
+  private discard(reason: DiscardReason): void {
+    this.discards.set(reason, (this.discards.get(reason) ?? 0) + 1);
+  }
+
+  /** Recompute the filter decision and record metadata from the shared state. */
+  private refresh(): void {
+    const state = this.ctx.state;
+    this.stateVersion = state.version;
+    const m = this.meta;
+    const pod = m.kubernetes ? this.lookupPod() : undefined;
+    const nsAnn = m.kubernetes ? state.metadata?.namespaceAnnotations(m.namespace) : undefined;
+    const decision = decideFile(state.config, m, { pod: pod?.annotations, namespace: nsAnn });
+    this.decision = decision;
+    this.bucket = decision.rateLimit > 0 ? state.rateLimits.bucket(`${m.namespace}/${m.pod}`, decision.rateLimit, this.nowMs || this.ctx.now()) : null;
+    const multiline = decision.multiline && decision.exclude === null;
+    if (this.multiline && !multiline) this.merger.flushAll();
+    this.multiline = multiline;
+    const uid = m.podUid !== '' ? m.podUid : (pod?.uid ?? '');
+    const labels = recordLabels(pod, this.ctx.includeAnnotations);
+    const labelsJson = JSON.stringify(labels);
+    if (uid !== this.podUid || labelsJson !== this.podLabelsJson) {
+      this.podUid = uid;
+      this.podLabelsJson = labelsJson;
+      this.encoder.setMeta(this.recordMeta(pod, labels));
+    }
+  }
+
+  /** The pod this file belongs to; with a uid from the path, never a same-named successor. */
+  private lookupPod(): PodMeta | undefined {
+    const md = this.ctx.state.metadata;
+    if (md === null) return undefined;
+    const m = this.meta;
+    if (m.podUid !== '') {
+      const byUid = md.podByUid?.(m.podUid);
+      if (byUid !== undefined) return byUid;
+      const byName = md.pod(m.namespace, m.pod);
+      return byName !== undefined && byName.uid === m.podUid ? byName : undefined;
+    }
+    return md.pod(m.namespace, m.pod);
   }
 
   private report(bytes: number): void {
@@ -146,7 +264,7 @@ export class FilePipeline implements FileConsumer, LogicalLineSink, TrackedFile 
     }
   }
 
-  private recordMeta(): RecordMeta {
+  private recordMeta(pod: PodMeta | undefined, labels: Record<string, string> = {}): RecordMeta {
     return {
       cluster: this.ctx.cluster,
       node: this.ctx.node,
@@ -154,8 +272,8 @@ export class FilePipeline implements FileConsumer, LogicalLineSink, TrackedFile 
       pod: this.meta.pod,
       container: this.meta.container,
       containerId: this.meta.containerId,
-      podUid: '',
-      labels: {},
+      podUid: this.meta.podUid !== '' ? this.meta.podUid : (pod?.uid ?? ''),
+      labels,
     };
   }
 }

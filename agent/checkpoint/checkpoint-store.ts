@@ -15,6 +15,8 @@ import { join } from 'node:path';
 export interface CheckpointEntry {
   key: string;
   path: string;
+  /** The file's path with symlinks resolved when it was opened. */
+  real_path: string;
   dev: string;
   ino: string;
   fingerprint: string;
@@ -102,10 +104,10 @@ export class CheckpointStore {
     return this.dirty;
   }
 
-  /** Persists if anything changed. Serialised: concurrent calls wait for the running write. */
-  async flush(): Promise<boolean> {
+  /** Persists if anything changed (or `force`). Serialised: concurrent calls wait for the running write. */
+  async flush(force = false): Promise<boolean> {
     while (this.writing !== null) await this.writing;
-    if (!this.dirty) return false;
+    if (!this.dirty && !force) return false;
     this.dirty = false;
     const body: CheckpointFile = { version: 1, files: [...this.entries.values()] };
     const p = writeAtomic(this.file, JSON.stringify(body));

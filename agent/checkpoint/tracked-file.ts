@@ -6,6 +6,7 @@ export interface TrackedFile {
   /** fileKey(cluster, node, identity): the id prefix and checkpoint key. */
   readonly key: string;
   readonly path: string;
+  readonly realPath: string;
   readonly dev: string;
   readonly ino: string;
   readonly fingerprint: string;

@@ -4,6 +4,8 @@
  */
 export interface OpenedFile {
   path: string;
+  /** The path with symlinks resolved (where a rotated file will be found after a restart). */
+  realPath: string;
   dev: string;
   ino: string;
   fingerprint: string;

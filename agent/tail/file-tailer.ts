@@ -12,7 +12,8 @@
  * chunk is processed atomically with respect to other tailers and timers. `notify()` may be
  * called any time (file-system events) to cut an idle wait short.
  */
-import { stat, type FileHandle } from 'node:fs/promises';
+import { open, readdir, realpath, stat, type FileHandle } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import type { ByteBudget } from '../batch/byte-budget.ts';
 import type { AgentEvents } from '../telemetry/events.ts';
 import type { FileConsumer, TailHost } from './file-consumer.ts';
@@ -64,6 +65,7 @@ export class FileTailer {
   private readonly scratch = Buffer.allocUnsafe(FINGERPRINT_BYTES);
   private consumer: FileConsumer | null = null;
   private fingerprint = '';
+  private realPath = '';
   private pos = 0;
   /** Last size seen by fstat (for bytes-behind). */
   size = 0;
@@ -110,10 +112,15 @@ export class FileTailer {
   /** The path now names another file (or none): finish this one after reading it out. */
   rotatedAway(): void {
     if (!this.draining) {
-      this.draining = true;
-      this.lastGrowthMs = this.deps.now();
+      this.markDraining('rename');
       this.notify();
     }
+  }
+
+  private markDraining(kind: 'rename' | 'gone'): void {
+    this.draining = true;
+    this.lastGrowthMs = this.deps.now();
+    if (kind === 'rename') this.deps.events.rotated(this.path, 'rename', this.pos);
   }
 
   /** Stop reading now (shutdown). Pending partial lines are not flushed: they are re-read after restart. */
@@ -194,8 +201,11 @@ export class FileTailer {
         if (truncated !== null) start = { offset: 0, why: truncated };
         else start = this.deps.host.startFor(this.path, this.dev, this.ino, fp, st.size);
         this.pos = start.offset;
+        const real = await realpath(this.path).catch(() => this.path);
+        this.realPath = real;
         this.consumer = this.deps.host.openConsumer({
           path: this.path,
+          realPath: real,
           dev: this.dev,
           ino: this.ino,
           fingerprint: fp,
@@ -238,6 +248,7 @@ export class FileTailer {
   private async truncated(): Promise<void> {
     const old = this.consumer!;
     this.deps.events.rotated(this.path, 'truncate', this.pos);
+    await this.readCopiedTail(old);
     old.end('truncated');
     this.deps.events.fileClosed(this.path, old.key, this.pos, 'truncated');
     this.consumer = null;
@@ -245,18 +256,70 @@ export class FileTailer {
     if (!(await this.identify('truncated'))) this.finished = true;
   }
 
+  /**
+   * copytruncate copies the file, then truncates it: lines written after our last read are
+   * only in the copy. Find the copy next to the file (same fingerprint, at least as long as
+   * our position, another inode) and read the missing tail from it into the old identity, so
+   * its records keep their ids. Best effort: without a copy, those lines are gone (counted by
+   * the rotation metric; logged).
+   */
+  private async readCopiedTail(old: FileConsumer): Promise<void> {
+    const dir = dirname(this.realPath || this.path);
+    let names: string[];
+    try {
+      names = await readdir(dir);
+    } catch {
+      return;
+    }
+    for (const name of names) {
+      const p = join(dir, name);
+      if (p === this.realPath) continue;
+      const st = await stat(p, { bigint: true }).catch(() => null);
+      if (st === null || !st.isFile() || Number(st.size) < this.pos) continue;
+      if (String(st.ino) === this.ino && String(st.dev) === this.dev) continue;
+      let fh: FileHandle | null = null;
+      try {
+        fh = await open(p, 'r');
+        if ((await readFingerprint(fh, this.scratch)) !== this.fingerprint) continue;
+        const size = Number(st.size);
+        const buf = this.deps.readBuffers.take();
+        try {
+          let pos = this.pos;
+          while (pos < size) {
+            const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, size - pos), pos);
+            if (bytesRead === 0) break;
+            old.push(buf.subarray(0, bytesRead), pos);
+            pos += bytesRead;
+          }
+          if (pos > this.pos) {
+            this.deps.events.log.info({ path: this.path, copy: p, from: this.pos, to: pos }, 'read the tail of a copy-truncated file from its copy');
+          }
+          this.pos = pos;
+        } finally {
+          this.deps.readBuffers.give(buf);
+        }
+        return;
+      } catch {
+        // Unreadable candidate: try the next.
+      } finally {
+        await fh?.close().catch(() => undefined);
+      }
+    }
+  }
+
   /** Does the path still name this file? */
   private async checkPath(): Promise<void> {
     let same = false;
+    let exists = false;
     try {
       const st = await stat(this.path, { bigint: true });
+      exists = true;
       same = String(st.ino) === this.ino && String(st.dev) === this.dev;
     } catch {
       same = false;
     }
     if (!same && !this.draining) {
-      this.draining = true;
-      this.lastGrowthMs = this.deps.now();
+      this.markDraining(exists ? 'rename' : 'gone');
       this.deps.host.pathChanged(this.path);
     }
   }

@@ -67,13 +67,55 @@ export class TailManager {
     await Promise.all([...this.all].map((t) => t.stop()));
   }
 
+  /**
+   * Drain a file that is no longer under the log pattern's names (a rotated file found by
+   * inode after a restart): read it from its checkpoint to the end, then finish.
+   */
+  async recover(path: string): Promise<boolean> {
+    if (this.stopped) return false;
+    let fh;
+    try {
+      fh = await open(path, 'r');
+    } catch (err) {
+      this.events.fileError(path, 'file_unreadable', err);
+      return false;
+    }
+    const fst = await fh.stat({ bigint: true });
+    const inode = `${fst.dev}:${fst.ino}`;
+    if (this.stopped || this.byInode.has(inode)) {
+      await fh.close();
+      return false;
+    }
+    const tailer = new FileTailer(path, fh, String(fst.dev), String(fst.ino), Number(fst.size), this.opts, this.deps);
+    tailer.rotatedAway();
+    this.byInode.set(inode, tailer);
+    this.all.add(tailer);
+    void tailer.done.finally(() => {
+      this.all.delete(tailer);
+      if (this.byInode.get(inode) === tailer) this.byInode.delete(inode);
+    });
+    return true;
+  }
+
+  /** dev:ino of every file being tailed. */
+  inodes(): Set<string> {
+    return new Set(this.byInode.keys());
+  }
+
   private async ensureOnce(path: string): Promise<void> {
     if (this.stopped) return;
     let st;
     try {
       st = await stat(path, { bigint: true });
-    } catch {
-      return; // gone; its tailer (if any) finds out by itself
+    } catch (err) {
+      // Gone (its tailer, if any, finds out by itself) or a dangling symlink: not an error.
+      // Anything else (ELOOP, EACCES on a directory, EIO) is counted once per path.
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && !this.unreadable.has(path)) {
+        this.unreadable.add(path);
+        this.events.fileError(path, 'file_unreadable', err);
+      }
+      return;
     }
     if (!st.isFile()) return;
     const dev = String(st.dev);

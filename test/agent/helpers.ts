@@ -157,3 +157,11 @@ export async function metricValue(agent: RunningAgent, name: string, labels: Rec
   }
   return sum;
 }
+
+/** The fileKey of a file identity whose first line is `firstLine`. */
+export function keyFor(dev: bigint, ino: bigint, firstLine: string | Buffer, cluster = 'test-cluster', node = 'test-node'): string {
+  const b = typeof firstLine === 'string' ? Buffer.from(firstLine) : firstLine;
+  const fp = fingerprintOf(b, b.length);
+  if (fp === null) throw new Error('first line has no newline');
+  return fileKey(cluster, node, { dev, ino, fingerprint: fp });
+}

@@ -57,6 +57,11 @@ export class IngestSink {
   config: CollectionConfig | null = null;
   configRequests = 0;
   delayMs = 0;
+  /**
+   * Refuse a whole request (this status) when any of its NDJSON lines makes this return a
+   * number, as an aggregator refuses a body it cannot take (400, 413).
+   */
+  refuseWhen: ((line: string) => number | null) | null = null;
   private failure: SinkFailure | null = null;
   private server: Server | null = null;
   private readonly sockets = new Set<Socket>();
@@ -228,6 +233,16 @@ export class IngestSink {
     } catch {
       this.count(400);
       return this.error(res, 400, 'invalid_gzip', 'body is not gzip');
+    }
+    if (this.refuseWhen !== null) {
+      for (const line of text.split('\n')) {
+        const status = line === '' ? null : this.refuseWhen(line);
+        if (status !== null) {
+          this.count(status);
+          this.notify();
+          return this.error(res, status, status === 413 ? 'payload_too_large' : 'invalid_request', 'refused by test');
+        }
+      }
     }
     this.bodyBytes += body.length;
     let received = 0;

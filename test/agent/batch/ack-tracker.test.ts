@@ -3,7 +3,7 @@ import { AckTracker } from '../../../agent/batch/ack-tracker.ts';
 import type { TrackedFile } from '../../../agent/checkpoint/tracked-file.ts';
 
 function file(key: string, floor: { v: number }): TrackedFile {
-  return { key, path: key, dev: '1', ino: '2', fingerprint: 'f', floor: () => floor.v, ackedOffset: 0, dirty: false };
+  return { key, path: key, realPath: key, dev: '1', ino: '2', fingerprint: 'f', floor: () => floor.v, ackedOffset: 0, dirty: false };
 }
 
 t.test('commits a floor only when every earlier batch has settled', async (t) => {

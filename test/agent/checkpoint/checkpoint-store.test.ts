@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { CheckpointStore } from '../../../agent/checkpoint/checkpoint-store.ts';
 import { tempDir } from '../helpers.ts';
 
-const entry = (key: string, offset: number) => ({ key, path: `/x/${key}`, dev: '1', ino: key, fingerprint: 'fp', offset, updated_at: 1 });
+const entry = (key: string, offset: number) => ({ key, path: `/x/${key}`, real_path: `/x/${key}`, dev: '1', ino: key, fingerprint: 'fp', offset, updated_at: 1 });
 
 t.test('first start, persist, reload, find by identity', async (t) => {
   const dir = await tempDir(t);

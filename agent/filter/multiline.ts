@@ -1,0 +1,177 @@
+/**
+ * Multiline merge (pure state machine, one per file): joins stack traces that applications
+ * print as several lines into one record. Owns the held group of each stream.
+ *
+ * A line continues the held group of its stream when it:
+ * - starts with a space or tab (Java `\tat …`, Node `    at …`, Python `  File …`, Go
+ *   `\t/src/x.go:12 +0x1d`, wrapped continuation lines);
+ * - starts with `Caused by: `, `Suppressed: ` or is `... N more` (Java);
+ * - follows a Python `Traceback (most recent call last):` — until and including the first
+ *   unindented line that is not a traceback header (the `ValueError: …` line);
+ * - follows a Go `panic: ` / `fatal error: ` — blank lines, `goroutine N [...]:`, frames
+ *   (`pkg.fn(...)`), `created by …`, `[signal …`, `exit status N`.
+ * Every other line closes the held group (emitted) and starts a new one. A JSON object line
+ * (`{…}`) is emitted at once and never starts a group: structured loggers put stacks inside.
+ *
+ * A group is emitted when a non-continuation line arrives, when it has been idle for the
+ * flush timeout ({@link MultilineMerger.flushIdleSince}), or when it reaches the line or byte
+ * cap (`multiline_capped`: the rest continues as a new group, nothing is lost).
+ *
+ * Checkpoint contract: {@link MultilineMerger.floor} is the first offset of a held group (or
+ * of the line being pushed). Concurrency: single owner; emission is synchronous.
+ */
+import type { LogicalLine } from '../parse/logical-line.ts';
+
+type Mode = 0 | 1 | 2; // generic, python traceback, go panic
+
+interface Group {
+  first: LogicalLine;
+  parts: string[];
+  bytes: number;
+  mode: Mode;
+  lastAtMs: number;
+}
+
+export interface MultilineOptions {
+  maxLines: number;
+  maxBytes: number;
+}
+
+export type MultilineEmit = (line: LogicalLine, capped: boolean) => void;
+
+const GO_FRAME = /^[\w./*()[\]-]+\(.*\)$/;
+const JAVA_MORE = /^\.\.\. \d+ (more|common frames omitted)$/;
+
+export function startsContinuation(msg: string): boolean {
+  const c = msg.charCodeAt(0);
+  if (c === 0x20 || c === 0x09) return msg.length > 1;
+  if (c === 0x43 && msg.startsWith('Caused by: ')) return true;
+  if (c === 0x53 && msg.startsWith('Suppressed: ')) return true;
+  if (c === 0x2e && JAVA_MORE.test(msg)) return true;
+  return false;
+}
+
+function goContinuation(msg: string): boolean {
+  if (msg.length === 0) return true;
+  return (
+    msg.startsWith('goroutine ') ||
+    msg.startsWith('created by ') ||
+    msg.startsWith('[signal ') ||
+    msg.startsWith('exit status ') ||
+    msg.startsWith('panic: ') ||
+    GO_FRAME.test(msg)
+  );
+}
+
+function isJsonObjectLine(msg: string): boolean {
+  return msg.charCodeAt(0) === 0x7b && msg.charCodeAt(msg.length - 1) === 0x7d;
+}
+
+function modeOf(msg: string): Mode {
+  if (msg.startsWith('Traceback (most recent call last):')) return 1;
+  if (msg.startsWith('panic: ') || msg.startsWith('fatal error: ')) return 2;
+  return 0;
+}
+
+export class MultilineMerger {
+  private readonly groups: [Group | null, Group | null] = [null, null];
+  private readonly opts: MultilineOptions;
+  private readonly emit: MultilineEmit;
+  private incoming = Infinity;
+
+  constructor(opts: MultilineOptions, emit: MultilineEmit) {
+    this.opts = opts;
+    this.emit = emit;
+  }
+
+  floor(): number {
+    let f = this.incoming;
+    const a = this.groups[0];
+    const b = this.groups[1];
+    if (a !== null && a.first.offset < f) f = a.first.offset;
+    if (b !== null && b.first.offset < f) f = b.first.offset;
+    return f;
+  }
+
+  get holding(): boolean {
+    return this.groups[0] !== null || this.groups[1] !== null;
+  }
+
+  push(line: LogicalLine, nowMs: number): void {
+    const idx = line.stream === 'stdout' ? 0 : 1;
+    const g = this.groups[idx];
+    const msg = line.message;
+    this.incoming = line.offset;
+    try {
+      if (g !== null && this.continues(g, msg)) {
+        if (g.parts.length >= this.opts.maxLines || g.bytes + msg.length + 1 > this.opts.maxBytes) {
+          this.groups[idx] = null;
+          this.emitGroup(g, true);
+          this.groups[idx] = this.newGroup(line, nowMs, g.mode);
+          return;
+        }
+        g.parts.push(msg);
+        g.bytes += msg.length + 1;
+        g.lastAtMs = nowMs;
+        if (g.mode === 1 && msg.length > 0 && !startsContinuation(msg) && !isPythonHeader(msg)) g.mode = 0;
+        return;
+      }
+      if (g !== null) {
+        this.groups[idx] = null;
+        this.emitGroup(g, false);
+      }
+      if (isJsonObjectLine(msg) || line.anomaly === 'line_split' || line.anomaly === 'line_truncated') {
+        this.emit(line, false);
+        return;
+      }
+      this.groups[idx] = this.newGroup(line, nowMs, modeOf(msg));
+    } finally {
+      this.incoming = Infinity;
+    }
+  }
+
+  /** Emits groups with no new line since before `deadlineMs`. */
+  flushIdleSince(deadlineMs: number): boolean {
+    let any = false;
+    for (let i = 0; i < 2; i++) {
+      const g = this.groups[i]!;
+      if (g !== null && g.lastAtMs <= deadlineMs) {
+        this.groups[i] = null;
+        this.emitGroup(g, false);
+        any = true;
+      }
+    }
+    return any;
+  }
+
+  flushAll(): void {
+    this.flushIdleSince(Infinity);
+  }
+
+  private continues(g: Group, msg: string): boolean {
+    if (g.mode === 1) return msg.length > 0;
+    if (g.mode === 2) return goContinuation(msg) || startsContinuation(msg);
+    return msg.length > 0 && startsContinuation(msg);
+  }
+
+  private newGroup(line: LogicalLine, nowMs: number, mode: Mode): Group {
+    return { first: line, parts: [line.message], bytes: line.message.length, mode, lastAtMs: nowMs };
+  }
+
+  private emitGroup(g: Group, capped: boolean): void {
+    if (g.parts.length === 1) {
+      this.emit(g.first, capped);
+      return;
+    }
+    const f = g.first;
+    this.emit({ offset: f.offset, timestamp: f.timestamp, stream: f.stream, message: g.parts.join('\n'), anomaly: f.anomaly }, capped);
+  }
+}
+
+function isPythonHeader(msg: string): boolean {
+  return (
+    msg.startsWith('Traceback (most recent call last):') ||
+    msg.startsWith('During handling of the above exception') ||
+    msg.startsWith('The above exception was the direct cause')
+  );
+}
