@@ -53,7 +53,7 @@ export interface AgentDeps {
    * Starts the pod metadata source; `onChange` must be called whenever pod or namespace
    * metadata changed. Default: from `config.kubernetes` (enrich/pod-watch.ts), none when off.
    */
-  metadata?: (onChange: () => void) => Promise<StartedMetadata | null>;
+  metadata?: (onChange: () => void, events: AgentEvents) => Promise<StartedMetadata | null>;
 }
 
 export interface RunningAgent {
@@ -320,7 +320,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
   await poller.start(Math.min(config.requestTimeoutMs, 2000));
   let metadata: StartedMetadata | null = null;
   if (deps.metadata !== undefined) {
-    metadata = await deps.metadata(() => state.metadataChanged());
+    metadata = await deps.metadata(() => state.metadataChanged(), events);
   } else if (config.kubernetes !== 'off') {
     const { startPodWatch } = await import('./enrich/pod-watch.ts');
     metadata = await startPodWatch(

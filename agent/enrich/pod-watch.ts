@@ -81,6 +81,10 @@ class Supervised<T extends { metadata?: { name?: string; namespace?: string } }>
     this.max = max;
     this.events = events;
     lw.on('error', (err: unknown) => this.failed(err));
+    let connects = 0;
+    lw.on('connect', () => {
+      if (++connects > 1) events.kubeWatchRestart('resume');
+    });
   }
 
   /** One start attempt; resolves when it listed and started watching, or failed. */
@@ -96,9 +100,7 @@ class Supervised<T extends { metadata?: { name?: string; namespace?: string } }>
 
   private failed(err: unknown): void {
     if (this.stopped) return;
-    const e = err as { code?: unknown; statusCode?: unknown } | null;
-    const code = e?.statusCode ?? e?.code;
-    this.events.kubeWatchRestart(code === 410 ? 'expired' : 'error', err);
+    this.events.kubeWatchRestart('error', err);
     this.attempt++;
     const exp = Math.min(this.max, this.base * 2 ** Math.min(this.attempt - 1, 20));
     const delayMs = exp / 2 + (exp / 2) * Math.random();
@@ -132,10 +134,15 @@ export async function startPodWatch(
   const core = kc.makeApiClient(CoreV1Api);
   const watch = new Watch(kc);
   const fieldSelector = `spec.nodeName=${opts.node}`;
+  // Every list after the first is a relist (410 Expired, or resuming after an error).
+  let podLists = 0;
   const pods = new ListWatch<V1Pod>(
     '/api/v1/pods',
     watch,
-    () => core.listPodForAllNamespaces({ fieldSelector }),
+    () => {
+      if (++podLists > 1) events.kubeWatchRestart('relist');
+      return core.listPodForAllNamespaces({ fieldSelector });
+    },
     false,
     undefined,
     fieldSelector,

@@ -135,7 +135,7 @@ export class AgentEvents {
     if (outcome === 'failed') this.log.warn(detail ?? {}, 'heartbeat failed');
   }
 
-  kubeWatchRestart(reason: 'expired' | 'error' | 'closed', err?: unknown): void {
+  kubeWatchRestart(reason: 'relist' | 'resume' | 'error', err?: unknown): void {
     this.metrics.kubeWatchRestarts.inc({ reason });
     const lvl = reason === 'error' ? 'warn' : 'debug';
     this.log[lvl]({ reason, err: err === undefined ? undefined : errText(err) }, 'pod watch restarting');

@@ -66,6 +66,6 @@ export function createAgentMetrics(registry: Registry, opts: { processMetrics: b
     configUpdates: new Counter({ name: p + 'config_polls_total', help: 'Collection config polls, by outcome (changed, unchanged, failed).', labelNames: ['outcome'], registers: r }),
     heartbeats: new Counter({ name: p + 'heartbeats_total', help: 'Heartbeats, by outcome.', labelNames: ['outcome'], registers: r }),
     podCacheSize: new Gauge({ name: p + 'pod_cache_pods', help: 'Pods known from the node-scoped watch.', registers: r }),
-    kubeWatchRestarts: new Counter({ name: p + 'kube_watch_restarts_total', help: 'Pod watch restarts, by reason (expired, error, closed).', labelNames: ['reason'], registers: r }),
+    kubeWatchRestarts: new Counter({ name: p + 'kube_watch_restarts_total', help: 'Kubernetes watch restarts, by reason (relist: full list again, e.g. after 410 Expired; resume: watch reconnected from its resourceVersion; error: API unreachable or failing).', labelNames: ['reason'], registers: r }),
   };
 }
