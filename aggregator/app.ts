@@ -7,7 +7,8 @@
  * `app.prepareStore()`, which `server.ts` retries until OpenSearch answers; until then
  * every non-public route answers 503 and `/readyz` says not ready.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -29,6 +30,12 @@ import { ingestRoutes } from './routes/ingest/ingest-routes.ts';
 import { logsRoutes } from './routes/logs/logs-routes.ts';
 import { tokenRoutes } from './routes/tokens/token-routes.ts';
 import { healthRoutes } from './routes/health/health-routes.ts';
+import { discoveryRoutes } from './routes/discovery/discovery-routes.ts';
+import { DiscoveryService } from './routes/discovery/discovery-service.ts';
+import { NO_LIVE_VIEW, type LiveClusterView } from './cluster/live-cluster-view.ts';
+import { KubeClusterView } from './cluster/kube-cluster-view.ts';
+import { JobLeases } from './jobs/job-lease.ts';
+import { RetentionJob, startRetentionSchedule } from './jobs/retention-job.ts';
 
 export const API_BASE = '/v1/k8s/logs';
 
@@ -36,18 +43,23 @@ export interface AppDeps {
   opensearch?: OpenSearch;
   metrics?: AggregatorMetrics;
   logger?: Logger;
+  /** Live cluster view for discovery; default: built from `config.kube` (none when empty). */
+  liveClusters?: LiveClusterView;
 }
 
 declare module 'fastify' {
   interface FastifyInstance {
     /** Creates templates and system indices; returns a generated admin token on first start. */
     prepareStore(): Promise<{ generatedAdminToken: string | undefined }>;
+    /** Starts the periodic jobs (retention); `server.ts` calls it once the store is ready. Stopped on close. */
+    startJobs(): void;
     readonly services: {
       opensearch: OpenSearch;
       tokens: TokenStore;
       configs: CollectionConfigStore;
       heartbeats: HeartbeatStore;
       metrics: AggregatorMetrics;
+      retention: RetentionJob;
     };
   }
 }
@@ -69,8 +81,27 @@ export async function buildApp(config: AggregatorConfig, deps: AppDeps = {}): Pr
   const configs = new CollectionConfigStore(opensearch, prefix);
   const heartbeats = new HeartbeatStore(opensearch, prefix);
   let storePrepared = false;
+  const liveClusters =
+    deps.liveClusters ??
+    (config.kube.clusters.length > 0 ? new KubeClusterView(config.kube.clusters, { requestTimeoutMs: config.kube.requestTimeoutMs }) : NO_LIVE_VIEW);
+  const writer = new BulkWriter(opensearch, prefix);
+  const retention = new RetentionJob({
+    client: opensearch,
+    leases: new JobLeases(opensearch, prefix),
+    indexPrefix: prefix,
+    retentionDays: config.retentionDays,
+    owner: `${hostname()}/${process.pid}/${randomBytes(4).toString('hex')}`,
+    minGapMs: config.retentionIntervalMs / 2,
+    log: app.log,
+    onDeleted: (index) => writer.forget(index),
+  });
+  let stopJobs: (() => Promise<void>) | undefined;
 
-  app.decorate('services', { opensearch, tokens, configs, heartbeats, metrics });
+  app.decorate('services', { opensearch, tokens, configs, heartbeats, metrics, retention });
+  app.decorate('startJobs', () => {
+    if (stopJobs) return;
+    stopJobs = startRetentionSchedule(retention, { intervalMs: config.retentionIntervalMs, log: app.log }).stop;
+  });
   app.decorate('prepareStore', async () => {
     await bootstrapStore(opensearch, layout);
     const generatedAdminToken = await tokens.bootstrapAdmin(config.auth.adminToken);
@@ -112,7 +143,7 @@ export async function buildApp(config: AggregatorConfig, deps: AppDeps = {}): Pr
     ready: async () => storePrepared && (await storeIsReady(opensearch, layout)),
   });
   await app.register(ingestRoutes, {
-    writer: new BulkWriter(opensearch, prefix),
+    writer,
     metrics,
     heartbeats,
     configs,
@@ -120,7 +151,9 @@ export async function buildApp(config: AggregatorConfig, deps: AppDeps = {}): Pr
   });
   await app.register(logsRoutes, { prefix: API_BASE, search: new LogSearch(opensearch, prefix) });
   await app.register(tokenRoutes, { prefix: API_BASE, tokens });
+  await app.register(discoveryRoutes, { prefix: API_BASE, discovery: new DiscoveryService(opensearch, prefix, liveClusters, app.log) });
   app.addHook('onClose', async () => {
+    await stopJobs?.();
     if (!deps.opensearch) await opensearch.close();
   });
   // Routes are typed through the plugins' own type provider; callers see a plain instance.

@@ -3,6 +3,7 @@
  * All problems are reported together. Components receive their slice, never process.env.
  */
 import { parseArgs } from 'node:util';
+import { isValidClusterId } from './store/log-indices.ts';
 
 export interface AggregatorConfig {
   /** Listen address. Env `K8S_LOGS_HOST`, flag `--host`. Default `0.0.0.0`. */
@@ -52,6 +53,23 @@ export interface AggregatorConfig {
   };
   /** Days of logs kept in OpenSearch; older day indices are deleted. Env `K8S_LOGS_RETENTION_DAYS`. Default 7. */
   readonly retentionDays: number;
+  /**
+   * How often each replica tries to run the retention job, ms (a lease in the `jobs`
+   * system index lets one replica at a time run it). Env `K8S_LOGS_RETENTION_INTERVAL_MS`.
+   * Default 3600000 (1 h).
+   */
+  readonly retentionIntervalMs: number;
+  readonly kube: {
+    /**
+     * Clusters with a live view for the discovery endpoints (`/namespaces`, `/pods`,
+     * `/containers`): cluster id and the kubeconfig file whose current context reaches it.
+     * Env `K8S_LOGS_KUBECONFIG` (path) + `K8S_LOGS_KUBE_CLUSTER` (cluster id, default
+     * `local`) configure one. Default: none (discovery answers from the index alone).
+     */
+    readonly clusters: ReadonlyArray<{ readonly cluster: string; readonly kubeconfigPath: string }>;
+    /** Longest wait for a live cluster listing before answering from the index alone, ms. Env `K8S_LOGS_KUBE_TIMEOUT_MS`. Default 3000. */
+    readonly requestTimeoutMs: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -74,6 +92,8 @@ Flags (each also read from the environment variable shown):
                            OPENSEARCH_USERNAME / OPENSEARCH_PASSWORD   basic auth
   --index-prefix <p>       K8S_LOGS_INDEX_PREFIX      index name prefix (default k8s-logs)
   --retention-days <n>     K8S_LOGS_RETENTION_DAYS    days kept in OpenSearch (default 7)
+                           K8S_LOGS_RETENTION_INTERVAL_MS          retention job interval (1 h)
+                           K8S_LOGS_KUBECONFIG / K8S_LOGS_KUBE_CLUSTER   live view of one cluster (none / local)
                            K8S_LOGS_ADMIN_TOKEN       bootstrap admin token (default: generated once, printed)
                            K8S_LOGS_RATE_LIMIT_STANDARD / _HEAVY   requests/min per token (100 / 10)
                            K8S_LOGS_INGEST_MAX_BODY_BYTES          ingest body limit (16 MiB)
@@ -123,6 +143,11 @@ export function loadConfig(argv: string[], env: Source): AggregatorConfig {
   if (adminToken !== undefined && adminToken.length < 16) {
     problems.push('K8S_LOGS_ADMIN_TOKEN must be at least 16 characters');
   }
+  const kubeconfigPath = env['K8S_LOGS_KUBECONFIG'] || undefined;
+  const kubeCluster = env['K8S_LOGS_KUBE_CLUSTER'] || 'local';
+  if (kubeconfigPath !== undefined && !isValidClusterId(kubeCluster)) {
+    problems.push(`K8S_LOGS_KUBE_CLUSTER must be a valid cluster id, got "${kubeCluster}"`);
+  }
   const config: AggregatorConfig = {
     host: str(values.host, 'K8S_LOGS_HOST', '0.0.0.0'),
     port: int(str(values.port, 'K8S_LOGS_PORT', '8080'), 'port', 0, 65535),
@@ -147,6 +172,11 @@ export function loadConfig(argv: string[], env: Source): AggregatorConfig {
       heavyPerMinute: int(env['K8S_LOGS_RATE_LIMIT_HEAVY'] ?? '10', 'K8S_LOGS_RATE_LIMIT_HEAVY', 0, 1_000_000),
     },
     retentionDays: int(str(values['retention-days'], 'K8S_LOGS_RETENTION_DAYS', '7'), 'retention days', 1, 3650),
+    retentionIntervalMs: int(env['K8S_LOGS_RETENTION_INTERVAL_MS'] ?? '3600000', 'K8S_LOGS_RETENTION_INTERVAL_MS', 1000, 7 * 86_400_000),
+    kube: {
+      clusters: kubeconfigPath === undefined ? [] : [{ cluster: kubeCluster, kubeconfigPath }],
+      requestTimeoutMs: int(env['K8S_LOGS_KUBE_TIMEOUT_MS'] ?? '3000', 'K8S_LOGS_KUBE_TIMEOUT_MS', 100, 120_000),
+    },
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return deepFreeze(config);

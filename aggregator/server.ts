@@ -44,6 +44,7 @@ async function main(): Promise<void> {
         process.stdout.write(`\nGenerated bootstrap admin token (shown once, store it now):\n  ${generatedAdminToken}\n\n`);
       }
       app.log.info('store ready');
+      app.startJobs();
       break;
     } catch (err) {
       app.log.warn({ err: (err as Error).message, attempt }, 'store not ready; retrying');

@@ -56,6 +56,23 @@ export const SYSTEM_INDICES = {
       },
     },
   },
+  jobs: {
+    // One document per job (id = job name): the lease that lets one replica at a time run
+    // it, and the outcome of its last run. Written with optimistic concurrency only.
+    name: 'jobs',
+    mappings: {
+      dynamic: 'strict',
+      properties: {
+        job: { type: 'keyword' },
+        owner: { type: 'keyword' },
+        lease_expires_at: { type: 'date' },
+        acquired_at: { type: 'date' },
+        last_started_at: { type: 'date' },
+        last_finished_at: { type: 'date' },
+        last_result: { type: 'object', enabled: false },
+      },
+    },
+  },
 } as const satisfies Record<string, SystemIndex>;
 
 export type SystemIndexKey = keyof typeof SYSTEM_INDICES;

@@ -1,0 +1,211 @@
+/**
+ * Discovery (`/namespaces`, `/pods`, `/containers`): what exists, from the log index merged
+ * with the live cluster view. Pure: the OpenSearch request body, bucket parsing, the
+ * sorted merge with live items and the cursor. Table-tested; I/O is in discovery-service.ts.
+ *
+ * Items are keyed by (cluster, namespace[, pod[, container]]) and listed in key order, so
+ * a page boundary is just a key: the index side pages with a composite aggregation
+ * (`after` = the key), the live side filters its (small, fully listed) items by the same
+ * key. The token's access scope is part of the query model and always lands in the filter.
+ */
+import { createHash } from 'node:crypto';
+import { compileFilters, type AccessScope, type LogQuery } from '../../query/log-query.ts';
+
+export type DiscoveryLevel = 'namespace' | 'pod' | 'container';
+
+/** Key fields per level, in sort order. */
+export const KEY_FIELDS: Record<DiscoveryLevel, readonly string[]> = {
+  namespace: ['cluster', 'namespace'],
+  pod: ['cluster', 'namespace', 'pod'],
+  container: ['cluster', 'namespace', 'pod', 'container'],
+};
+
+export interface DiscoveryQuery {
+  level: DiscoveryLevel;
+  scope: AccessScope;
+  clusters?: readonly string[];
+  namespaces?: readonly string[];
+  pods?: readonly string[];
+  startNs: bigint;
+  endNs: bigint;
+  limit: number;
+  /** Key of the last item of the previous page. */
+  after?: readonly string[];
+}
+
+/** What the index knows about one key. */
+export interface IndexedItem {
+  key: string[];
+  logCount: number;
+  /** Epoch ms of the oldest / newest record in the window. */
+  firstSeenMs: number;
+  lastSeenMs: number;
+}
+
+/** What the live cluster says about one key. */
+export interface LiveItem {
+  key: string[];
+  phase?: string;
+  node?: string;
+}
+
+export interface MergedItem {
+  key: string[];
+  live: boolean;
+  log_count: number;
+  first_seen: string | null;
+  last_seen: string | null;
+  phase?: string;
+  node?: string;
+}
+
+export function compareKeys(a: readonly string[], b: readonly string[]): number {
+  for (let i = 0; i < Math.max(a.length, b.length); i++) {
+    const x = a[i] ?? '';
+    const y = b[i] ?? '';
+    if (x !== y) return x < y ? -1 : 1;
+  }
+  return 0;
+}
+
+/**
+ * The composite-aggregation search: one bucket per key with its count and min/max
+ * timestamp. Asks for `limit + 1` buckets so the caller can tell whether the index has more.
+ */
+export function compileDiscoverySearch(q: DiscoveryQuery): Record<string, unknown> {
+  const logQuery: LogQuery = {
+    scope: q.scope,
+    ...(q.clusters ? { clusters: q.clusters } : {}),
+    ...(q.namespaces ? { namespaces: q.namespaces } : {}),
+    ...(q.pods ? { pods: q.pods } : {}),
+    startNs: q.startNs,
+    endNs: q.endNs,
+    direction: 'backward',
+    limit: q.limit,
+  };
+  const { filter } = compileFilters(logQuery);
+  const fields = KEY_FIELDS[q.level];
+  return {
+    size: 0,
+    track_total_hits: false,
+    query: { bool: { filter } },
+    aggs: {
+      items: {
+        composite: {
+          size: q.limit + 1,
+          sources: fields.map((f) => ({ [f]: { terms: { field: f } } })),
+          ...(q.after ? { after: Object.fromEntries(fields.map((f, i) => [f, q.after?.[i] ?? ''])) } : {}),
+        },
+        aggs: { first_seen: { min: { field: 'timestamp' } }, last_seen: { max: { field: 'timestamp' } } },
+      },
+    },
+  };
+}
+
+interface CompositeBucket {
+  key: Record<string, string>;
+  doc_count: number;
+  first_seen: { value: number | null };
+  last_seen: { value: number | null };
+}
+
+export function parseDiscoveryBuckets(level: DiscoveryLevel, aggregations: unknown): IndexedItem[] {
+  const buckets = (aggregations as { items?: { buckets?: CompositeBucket[] } } | undefined)?.items?.buckets ?? [];
+  const fields = KEY_FIELDS[level];
+  return buckets.map((b) => ({
+    key: fields.map((f) => String(b.key[f])),
+    logCount: b.doc_count,
+    firstSeenMs: b.first_seen.value ?? 0,
+    lastSeenMs: b.last_seen.value ?? 0,
+  }));
+}
+
+/**
+ * Merges one page. `indexed` is what the composite aggregation returned (sorted, at most
+ * limit + 1 items, all after `after`); when it returned limit + 1 the index has more, and
+ * keys beyond its last one are unknown, so live items past it wait for a later page.
+ * `live` is every live item in scope (any order); those not after `after` are skipped.
+ */
+export function mergeDiscoveryPage(
+  indexed: readonly IndexedItem[],
+  live: readonly LiveItem[],
+  after: readonly string[] | undefined,
+  limit: number,
+): { items: MergedItem[]; hasMore: boolean } {
+  const indexTruncated = indexed.length > limit;
+  const bound = indexTruncated ? indexed[indexed.length - 1]?.key : undefined;
+  const byKey = new Map<string, MergedItem>();
+  for (const it of indexed) {
+    byKey.set(JSON.stringify(it.key), {
+      key: it.key,
+      live: false,
+      log_count: it.logCount,
+      first_seen: new Date(it.firstSeenMs).toISOString(),
+      last_seen: new Date(it.lastSeenMs).toISOString(),
+    });
+  }
+  for (const it of live) {
+    if (after && compareKeys(it.key, after) <= 0) continue;
+    if (bound && compareKeys(it.key, bound) > 0) continue;
+    const id = JSON.stringify(it.key);
+    const item = byKey.get(id) ?? { key: it.key, live: false, log_count: 0, first_seen: null, last_seen: null };
+    item.live = true;
+    if (it.phase !== undefined) item.phase = it.phase;
+    if (it.node !== undefined) item.node = it.node;
+    byKey.set(id, item);
+  }
+  const all = [...byKey.values()].sort((a, b) => compareKeys(a.key, b.key));
+  return { items: all.slice(0, limit), hasMore: all.length > limit };
+}
+
+/** Keeps the live items the query may show: scope and filters, key by key. */
+export function liveItemInScope(q: DiscoveryQuery, key: readonly string[]): boolean {
+  const [cluster = '', namespace = '', pod] = key;
+  const allowed = (limits: readonly string[] | null | undefined, v: string) => !limits || limits.includes(v);
+  return (
+    allowed(q.scope.clusters, cluster) &&
+    allowed(q.scope.namespaces, namespace) &&
+    allowed(q.clusters, cluster) &&
+    allowed(q.namespaces, namespace) &&
+    (pod === undefined || allowed(q.pods, pod))
+  );
+}
+
+export class DiscoveryCursorError extends Error {
+  override readonly name = 'DiscoveryCursorError';
+}
+
+export interface DiscoveryCursor {
+  after: string[];
+  startNs: bigint;
+  endNs: bigint;
+  digest: string;
+}
+
+export function encodeDiscoveryCursor(c: DiscoveryCursor): string {
+  return Buffer.from(JSON.stringify(['d1', c.after, c.startNs.toString(), c.endNs.toString(), c.digest])).toString('base64url');
+}
+
+export function decodeDiscoveryCursor(cursor: string, level: DiscoveryLevel): DiscoveryCursor {
+  let v: unknown;
+  try {
+    v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    throw new DiscoveryCursorError('malformed cursor');
+  }
+  if (
+    !Array.isArray(v) || v.length !== 5 || v[0] !== 'd1' ||
+    !Array.isArray(v[1]) || v[1].length !== KEY_FIELDS[level].length || !v[1].every((k) => typeof k === 'string') ||
+    typeof v[2] !== 'string' || !/^\d+$/.test(v[2]) || typeof v[3] !== 'string' || !/^\d+$/.test(v[3]) ||
+    typeof v[4] !== 'string'
+  ) {
+    throw new DiscoveryCursorError('malformed cursor');
+  }
+  return { after: v[1] as string[], startNs: BigInt(v[2]), endNs: BigInt(v[3]), digest: v[4] };
+}
+
+/** Digest of everything but the position, so a cursor only continues the query it came from. */
+export function discoveryDigest(q: Omit<DiscoveryQuery, 'after' | 'startNs' | 'endNs' | 'limit'>): string {
+  const canonical = JSON.stringify([q.level, q.scope.clusters, q.scope.namespaces, q.clusters ?? null, q.namespaces ?? null, q.pods ?? null]);
+  return createHash('sha256').update(canonical).digest('base64url').slice(0, 16);
+}

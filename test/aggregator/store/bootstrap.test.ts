@@ -1,0 +1,82 @@
+import t from 'tap';
+import { buildApp } from '../../../aggregator/app.ts';
+import { configWith } from '../../../aggregator/config.ts';
+import { MAPPING_VERSION } from '../../../aggregator/store/log-indices.ts';
+import { openSearchUrl, uniquePrefix } from '../../helpers/services.ts';
+
+const url = await openSearchUrl(t);
+
+async function appOn(prefix: string) {
+  const app = await buildApp(configWith({ opensearchUrl: url, indexPrefix: prefix, adminToken: 'bootstrap-test-admin-token' }));
+  t.teardown(() => app.close());
+  return app;
+}
+
+async function template(prefix: string) {
+  const res = await fetch(`${url}/_index_template/${prefix}-logs`);
+  const body = (await res.json()) as { index_templates: Array<{ index_template: { _meta?: { mapping_version?: number }; template: { mappings?: { properties?: Record<string, { type?: string }> } } } }> };
+  return body.index_templates[0]?.index_template;
+}
+
+async function putTemplate(prefix: string, version: number) {
+  const res = await fetch(`${url}/_index_template/${prefix}-logs`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      index_patterns: [`${prefix}-*`],
+      priority: 100,
+      _meta: { mapping_version: version, owner: 'k8s-logs' },
+      template: { mappings: { properties: { message: { type: 'text' }, timestamp: { type: 'date' } } } },
+    }),
+  });
+  if (res.status !== 200) throw new Error(`put template: ${res.status} ${await res.text()}`);
+}
+
+t.teardown(async () => {
+  for (const p of prefixes) {
+    await fetch(`${url}/_index_template/${p}-logs`, { method: 'DELETE' }).catch(() => {});
+    await fetch(`${url}/${p}-*,.${p}-*?expand_wildcards=all`, { method: 'DELETE' }).catch(() => {});
+  }
+});
+const prefixes: string[] = [];
+
+t.test('prepareStore replaces a template of an older mapping version', async (t) => {
+  const prefix = uniquePrefix('mapv-old');
+  prefixes.push(prefix);
+  await putTemplate(prefix, MAPPING_VERSION - 1);
+  t.equal((await template(prefix))?.template.mappings?.properties?.['message']?.type, 'text', 'old template in place');
+  const app = await appOn(prefix);
+  await app.prepareStore();
+  const now = await template(prefix);
+  t.equal(now?._meta?.mapping_version, MAPPING_VERSION);
+  t.equal(now?.template.mappings?.properties?.['message']?.type, 'wildcard', 'current mapping installed');
+  t.equal(now?.template.mappings?.properties?.['timestamp']?.type, 'date_nanos');
+  // A day index created now gets the new mapping.
+  await fetch(`${url}/${prefix}-alpha-2026.03.10`, { method: 'PUT' });
+  const mapping = (await (await fetch(`${url}/${prefix}-alpha-2026.03.10/_mapping`)).json()) as Record<string, { mappings: { _meta?: { mapping_version?: number }; properties: Record<string, { type: string }> } }>;
+  const m = mapping[`${prefix}-alpha-2026.03.10`]?.mappings;
+  t.equal(m?.properties['message']?.type, 'wildcard');
+  t.equal(m?._meta?.mapping_version, MAPPING_VERSION);
+});
+
+t.test('prepareStore leaves a template of the current or a newer version alone', async (t) => {
+  const prefix = uniquePrefix('mapv-new');
+  prefixes.push(prefix);
+  // A newer replica (rolling upgrade) already installed its mapping: an older one must not downgrade it.
+  await putTemplate(prefix, MAPPING_VERSION + 1);
+  const app = await appOn(prefix);
+  await app.prepareStore();
+  const after = await template(prefix);
+  t.equal(after?._meta?.mapping_version, MAPPING_VERSION + 1);
+  t.equal(after?.template.mappings?.properties?.['message']?.type, 'text');
+});
+
+t.test('prepareStore is idempotent and creates the jobs system index', async (t) => {
+  const prefix = uniquePrefix('mapv-idem');
+  prefixes.push(prefix);
+  const [a, b] = [await appOn(prefix), await appOn(prefix)];
+  await Promise.all([a.prepareStore(), b.prepareStore()]);
+  t.equal((await template(prefix))?._meta?.mapping_version, MAPPING_VERSION);
+  const jobs = await fetch(`${url}/.${prefix}-jobs?expand_wildcards=all`);
+  t.equal(jobs.status, 200);
+});
