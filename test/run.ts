@@ -42,6 +42,11 @@ let exitCode = 1;
 try {
   const started = Date.now();
   await Promise.all([
+    // tap compiles its plugin set on first use after `npm ci`; our config drops its
+    // TypeScript plugin (Node 24 strips types itself), so build that set up front.
+    runQuiet(path.join(import.meta.dirname, '..', 'node_modules', '.bin', 'tap'), ['build'], 'tap build').then((ok) => {
+      if (!ok) throw new Error('tap build failed');
+    }),
     (async () => {
       if (env['OPENSEARCH_URL']) return;
       opensearch = await startOpenSearch({ dataDir: path.join(workDir, 'opensearch'), heapMb: 1024, log: (m) => log(`opensearch: ${m}`) });
