@@ -8,6 +8,7 @@
  */
 import { formatNanos } from '../../shared/time.ts';
 import type { LabelRequirement } from './label-selector.ts';
+import { foldCase } from './lucene-regex.ts';
 
 export interface AccessScope {
   /** Clusters the caller may read; null = all. */
@@ -52,6 +53,34 @@ export function escapeWildcard(value: string): string {
   return value.replace(/[\\*?]/g, (c) => `\\${c}`);
 }
 
+/**
+ * The wildcard pattern for "message contains value". A backslash in the value becomes `?`
+ * (any one character): the wildcard field of OpenSearch 2.19 never matches a pattern in
+ * which a backslash follows another character (escaped or not, wildcard or regexp), so the
+ * exact form would silently find nothing. The cost is that `C:\temp` also matches `C:/temp`.
+ */
+export function containsPattern(value: string): string {
+  return `*${value.split('\\').map(escapeWildcard).join('?')}*`;
+}
+
+/**
+ * The regexp clause. Case-insensitivity is done by folding the pattern, because the store
+ * ignores `case_insensitive` on regexp queries against the wildcard field (2.19); an
+ * unparsable pattern is passed through with the flag so the store reports it.
+ */
+function regexpClause(regex: { pattern: string; caseInsensitive: boolean }): Clause {
+  let value = regex.pattern;
+  let flag = false;
+  if (regex.caseInsensitive) {
+    try {
+      value = foldCase(regex.pattern);
+    } catch {
+      flag = true;
+    }
+  }
+  return { regexp: { message: { value, flags: 'ALL', case_insensitive: flag, max_determinized_states: 10000 } } };
+}
+
 export function compileFilters(q: LogQuery): { filter: Clause[]; mustNot: Clause[]; must: Clause[] } {
   const filter: Clause[] = [
     { range: { timestamp: { gte: formatNanos(q.startNs), lte: formatNanos(q.endNs) } } },
@@ -72,13 +101,11 @@ export function compileFilters(q: LogQuery): { filter: Clause[]; mustNot: Clause
   terms('level', q.levels);
   for (const c of q.contains ?? []) {
     filter.push({
-      wildcard: { message: { value: `*${escapeWildcard(c.value)}*`, case_insensitive: c.caseInsensitive } },
+      wildcard: { message: { value: containsPattern(c.value), case_insensitive: c.caseInsensitive } },
     });
   }
   if (q.regex) {
-    filter.push({
-      regexp: { message: { value: q.regex.pattern, flags: 'ALL', case_insensitive: q.regex.caseInsensitive, max_determinized_states: 10000 } },
-    });
+    filter.push(regexpClause(q.regex));
   }
   if (q.text) {
     must.push({

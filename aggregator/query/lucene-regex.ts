@@ -11,6 +11,10 @@
  * (Lucene itself has no anchors: its patterns always match the whole value). Anywhere else
  * an unescaped `^` or `$` is refused, because Lucene would silently take it literally.
  *
+ * Case-insensitive matching is done by rewriting (`foldCase`: `a` → `[aA]`), because the
+ * store ignores `case_insensitive` on regexp queries against wildcard fields (seen on
+ * OpenSearch 2.19: `.*(err=5 ).*` with case_insensitive does not match "ERR=5 ").
+ *
  * Grammar (Lucene RegExp, flags ALL):
  *   union  := inter ('|' inter)*          inter := concat ('&' concat)*
  *   concat := repeat+                      repeat := compl ('?' | '*' | '+' | '{n}' | '{n,}' | '{n,m}')*
@@ -28,18 +32,42 @@ export const MAX_REPEAT = 1000;
 
 const CLASS_ESCAPES = new Set(['d', 'D', 's', 'S', 'w', 'W']);
 
+/** Both cases of a character, when it has them as single code points; else undefined. */
+function caseVariants(c: string): string[] | undefined {
+  const set = new Set([c.toLowerCase(), c.toUpperCase(), c].filter((v) => Array.from(v).length === 1));
+  return set.size > 1 ? [...set] : undefined;
+}
+
+/** A character written so Lucene reads it literally anywhere outside a class. */
+function literal(c: string): string {
+  return /^[\p{L}\p{N}]$/u.test(c) ? c : `\\${c}`;
+}
+
 class Parser {
   readonly #cp: string[];
+  readonly #fold: boolean;
   #pos = 0;
+  readonly #out: string[] = [];
 
-  constructor(pattern: string) {
+  constructor(pattern: string, fold = false) {
     this.#cp = Array.from(pattern);
+    this.#fold = fold;
   }
 
-  parseAll(): void {
-    if (this.#cp.length === 0) return;
+  /** Parses the whole pattern; returns it, case-folded when asked. */
+  parseAll(): string {
+    if (this.#cp.length === 0) return '';
     this.#union();
     if (this.#pos < this.#cp.length) this.#fail(`unexpected "${this.#cp[this.#pos]}"`);
+    return this.#out.join('');
+  }
+
+  #emit(text: string): void {
+    this.#out.push(text);
+  }
+
+  #since(start: number): string {
+    return this.#cp.slice(start, this.#pos).join('');
   }
 
   #fail(message: string): never {
@@ -69,12 +97,18 @@ class Parser {
 
   #union(): void {
     this.#inter();
-    while (this.#match('|')) this.#inter();
+    while (this.#match('|')) {
+      this.#emit('|');
+      this.#inter();
+    }
   }
 
   #inter(): void {
     this.#concat();
-    while (this.#match('&')) this.#concat();
+    while (this.#match('&')) {
+      this.#emit('&');
+      this.#concat();
+    }
   }
 
   #concat(): void {
@@ -85,12 +119,17 @@ class Parser {
   #repeat(): void {
     this.#compl();
     while (this.#peek('?*+{')) {
-      if (this.#next() !== '{') continue;
+      const start = this.#pos;
+      if (this.#next() !== '{') {
+        this.#emit(this.#since(start));
+        continue;
+      }
       const min = this.#integer();
       let max: number | undefined = min;
       if (this.#match(',')) max = this.#peek('0123456789') ? this.#integer() : undefined;
       if (!this.#match('}')) this.#fail('expected "}"');
       if (max !== undefined && min > max) this.#fail(`repetition {${min},${max}} has its minimum above its maximum`);
+      this.#emit(this.#since(start));
     }
   }
 
@@ -104,49 +143,72 @@ class Parser {
   }
 
   #compl(): void {
-    if (this.#match('~')) this.#compl();
-    else this.#charClass();
+    if (this.#match('~')) {
+      this.#emit('~');
+      this.#compl();
+    } else {
+      this.#charClass();
+    }
   }
 
   #charClass(): void {
     if (!this.#match('[')) return this.#simple();
     const open = this.#pos - 1;
-    this.#match('^');
+    this.#emit(this.#match('^') ? '[^' : '[');
     do this.#classItem();
     while (this.#more() && !this.#peek(']'));
     if (!this.#match(']')) {
       this.#pos = open;
       this.#fail('unclosed "["');
     }
+    this.#emit(']');
   }
 
   #classItem(): void {
+    let start = this.#pos;
     const from = this.#char(true);
+    this.#emit(this.#since(start));
     if (from === undefined) return; // \d and friends cannot start a range
-    if (!this.#match('-')) return;
+    if (!this.#match('-')) {
+      if (this.#fold) for (const v of caseVariants(from) ?? []) if (v !== from) this.#emit(v);
+      return;
+    }
+    start = this.#pos;
     const to = this.#char(true);
     if (to === undefined) this.#fail('a class escape cannot end a range');
     if (from.codePointAt(0)! > to.codePointAt(0)!) this.#fail(`invalid range ${from}-${to}`);
+    this.#emit(`-${this.#since(start)}`);
+    if (this.#fold) this.#emit(foldRange(from.codePointAt(0)!, to.codePointAt(0)!));
   }
 
   #simple(): void {
     const start = this.#pos;
-    if (this.#match('.') || this.#match('#') || this.#match('@')) return;
+    if (this.#match('.') || this.#match('#') || this.#match('@')) {
+      this.#emit(this.#since(start));
+      return;
+    }
     if (this.#match('"')) {
       while (this.#more() && !this.#peek('"')) this.#pos++;
       if (!this.#match('"')) {
         this.#pos = start;
         this.#fail('unclosed \'"\'');
       }
+      const text = this.#cp.slice(start + 1, this.#pos - 1);
+      this.#emit(this.#fold ? `(${text.map((c) => this.#foldChar(c) ?? literal(c)).join('')})` : this.#since(start));
       return;
     }
     if (this.#match('(')) {
-      if (this.#match(')')) return;
+      this.#emit('(');
+      if (this.#match(')')) {
+        this.#emit(')');
+        return;
+      }
       this.#union();
       if (!this.#match(')')) {
         this.#pos = start;
         this.#fail('unclosed "("');
       }
+      this.#emit(')');
       return;
     }
     if (this.#match('<')) {
@@ -161,9 +223,18 @@ class Parser {
         this.#pos = start;
         this.#fail(`"<${body}>" is not a numeric interval <n-m> (use \\< for a literal "<")`);
       }
+      this.#emit(this.#since(start));
       return;
     }
-    this.#char(false);
+    const c = this.#char(false);
+    this.#emit((c !== undefined ? this.#foldChar(c) : undefined) ?? this.#since(start));
+  }
+
+  /** `[aA]` for a letter when folding; undefined when the character stays as written. */
+  #foldChar(c: string): string | undefined {
+    if (!this.#fold) return undefined;
+    const variants = caseVariants(c);
+    return variants ? `[${variants.join('')}]` : undefined;
   }
 
   /** One (possibly escaped) character; undefined for a class escape like \d. */
@@ -182,9 +253,27 @@ class Parser {
   }
 }
 
+/** The other-case counterparts of the ASCII letters in a class range, as class items. */
+function foldRange(from: number, to: number): string {
+  const part = (lo: number, hi: number, shift: number) => {
+    const a = Math.max(from, lo);
+    const b = Math.min(to, hi);
+    return a <= b ? `${String.fromCodePoint(a + shift)}-${String.fromCodePoint(b + shift)}` : '';
+  };
+  return part(97, 122, -32) + part(65, 90, 32);
+}
+
 /** Throws RegexError when the pattern is not valid Lucene RegExp syntax. */
 export function checkLuceneRegex(pattern: string): void {
   new Parser(pattern).parseAll();
+}
+
+/**
+ * A Lucene pattern that matches what `pattern` matches, ignoring case: letters become
+ * `[aA]`, class items gain their other case. Throws RegexError for an invalid pattern.
+ */
+export function foldCase(pattern: string): string {
+  return new Parser(pattern, true).parseAll();
 }
 
 function endsWithUnescaped(pattern: string, ch: string): boolean {
@@ -198,13 +287,13 @@ function endsWithUnescaped(pattern: string, ch: string): boolean {
  * User pattern (grep-like, optional ^…$) → the Lucene pattern for a whole-message match.
  * Throws RegexError, with the position in the user's pattern, when it is invalid.
  */
-export function toLuceneRegex(pattern: string): string {
+export function toLuceneRegex(pattern: string, opts: { caseInsensitive?: boolean } = {}): string {
   const anchoredStart = pattern.startsWith('^');
   let body = anchoredStart ? pattern.slice(1) : pattern;
   const anchoredEnd = endsWithUnescaped(body, '$');
   if (anchoredEnd) body = body.slice(0, -1);
   try {
-    checkLuceneRegex(body);
+    body = new Parser(body, opts.caseInsensitive === true).parseAll();
   } catch (err) {
     if (err instanceof RegexError && anchoredStart) {
       throw new RegexError(err.message.replace(/at position (\d+)$/, (_m, p: string) => `at position ${Number(p) + 1}`));

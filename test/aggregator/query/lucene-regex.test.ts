@@ -1,5 +1,5 @@
 import t from 'tap';
-import { checkLuceneRegex, toLuceneRegex, RegexError } from '../../../aggregator/query/lucene-regex.ts';
+import { checkLuceneRegex, foldCase, toLuceneRegex, RegexError } from '../../../aggregator/query/lucene-regex.ts';
 
 t.test('valid Lucene patterns pass', async (t) => {
   const ok = [
@@ -44,5 +44,26 @@ t.test('toLuceneRegex matches anywhere unless anchored', async (t) => {
     ['cost \\\\$', '.*(cost \\\\)'],
   ];
   for (const [input, want] of cases) t.equal(toLuceneRegex(input), want, input);
+  t.equal(toLuceneRegex('^Err=5$', { caseInsensitive: true }), '([eE][rR][rR]=5)');
   t.throws(() => toLuceneRegex('^(a'), /at position 1/, 'positions refer to the user pattern');
+});
+
+t.test('foldCase makes letters match either case and leaves the rest alone', async (t) => {
+  const cases: Array<[string, string]> = [
+    ['err=5', '[eE][rR][rR]=5'],
+    ['a.b*', '[aA].[bB]*'],
+    ['[a-f0-9]+', '[a-fA-F0-9]+'],
+    ['[X-Z_]', '[X-Zx-z_]'],
+    ['[!-~]', '[!-~A-Za-z]'],
+    ['[^q]', '[^qQ]'],
+    ['\\d+\\.x', '\\d+\\.[xX]'],
+    ['\\a', '[aA]'],
+    ['"Ab.c"', '([aA][bB]\\.[cC])'],
+    ['(GET|post){2,3}', '([gG][eE][tT]|[pP][oO][sS][tT]){2,3}'],
+    ['<1-20>~x', '<1-20>~[xX]'],
+    ['ÄÖ', '[äÄ][öÖ]'],
+    ['5%', '5%'],
+  ];
+  for (const [input, want] of cases) t.equal(foldCase(input), want, input);
+  t.throws(() => foldCase('(a'), RegexError);
 });
