@@ -27,8 +27,7 @@ export function wantsNdjson(request: FastifyRequest): boolean {
 }
 
 export async function sendExport(request: FastifyRequest, reply: FastifyReply, search: LogSearch, query: LogQuery, max: number | undefined): Promise<FastifyReply> {
-  const { after: _ignored, ...whole } = query;
-  const pages = search.exportNdjson(whole, {
+  const pages = search.exportNdjson(query, {
     max,
     onCleanupError: (err) => request.log.warn({ err }, 'export: could not delete the point in time; it expires by itself'),
   });

@@ -48,9 +48,9 @@ export const logsRoutes: FastifyPluginAsyncTypebox<LogsRoutesOptions> = async (a
       direction: p.direction ?? 'backward',
     };
     const digest = digestOf({ ...filters, scope });
-    const window = resolveWindow(p.start, p.end);
-    const query: LogQuery = applyCursor({ scope, ...filters, ...window, limit: p.limit ?? DEFAULT_LIMIT }, p.cursor, digest);
-    if (wantsNdjson(request)) return sendExport(request, reply, opts.search, { ...query, ...window }, p.max);
-    return opts.search.page(query, digest);
+    const whole: LogQuery = { scope, ...filters, ...resolveWindow(p.start, p.end), limit: p.limit ?? DEFAULT_LIMIT };
+    // An export is every match: limit and cursor do not apply.
+    if (wantsNdjson(request)) return sendExport(request, reply, opts.search, whole, p.max);
+    return opts.search.page(applyCursor(whole, p.cursor, digest), digest);
   });
 };

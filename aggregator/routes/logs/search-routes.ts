@@ -74,9 +74,10 @@ export const searchRoutes: FastifyPluginAsyncTypebox<SearchRoutesOptions> = asyn
     };
     const digest = digestOf({ ...filters, scope, endpoint: 'search' });
     const window = resolveWindow(b.start === undefined ? undefined : String(b.start), b.end === undefined ? undefined : String(b.end));
-    const query: LogQuery = applyCursor({ scope, ...filters, ...window, limit: b.limit ?? DEFAULT_LIMIT }, b.cursor, digest);
-
-    if (wantsNdjson(request)) return sendExport(request, reply, opts.search, { ...query, ...window }, b.max);
+    const whole: LogQuery = { scope, ...filters, ...window, limit: b.limit ?? DEFAULT_LIMIT };
+    // An export is every match: limit and cursor do not apply.
+    if (wantsNdjson(request)) return sendExport(request, reply, opts.search, whole, b.max);
+    const query = applyCursor(whole, b.cursor, digest);
 
     // Counts describe the whole result, so they come with the first page only.
     const firstPage = b.cursor === undefined;
