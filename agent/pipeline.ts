@@ -86,6 +86,8 @@ export class FilePipeline implements FileConsumer, LogicalLineSink, TrackedFile 
   private records = 0;
   private readonly anomalyCounts = [0, 0, 0, 0, 0];
   private readonly discards = new Map<DiscardReason, number>();
+  /** [start, end) pairs of emitted multi-line records not yet wholly below the floor. */
+  private readonly spans: number[] = [];
 
   constructor(ctx: PipelineContext, file: OpenedFile) {
     this.ctx = ctx;
@@ -118,10 +120,39 @@ export class FilePipeline implements FileConsumer, LogicalLineSink, TrackedFile 
     return this.endOffset >= 0;
   }
 
+  /**
+   * See TrackedFile.floor. On top of the decoder's and the merger's floors: never resume
+   * strictly inside the span of an emitted multi-line record (joined partials with the other
+   * stream interleaved, a merged stack trace, a split line) — a restart there would re-read
+   * the record's tail pieces as records of their own. Such a floor is moved back to the
+   * span's start; the resend then rebuilds the same records with the same ids.
+   */
   floor(): number {
     const d = this.decoder.floor();
     const m = this.merger.floor();
-    return m < d ? m : d;
+    let f = m < d ? m : d;
+    const spans = this.spans;
+    if (spans.length === 0) return f;
+    let moved = true;
+    while (moved) {
+      moved = false;
+      for (let i = 0; i < spans.length; i += 2) {
+        if (spans[i]! < f && f < spans[i + 1]!) {
+          f = spans[i]!;
+          moved = true;
+        }
+      }
+    }
+    // Spans wholly before the floor can never contain a later floor (floors only grow).
+    let w = 0;
+    for (let i = 0; i < spans.length; i += 2) {
+      if (spans[i + 1]! > f) {
+        spans[w++] = spans[i]!;
+        spans[w++] = spans[i + 1]!;
+      }
+    }
+    spans.length = w;
+    return f;
   }
 
   /** Bytes held in partial state (for memory accounting and tests). */
@@ -182,6 +213,7 @@ export class FilePipeline implements FileConsumer, LogicalLineSink, TrackedFile 
     if (line.anomaly !== null) this.anomalyCounts[ANOMALY_INDEX[line.anomaly]!]!++;
     const ex = this.decision.exclude;
     if (ex !== null) {
+      if (line.multi) this.spans.push(line.spanStart, line.end);
       this.discard(ex);
       return;
     }
@@ -190,6 +222,7 @@ export class FilePipeline implements FileConsumer, LogicalLineSink, TrackedFile 
   }
 
   private emit(line: LogicalLine): void {
+    if (line.multi) this.spans.push(line.spanStart, line.end);
     const d = this.decision;
     const level: Level = detectLevel(line.message);
     if (d.minLevelRank > 0) {

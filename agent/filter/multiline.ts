@@ -26,6 +26,8 @@ type Mode = 0 | 1 | 2; // generic, python traceback, go panic
 
 interface Group {
   first: LogicalLine;
+  /** End offset of the last line merged so far. */
+  end: number;
   parts: string[];
   bytes: number;
   mode: Mode;
@@ -88,8 +90,8 @@ export class MultilineMerger {
     let f = this.incoming;
     const a = this.groups[0];
     const b = this.groups[1];
-    if (a !== null && a.first.offset < f) f = a.first.offset;
-    if (b !== null && b.first.offset < f) f = b.first.offset;
+    if (a !== null && a.first.spanStart < f) f = a.first.spanStart;
+    if (b !== null && b.first.spanStart < f) f = b.first.spanStart;
     return f;
   }
 
@@ -101,16 +103,29 @@ export class MultilineMerger {
     const idx = line.stream === 'stdout' ? 0 : 1;
     const g = this.groups[idx];
     const msg = line.message;
-    this.incoming = line.offset;
+    this.incoming = line.spanStart;
     try {
+      // Pieces of a split or truncated line never join a group, whatever is held: a restart
+      // from a checkpoint must make the same decision without knowing what was held before.
+      if (line.anomaly === 'line_split' || line.anomaly === 'line_truncated') {
+        if (g !== null) {
+          this.groups[idx] = null;
+          this.emitGroup(g, false);
+        }
+        this.emit(line, false);
+        return;
+      }
       if (g !== null && this.continues(g, msg)) {
         if (g.parts.length >= this.opts.maxLines || g.bytes + msg.length + 1 > this.opts.maxBytes) {
           this.groups[idx] = null;
           this.emitGroup(g, true);
-          this.groups[idx] = this.newGroup(line, nowMs, g.mode);
+          // The rest is decided as if read fresh from this line, so a restart from this
+          // line (the next group's checkpoint floor) rebuilds the same records.
+          this.startFresh(idx, line, nowMs);
           return;
         }
         g.parts.push(msg);
+        g.end = line.end;
         g.bytes += msg.length + 1;
         g.lastAtMs = nowMs;
         if (g.mode === 1 && msg.length > 0 && !startsContinuation(msg) && !isPythonHeader(msg)) g.mode = 0;
@@ -120,14 +135,15 @@ export class MultilineMerger {
         this.groups[idx] = null;
         this.emitGroup(g, false);
       }
-      if (isJsonObjectLine(msg) || line.anomaly === 'line_split' || line.anomaly === 'line_truncated') {
-        this.emit(line, false);
-        return;
-      }
-      this.groups[idx] = this.newGroup(line, nowMs, modeOf(msg));
+      this.startFresh(idx, line, nowMs);
     } finally {
       this.incoming = Infinity;
     }
+  }
+
+  private startFresh(idx: number, line: LogicalLine, nowMs: number): void {
+    if (isJsonObjectLine(line.message)) this.emit(line, false);
+    else this.groups[idx] = this.newGroup(line, nowMs, modeOf(line.message));
   }
 
   /** Emits groups with no new line since before `deadlineMs`. */
@@ -155,7 +171,7 @@ export class MultilineMerger {
   }
 
   private newGroup(line: LogicalLine, nowMs: number, mode: Mode): Group {
-    return { first: line, parts: [line.message], bytes: line.message.length, mode, lastAtMs: nowMs };
+    return { first: line, end: line.end, parts: [line.message], bytes: line.message.length, mode, lastAtMs: nowMs };
   }
 
   private emitGroup(g: Group, capped: boolean): void {
@@ -164,7 +180,19 @@ export class MultilineMerger {
       return;
     }
     const f = g.first;
-    this.emit({ offset: f.offset, timestamp: f.timestamp, stream: f.stream, message: g.parts.join('\n'), anomaly: f.anomaly }, capped);
+    this.emit(
+      {
+        offset: f.offset,
+        spanStart: f.spanStart,
+        end: g.end,
+        multi: true,
+        timestamp: f.timestamp,
+        stream: f.stream,
+        message: g.parts.join('\n'),
+        anomaly: f.anomaly,
+      },
+      capped,
+    );
   }
 }
 

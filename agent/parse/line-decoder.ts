@@ -81,8 +81,8 @@ export class LineDecoder {
   /** See the header: every line starting before this offset has been emitted. */
   floor(): number {
     let f = this.carry !== null ? this.carryOffset : this.consumed;
-    const a = this.joiners[0].offset;
-    const b = this.joiners[1].offset;
+    const a = this.joiners[0].lineStart;
+    const b = this.joiners[1].lineStart;
     if (a >= 0 && a < f) f = a;
     if (b >= 0 && b < f) f = b;
     return this.emitting < f ? this.emitting : f;
@@ -216,14 +216,14 @@ export class LineDecoder {
     this.consumed = lineOffset;
     this.overlong = stream;
     this.overlongTs = ts;
-    this.joiners[stream - 1]!.add(buf, msgStart, len, lineOffset, lineOffset + msgStart, ts, false, this.now());
+    this.joiners[stream - 1]!.add(buf, msgStart, len, lineOffset, lineOffset + msgStart, ts, false, this.now(), lineOffset + len);
     // Subsequent bytes until the newline: file offsets continue from here.
     this.carryOffset = lineOffset + len;
   }
 
   private overlongPiece(src: Buffer, start: number, end: number, fileOffset: number, final: boolean): void {
     const j = this.joiners[this.overlong - 1]!;
-    j.add(src, start, end, fileOffset, fileOffset, this.overlongTs, final, this.now());
+    j.add(src, start, end, fileOffset, fileOffset, this.overlongTs, final, this.now(), fileOffset + (end - start) + (final ? 1 : 0));
     if (final) this.overlong = 0;
     else this.carryOffset = fileOffset + (end - start);
     this.linesRead += final ? 1 : 0;
@@ -248,6 +248,9 @@ export class LineDecoder {
         this.emitting = lineOffset;
         this.sink.onLine({
           offset: lineOffset,
+          spanStart: lineOffset,
+          end: lineOffset + (end - start) + 1,
+          multi: false,
           timestamp: ts,
           stream: STREAMS[f.stream]!,
           message: buf.toString('utf8', f.msgStart, f.msgEnd),
@@ -256,7 +259,7 @@ export class LineDecoder {
         this.emitting = prev;
         return;
       }
-      j.add(buf, f.msgStart, f.msgEnd, lineOffset, lineOffset + (f.msgStart - start), ts, !f.partial, this.now());
+      j.add(buf, f.msgStart, f.msgEnd, lineOffset, lineOffset + (f.msgStart - start), ts, !f.partial, this.now(), lineOffset + (end - start) + 1);
       return;
     }
     if (this.format !== 'cri' && this.allowDocker && buf[start] === 0x7b) {
@@ -267,6 +270,9 @@ export class LineDecoder {
         if (!d.partial && !j.pending && d.message.length <= this.maxLineBytes / 3) {
           this.forward({
             offset: lineOffset,
+            spanStart: lineOffset,
+            end: lineOffset + (end - start) + 1,
+            multi: false,
             timestamp: d.timestamp,
             stream: STREAMS[d.stream]!,
             message: d.message,
@@ -275,7 +281,7 @@ export class LineDecoder {
           return;
         }
         const bytes = Buffer.from(d.message, 'utf8');
-        j.add(bytes, 0, bytes.length, lineOffset, lineOffset, d.timestamp, !d.partial, this.now());
+        j.add(bytes, 0, bytes.length, lineOffset, lineOffset, d.timestamp, !d.partial, this.now(), lineOffset + (end - start) + 1);
         return;
       }
     }
@@ -283,11 +289,14 @@ export class LineDecoder {
     this.parseFailures++;
     if (end - start > this.maxLineBytes) {
       // Route through a joiner so the cap and overflow policy apply.
-      this.joiners[0].add(buf, start, end, lineOffset, lineOffset, nowTimestamp(this.now()), true, this.now());
+      this.joiners[0].add(buf, start, end, lineOffset, lineOffset, nowTimestamp(this.now()), true, this.now(), lineOffset + (end - start) + 1);
       return;
     }
     this.forward({
       offset: lineOffset,
+      spanStart: lineOffset,
+      end: lineOffset + (end - start) + 1,
+      multi: false,
       timestamp: nowTimestamp(this.now()),
       stream: 'stdout',
       message: buf.toString('utf8', start, end),

@@ -32,8 +32,14 @@ export function utf8Cut(buf: Buffer, start: number, limit: number): number {
 }
 
 export class PartialJoiner {
-  /** Offset of the pending line's first byte, -1 when nothing is pending. */
+  /** Id offset of the pending record, -1 when nothing is pending. */
   offset = -1;
+  /**
+   * Start of the first physical line of the pending logical line (kept across split records):
+   * the checkpoint floor while anything is pending. -1 when nothing is pending.
+   */
+  lineStart = -1;
+  private pieceCount = 0;
   private timestamp = '';
   private pieces: Buffer[] = [];
   private bytes = 0;
@@ -68,7 +74,8 @@ export class PartialJoiner {
 
   /**
    * Adds one piece: `buf[start, end)` is the message part, `lineOffset` the file offset of the
-   * piece's physical line, `msgOffset` the file offset of `buf[start]`.
+   * piece's physical line, `msgOffset` the file offset of `buf[start]`, `lineEnd` the offset
+   * just past the piece's newline (or its last byte, for a cut overlong line).
    */
   add(
     buf: Buffer,
@@ -79,12 +86,16 @@ export class PartialJoiner {
     timestamp: string,
     final: boolean,
     nowMs: number,
+    lineEnd: number,
   ): void {
     if (this.offset < 0) {
       this.offset = lineOffset;
       this.timestamp = timestamp;
       this.startedAtMs = nowMs;
     }
+    if (this.lineStart < 0) this.lineStart = lineOffset;
+    this.pieceCount++;
+    this.lastEnd = lineEnd;
     let s = start;
     if (this.bytes + (end - s) > this.maxLineBytes) {
       if (this.overflow === 'truncate') {
@@ -104,7 +115,7 @@ export class PartialJoiner {
             s += cut;
           }
           this.wasSplit = true;
-          this.flush('line_split');
+          this.flush('line_split', true);
           this.offset = msgOffset + (s - start);
           this.timestamp = timestamp;
           this.startedAtMs = nowMs;
@@ -144,24 +155,37 @@ export class PartialJoiner {
     this.bytes += end - start;
   }
 
-  private flush(anomaly: LineAnomaly | null): void {
+  private lastEnd = 0;
+
+  /** `more`: a split part; the logical line goes on (its start stays the floor). */
+  private flush(anomaly: LineAnomaly | null, more = false): void {
     const message =
       this.pieces.length === 1
         ? this.pieces[0]!.toString('utf8')
         : Buffer.concat(this.pieces, this.bytes).toString('utf8');
     const line: LogicalLine = {
       offset: this.offset,
+      spanStart: this.lineStart,
+      end: this.lastEnd,
+      multi: this.pieceCount > 1 || this.wasSplit,
       timestamp: this.timestamp,
       stream: this.stream,
       message,
       anomaly,
     };
-    this.reset();
+    if (more) {
+      this.pieces = [];
+      this.bytes = 0;
+    } else {
+      this.reset();
+    }
     this.emit(line);
   }
 
   private reset(): void {
     this.offset = -1;
+    this.lineStart = -1;
+    this.pieceCount = 0;
     this.pieces = [];
     this.bytes = 0;
     this.truncated = false;

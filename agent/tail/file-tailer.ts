@@ -110,9 +110,9 @@ export class FileTailer {
   }
 
   /** The path now names another file (or none): finish this one after reading it out. */
-  rotatedAway(): void {
+  rotatedAway(kind: 'rename' | 'gone' = 'rename'): void {
     if (!this.draining) {
-      this.markDraining('rename');
+      this.markDraining(kind);
       this.notify();
     }
   }

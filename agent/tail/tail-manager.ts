@@ -87,7 +87,7 @@ export class TailManager {
       return false;
     }
     const tailer = new FileTailer(path, fh, String(fst.dev), String(fst.ino), Number(fst.size), this.opts, this.deps);
-    tailer.rotatedAway();
+    tailer.rotatedAway('gone'); // counted when the rotation happened, not again now
     this.byInode.set(inode, tailer);
     this.all.add(tailer);
     void tailer.done.finally(() => {

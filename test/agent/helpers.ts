@@ -2,7 +2,8 @@
  * Shared helpers of the agent tests: CRI/docker line builders, temp dirs, an in-process agent
  * against the loopback ingest sink, and expected-id computation from real file identities.
  */
-import { mkdtemp, open, rm, stat } from 'node:fs/promises';
+import { spawn as spawnChild } from 'node:child_process';
+import { mkdtemp, open, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileKey, fileRecordId } from '../../shared/ids.ts';
@@ -164,4 +165,45 @@ export function keyFor(dev: bigint, ino: bigint, firstLine: string | Buffer, clu
   const fp = fingerprintOf(b, b.length);
   if (fp === null) throw new Error('first line has no newline');
   return fileKey(cluster, node, { dev, ino, fingerprint: fp });
+}
+
+/** Runs `agent/main.ts` as a child process (crash and memory tests). */
+export function spawnAgent(env: Record<string, string>): {
+  child: import('node:child_process').ChildProcess;
+  exited: Promise<number | null>;
+  stdout: () => string;
+  stderr: () => string;
+  metricsPort: () => Promise<number>;
+} {
+  const child = spawnChild(process.execPath, [new URL('../../agent/main.ts', import.meta.url).pathname], {
+    env: { PATH: process.env['PATH'] ?? '', K8S_LOGS_AGENT_KUBERNETES: 'off', K8S_LOGS_AGENT_LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return {
+    child,
+    exited,
+    stdout: () => out,
+    stderr: () => err,
+    metricsPort: async () => {
+      let port = 0;
+      await until(() => {
+        const m = /"msg":"agent started".*?"metrics_port":(\d+)|"metrics_port":(\d+).*?"msg":"agent started"/.exec(out);
+        if (m !== null) port = Number(m[1] ?? m[2]);
+        return port > 0;
+      }, 10_000, 'agent child to start');
+      return port;
+    },
+  };
+}
+
+/** Resident set size of a process, bytes (Linux). */
+export async function rssOf(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const m = /VmRSS:\s+(\d+) kB/.exec(status);
+  return m === null ? 0 : Number(m[1]) * 1024;
 }

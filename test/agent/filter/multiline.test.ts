@@ -8,7 +8,7 @@ function run(lines: Array<string | [string, 'stdout' | 'stderr']>, opts = { maxL
   let off = 0;
   for (const x of lines) {
     const [message, stream] = typeof x === 'string' ? [x, 'stdout' as const] : x;
-    const line: LogicalLine = { offset: off, timestamp: 'ts', stream, message, anomaly: null };
+    const line: LogicalLine = { offset: off, spanStart: off, end: off + message.length + 1, multi: false, timestamp: 'ts', stream, message, anomaly: null };
     off += message.length + 1;
     m.push(line, 0);
   }
@@ -66,7 +66,7 @@ t.test('cap emits early, flags it, loses nothing', async (t) => {
   const out: Array<[string, boolean]> = [];
   const m = new MultilineMerger({ maxLines: 3, maxBytes: 1 << 20 }, (l, c) => out.push([l.message, c]));
   const lines = ['E', '\tat 1', '\tat 2', '\tat 3', '\tat 4'];
-  lines.forEach((message, i) => m.push({ offset: i * 10, timestamp: 't', stream: 'stdout', message, anomaly: null }, 0));
+  lines.forEach((message, i) => m.push({ offset: i * 10, spanStart: i * 10, end: i * 10 + 10, multi: false, timestamp: 't', stream: 'stdout', message, anomaly: null }, 0));
   m.flushAll();
   t.same(out, [['E\n\tat 1\n\tat 2', true], ['\tat 3\n\tat 4', false]]);
 });
@@ -74,8 +74,8 @@ t.test('cap emits early, flags it, loses nothing', async (t) => {
 t.test('idle timeout flushes; floor holds the group start until then', async (t) => {
   const out: string[] = [];
   const m = new MultilineMerger({ maxLines: 100, maxBytes: 1 << 20 }, (l) => out.push(l.message));
-  m.push({ offset: 100, timestamp: 't', stream: 'stdout', message: 'Error: x', anomaly: null }, 1000);
-  m.push({ offset: 120, timestamp: 't', stream: 'stdout', message: '    at y', anomaly: null }, 1500);
+  m.push({ offset: 100, spanStart: 100, end: 120, multi: false, timestamp: 't', stream: 'stdout', message: 'Error: x', anomaly: null }, 1000);
+  m.push({ offset: 120, spanStart: 120, end: 140, multi: false, timestamp: 't', stream: 'stdout', message: '    at y', anomaly: null }, 1500);
   t.equal(m.floor(), 100);
   t.equal(m.flushIdleSince(1400), false, 'not idle long enough since the last line');
   t.equal(m.flushIdleSince(1500), true);
