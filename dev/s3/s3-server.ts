@@ -15,13 +15,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { closeSync, fstatSync, openSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
-import { homedir } from 'node:os';
-import { delimiter, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CreateBucketCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { ensureGoTool, goToolBinaryPath, goToolInstallDir, isExecutableFile, type GoTool, type Log } from '../go-tool.ts';
 
 /** Go module and version that is built; bump both together with the README. */
 export const S3_SERVER_MODULE = 'github.com/versity/versitygw/cmd/versitygw';
@@ -39,12 +39,11 @@ const DEV_ACCESS_KEY_ID = 'k8s-logs-dev';
 const DEV_SECRET_ACCESS_KEY = 'k8s-logs-dev-secret';
 const DEV_REGION = 'us-east-1';
 
-const FALLBACK_GO = '/usr/local/go/bin/go';
 const DEFAULT_READY_TIMEOUT_MS = 30_000;
 const DEFAULT_STOP_TIMEOUT_MS = 5_000;
 const LOG_TAIL_BYTES = 4_000;
 
-export type Log = (msg: string) => void;
+export type { Log };
 
 export interface S3Endpoint {
   endpoint: string;
@@ -77,112 +76,35 @@ export interface StartS3ServerOptions {
 
 const noop: Log = () => {};
 
+/** The S3 server as a Go tool built into the cache (dev/go-tool.ts). */
+const S3_SERVER_TOOL: GoTool = {
+  cacheName: 's3',
+  module: S3_SERVER_MODULE,
+  version: S3_SERVER_VERSION,
+  binary: BINARY_NAME,
+  label: 'S3 server',
+  expectedDuration: 'about 2 minutes on 2 cores',
+};
+
 /**
  * Where the binary is cached between runs: `$XDG_CACHE_HOME/k8s-logs/s3` or
  * `~/.cache/k8s-logs/s3`, one directory per version.
  */
 export function s3ServerInstallDir(): string {
-  const cacheHome = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
-  return join(cacheHome, 'k8s-logs', 's3', `${BINARY_NAME}-${S3_SERVER_VERSION}`);
+  return goToolInstallDir(S3_SERVER_TOOL);
 }
 
 export function s3ServerBinaryPath(): string {
-  return join(s3ServerInstallDir(), BINARY_NAME);
-}
-
-async function isExecutableFile(path: string): Promise<boolean> {
-  try {
-    const s = await stat(path);
-    return s.isFile() && (s.mode & 0o111) !== 0;
-  } catch {
-    return false;
-  }
+  return goToolBinaryPath(S3_SERVER_TOOL);
 }
 
 /**
  * Builds the server with `go install` into the cache directory unless it is already there.
  * Needs `go` (1.25 or newer, or a Go that may fetch that toolchain from the module proxy)
- * on PATH. Safe to run concurrently: each run builds into its own temporary directory and
- * the binary is moved into place with an atomic rename.
+ * on PATH. Safe to run concurrently (see dev/go-tool.ts).
  */
 export async function ensureS3ServerInstalled(log: Log = noop): Promise<void> {
-  const binary = s3ServerBinaryPath();
-  if (await isExecutableFile(binary)) return;
-
-  const installDir = s3ServerInstallDir();
-  await mkdir(installDir, { recursive: true });
-  const tmpBin = await mkdtemp(join(installDir, '.build-'));
-  const target = `${S3_SERVER_MODULE}@${S3_SERVER_VERSION}`;
-  log(`installing S3 server: go install ${target} (first time only; about 2 minutes on 2 cores)`);
-  const started = Date.now();
-  try {
-    const output = await runCommand(
-      await findGo(),
-      ['install', '-trimpath', '-ldflags=-s -w', target],
-      {
-        ...process.env,
-        GOBIN: tmpBin,
-        CGO_ENABLED: '0',
-        // Allow a Go older than the module's `go` line to fetch a newer toolchain from the proxy.
-        GOTOOLCHAIN: process.env.GOTOOLCHAIN || 'auto',
-      },
-      tmpBin,
-    );
-    const built = join(tmpBin, BINARY_NAME);
-    if (!(await isExecutableFile(built))) {
-      throw new Error(`go install succeeded but ${built} is missing\n${output}`);
-    }
-    await chmod(built, 0o755);
-    await rename(built, binary);
-    log(`installed S3 server in ${((Date.now() - started) / 1000).toFixed(1)} s: ${binary}`);
-  } finally {
-    await rm(tmpBin, { recursive: true, force: true });
-  }
-}
-
-/** `go` from PATH, else the usual tarball location (CI shells may not have it on PATH). */
-async function findGo(): Promise<string> {
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    if (dir && (await isExecutableFile(join(dir, 'go')))) return join(dir, 'go');
-  }
-  return (await isExecutableFile(FALLBACK_GO)) ? FALLBACK_GO : 'go';
-}
-
-function runCommand(
-  cmd: string,
-  args: string[],
-  env: NodeJS.ProcessEnv,
-  cwd: string,
-): Promise<string> {
-  return new Promise((resolvePromise, reject) => {
-    let child: ChildProcess;
-    try {
-      child = spawn(cmd, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-    } catch (err) {
-      reject(err);
-      return;
-    }
-    const chunks: Buffer[] = [];
-    child.stdout?.on('data', (c: Buffer) => chunks.push(c));
-    child.stderr?.on('data', (c: Buffer) => chunks.push(c));
-    child.on('error', (err: NodeJS.ErrnoException) => {
-      reject(
-        err.code === 'ENOENT'
-          ? new Error(`\`${cmd}\` not found on PATH; the S3 server is built with Go (1.25+)`)
-          : err,
-      );
-    });
-    child.on('close', (code, signal) => {
-      const output = Buffer.concat(chunks).toString('utf8');
-      if (code === 0) resolvePromise(output);
-      else
-        reject(
-          new Error(
-            `${cmd} ${args.join(' ')} failed (${signal ?? `exit ${code}`}):\n${tail(output)}`,
-          ),
-        );
-    });
-  });
+  await ensureGoTool(S3_SERVER_TOOL, log);
 }
 
 function tail(text: string, bytes = LOG_TAIL_BYTES): string {
