@@ -37,15 +37,31 @@ export function classifyBulkItem(item: BulkItemResult): ItemOutcome {
   return { kind: 'rejected', reason: 'mapping_rejected', message: `store rejected the record (${type})` };
 }
 
-/** Pure: the NDJSON body of a create-only bulk request. */
-export function buildBulkBody(prefix: string, records: readonly LogRecord[], ingestedAt: string): string {
+/**
+ * Pure: the NDJSON body of a create-only bulk request. `raw[i]`, when given, is record
+ * i's JSON text exactly as validated: it is stored as received with `ingested_at`
+ * appended instead of being serialised again.
+ */
+export function buildBulkBody(
+  prefix: string,
+  records: readonly LogRecord[],
+  ingestedAt: string,
+  raw?: ReadonlyArray<string | undefined>,
+): string {
   let body = '';
-  for (const r of records) {
+  const stamp = `,"ingested_at":"${ingestedAt}"}`;
+  for (let i = 0; i < records.length; i++) {
+    const r = records[i]!;
     body += `{"create":{"_index":${JSON.stringify(dayIndexName(prefix, r.cluster, r.timestamp))},"_id":${JSON.stringify(r.id)}}}\n`;
-    body += JSON.stringify({ ...r, ingested_at: ingestedAt }) + '\n';
+    const text = raw?.[i];
+    const close = text === undefined ? -1 : text.lastIndexOf('}');
+    body += (close > 0 ? text!.slice(0, close) + stamp : JSON.stringify({ ...r, ingested_at: ingestedAt })) + '\n';
   }
   return body;
 }
+
+/** Only what delivery needs from the `_bulk` response: OpenSearch serialises less, we parse less. */
+const BULK_FILTER_PATH = 'errors,items.*.status,items.*.error.type';
 
 export class BulkWriter {
   readonly #client: OpenSearch;
@@ -58,12 +74,12 @@ export class BulkWriter {
   }
 
   /** Records must be validated and carry canonical timestamps. Throws on request-level failure. */
-  async write(records: readonly LogRecord[]): Promise<ItemOutcome[]> {
+  async write(records: readonly LogRecord[], raw?: ReadonlyArray<string | undefined>): Promise<ItemOutcome[]> {
     if (records.length === 0) return [];
     await this.#ensureDayIndices(records);
-    const body = buildBulkBody(this.#prefix, records, new Date().toISOString());
+    const body = buildBulkBody(this.#prefix, records, new Date().toISOString(), raw);
     // A pre-built NDJSON string: the client passes it through unchanged.
-    const res = await this.#client.bulk({ body: body as unknown as Record<string, unknown>[] });
+    const res = await this.#client.bulk({ body: body as unknown as Record<string, unknown>[], filter_path: BULK_FILTER_PATH });
     const items = (res.body as { items: Array<Record<string, BulkItemResult>> }).items;
     return items.map((entry) => classifyBulkItem(Object.values(entry)[0] ?? { status: 500 }));
   }

@@ -59,7 +59,7 @@ export const ingestRoutes: FastifyPluginAsyncTypebox<IngestRoutesOptions> = asyn
     const endTimer = opts.metrics.bulkDuration.startTimer();
     let outcomes;
     try {
-      outcomes = await opts.writer.write(batch.records);
+      outcomes = await opts.writer.write(batch.records, batch.raw);
     } catch (err) {
       const e = toAppError(err, 'indexing');
       opts.metrics.storeErrors.inc({ operation: 'bulk', kind: e.code });
