@@ -57,8 +57,13 @@ export function formatNanos(nanos: bigint): string {
   return `${iso.slice(0, 19)}.${sub.toString().padStart(9, '0')}Z`;
 }
 
+const CANONICAL = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{9}Z$/;
+
 /** Canonical form of an RFC 3339 timestamp, or undefined if it is not one. */
 export function canonicalTimestamp(value: string): string | undefined {
+  // Fast path for what agents send (runtimes write UTC with nanoseconds): already
+  // canonical unless the day does not exist in its month, which the full parse checks.
+  if (CANONICAL.test(value) && Number(value.slice(8, 10)) <= 28) return value;
   const n = parseRfc3339Nanos(value);
   return n === undefined ? undefined : formatNanos(n);
 }

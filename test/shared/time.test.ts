@@ -46,3 +46,17 @@ t.test('canonical timestamps sort in time order and name the day index', async (
   t.equal(canonicalTimestamp('not a time'), undefined);
   t.equal(formatNanos(-1n), '1969-12-31T23:59:59.999999999Z');
 });
+
+t.test('canonicalTimestamp keeps canonical input and checks impossible days', async (t) => {
+  const cases: Array<[string, string | undefined]> = [
+    ['2026-11-25T10:00:00.123456789Z', '2026-11-25T10:00:00.123456789Z'],
+    ['2026-11-28T23:59:59.000000000Z', '2026-11-28T23:59:59.000000000Z'],
+    ['2026-11-30T10:00:00.1Z', '2026-11-30T10:00:00.100000000Z'],
+    ['2026-02-29T10:00:00.000000000Z', undefined],
+    ['2024-02-29T10:00:00.000000000Z', '2024-02-29T10:00:00.000000000Z'],
+    ['2026-04-31T10:00:00.000000000Z', undefined],
+    ['2026-11-25T24:00:00.000000000Z', undefined],
+    ['2026-11-25T10:00:00.123456789+01:00', '2026-11-25T09:00:00.123456789Z'],
+  ];
+  for (const [input, want] of cases) t.equal(canonicalTimestamp(input), want, input);
+});
