@@ -7,11 +7,12 @@
 import { readdir, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { Pool } from 'undici';
+import { Pool } from './send/undici-pool.ts';
 import { Registry } from 'prom-client';
 import { AckTracker } from './batch/ack-tracker.ts';
 import { Batcher, type SealedBatch } from './batch/batcher.ts';
 import { ByteBudget } from './batch/byte-budget.ts';
+import { MemoryGovernor } from './batch/memory-governor.ts';
 import { CheckpointStore, type CheckpointEntry } from './checkpoint/checkpoint-store.ts';
 import type { TrackedFile } from './checkpoint/tracked-file.ts';
 import type { AgentConfig } from './config.ts';
@@ -103,6 +104,8 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
   let checkpointFailures = 0;
   let stopping = false;
 
+  // Bodies and their zlib intermediates are ~2x the body size in garbage.
+  const governor = new MemoryGovernor(8 * 1024 * 1024);
   const budget = new ByteBudget(
     config.maxQueueBytes,
     (paused, used) => events.backpressure(paused, used),
@@ -148,6 +151,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
       onSettled: (batch: SealedBatch) => {
         budget.release(batch.body.length);
         acks.settle(batch.entry);
+        governor.dropped(batch.body.length * 2);
       },
     },
   );

@@ -41,7 +41,7 @@ export interface AgentConfig {
   readonly maxBatchRecords: number;
   /** A non-empty batch is sent at the latest this long after its first record, in ms. Default 1000. */
   readonly maxBatchAgeMs: number;
-  /** Bytes held in memory awaiting acknowledgement (open batch uncompressed + sealed batches compressed); tailing pauses at this bound. Default 33554432 (32 MiB). */
+  /** Bytes held in memory awaiting acknowledgement (open batch uncompressed + sealed batches compressed); tailing pauses at this bound. Default 8388608 (8 MiB). */
   readonly maxQueueBytes: number;
   /** Concurrent ingest requests. Default 2. */
   readonly maxInFlightRequests: number;
@@ -135,7 +135,7 @@ export const CONFIG_FIELDS: readonly FieldSpec[] = [
   f('maxBatchBytes', 'max-batch-bytes', 'int', '1048576', 'Max uncompressed batch size, bytes.', { min: 1024, max: 64 * 1024 * 1024 }),
   f('maxBatchRecords', 'max-batch-records', 'int', '5000', 'Max records per batch.', { min: 1, max: 1_000_000 }),
   f('maxBatchAgeMs', 'max-batch-age-ms', 'int', '1000', 'Max age of a non-empty batch before it is sent, ms.', { min: 1, max: 600_000 }),
-  f('maxQueueBytes', 'max-queue-bytes', 'int', String(32 * 1024 * 1024), 'Bytes held awaiting acknowledgement; tailing pauses at this bound.', { min: 64 * 1024 }),
+  f('maxQueueBytes', 'max-queue-bytes', 'int', String(8 * 1024 * 1024), 'Bytes held awaiting acknowledgement; tailing pauses at this bound.', { min: 64 * 1024 }),
   f('maxInFlightRequests', 'max-in-flight-requests', 'int', '2', 'Concurrent ingest requests.', { min: 1, max: 64 }),
   f('gzipLevel', 'gzip-level', 'int', '1', 'gzip level of request bodies (1-9).', { min: 1, max: 9 }),
   f('requestTimeoutMs', 'request-timeout-ms', 'int', '30000', 'Timeout of one ingest request, ms.', { min: 100 }),

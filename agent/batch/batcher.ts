@@ -7,8 +7,10 @@
  * concatenation per batch, no rope flattening). A batch never exceeds `maxBatchBytes`
  * uncompressed unless a single record is larger, which then travels alone.
  *
- * When the next stage is busy: sealing never waits. Compression runs on libuv's thread pool;
- * memory is bounded by the {@link ByteBudget}, which pauses the tailers (not this stage).
+ * When the next stage is busy: sealing never waits. Compression runs on libuv's thread pool,
+ * at most {@link Batcher.MAX_COMPRESSING} at a time; when as many sealed batches wait for it,
+ * the {@link ByteBudget} is held, which pauses the tailers (not this stage). Batch buffers
+ * are reused.
  * Concurrency: single-threaded; `append` and `tick` are synchronous.
  */
 import { gzip } from 'node:zlib';
@@ -42,6 +44,14 @@ export class Batcher {
   private openedAtMs = 0;
   /** Batches handed to gzip and not yet returned. */
   private compressing = 0;
+  /** Sealed batches waiting for a compression slot (raw NDJSON, counted in the budget). */
+  private readonly waiting: Array<{ entry: AckEntry; full: Buffer; used: number; records: number }> = [];
+  /**
+   * Spare batch buffers. Reused rather than allocated per batch: 1 MiB allocations per batch
+   * made the agent's RSS grow by tens of MiB in bench/agent/throughput.bench.ts (their
+   * backing stores are freed only at major GCs).
+   */
+  private readonly spare: Buffer[] = [];
 
   constructor(
     opts: BatcherOptions,
@@ -58,12 +68,23 @@ export class Batcher {
     this.buf = Buffer.allocUnsafe(opts.maxBatchBytes);
   }
 
+  /** Compressions run at most this many at a time (more would only queue in libuv's pool). */
+  static readonly MAX_COMPRESSING = 2;
+
+  private takeBuffer(): Buffer {
+    return this.spare.pop() ?? Buffer.allocUnsafe(this.opts.maxBatchBytes);
+  }
+
+  private giveBuffer(buf: Buffer): void {
+    if (buf.length === this.opts.maxBatchBytes && this.spare.length < 2 * Batcher.MAX_COMPRESSING + 1) this.spare.push(buf);
+  }
+
   get openRecords(): number {
     return this.count;
   }
 
   get inCompression(): number {
-    return this.compressing;
+    return this.compressing + this.waiting.length;
   }
 
   /** Appends one encoded record (ending in `\n`). `nowMs` stamps the batch's age on its first record. */
@@ -78,6 +99,7 @@ export class Batcher {
         if (this.count > 0) this.seal();
         if (bytes > this.buf.length) {
           // A record larger than a batch travels alone in a buffer of its own.
+          this.giveBuffer(this.buf);
           this.buf = Buffer.allocUnsafe(bytes);
         }
       }
@@ -110,24 +132,39 @@ export class Batcher {
 
   private seal(): void {
     const entry = this.acks.snapshot();
-    const raw = this.buf.subarray(0, this.used);
+    const raw = this.buf;
     const records = this.count;
-    const rawBytes = this.used;
-    this.buf = Buffer.allocUnsafe(this.opts.maxBatchBytes);
+    this.buf = this.takeBuffer();
+    const used = this.used;
     this.used = 0;
     this.count = 0;
-    this.compressing++;
-    gzip(raw, { level: this.opts.gzipLevel }, (err, body) => {
-      this.compressing--;
-      if (err !== null) {
-        // zlib does not fail on valid input; if it does, the batch cannot be sent and its
-        // entry must not settle (the offsets stay uncommitted and are re-read on restart).
-        this.onError(err);
-        return;
-      }
-      this.budget.add(body.length);
-      this.budget.release(rawBytes);
-      this.onSealed({ entry, records, rawBytes, body });
-    });
+    this.waiting.push({ entry, full: raw, used, records });
+    this.pump();
+    // Compression is the next stage: when it is behind, stop reading instead of piling up
+    // raw batches (each a 1 MiB buffer) until the byte budget is exhausted.
+    if (this.waiting.length >= Batcher.MAX_COMPRESSING) this.budget.hold(true);
+  }
+
+  private pump(): void {
+    while (this.compressing < Batcher.MAX_COMPRESSING && this.waiting.length > 0) {
+      const { entry, full, used, records } = this.waiting.shift()!;
+      this.compressing++;
+      gzip(full.subarray(0, used), { level: this.opts.gzipLevel }, (err, body) => {
+        this.compressing--;
+        const rawBytes = used;
+        this.giveBuffer(full);
+        if (err !== null) {
+          // zlib does not fail on valid input; if it does, the batch cannot be sent and its
+          // entry must not settle (the offsets stay uncommitted and are re-read on restart).
+          this.onError(err);
+        } else {
+          this.budget.add(body.length);
+          this.budget.release(rawBytes);
+          this.onSealed({ entry, records, rawBytes, body });
+        }
+        this.pump();
+        if (this.waiting.length < Batcher.MAX_COMPRESSING) this.budget.hold(false);
+      });
+    }
   }
 }

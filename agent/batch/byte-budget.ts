@@ -12,6 +12,8 @@ export class ByteBudget {
   private used = 0;
   private waiters: Array<() => void> = [];
   private paused = false;
+  /** Paused by the batcher: compression is behind (see Batcher.pump). */
+  private held = false;
   private readonly onPause: (paused: boolean, used: number) => void;
   private readonly onChange: (used: number) => void;
 
@@ -41,9 +43,24 @@ export class ByteBudget {
     this.used -= n;
     if (this.used < 0) this.used = 0;
     this.onChange(this.used);
+    this.maybeResume();
+  }
+
+  /**
+   * Hold reading regardless of bytes (the batcher's compression is behind; raw batches
+   * would pile up at 1 MiB each). Released with `hold(false)`.
+   */
+  hold(on: boolean): void {
+    this.held = on;
+    if (!on) this.maybeResume();
+  }
+
+  private maybeResume(): void {
     if (this.paused && this.used <= this.limit * 0.75) {
       this.paused = false;
       this.onPause(false, this.used);
+    }
+    if (!this.paused && !this.held && this.waiters.length > 0) {
       const w = this.waiters;
       this.waiters = [];
       for (const resolve of w) resolve();
@@ -52,7 +69,7 @@ export class ByteBudget {
 
   /** null when reading may go on; otherwise a promise for when it may. */
   room(): Promise<void> | null {
-    if (!this.paused) return null;
+    if (!this.paused && !this.held) return null;
     return new Promise((resolve) => this.waiters.push(resolve));
   }
 

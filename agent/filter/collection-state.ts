@@ -6,7 +6,8 @@
  * Concurrency: written by the config poller and the pod watch, read by pipelines;
  * single-threaded JS.
  */
-import { DEFAULT_COLLECTION_CONFIG, type CollectionConfig } from '../../shared/schemas/collection-config.ts';
+import type { CollectionConfig } from '../../shared/schemas/collection-config.ts';
+import { DEFAULT_COLLECTION_CONFIG } from '../../shared/schemas/collection-config-default.ts';
 import type { MetadataSource } from '../enrich/pod-metadata.ts';
 import { PodRateLimits } from './rate-limiter.ts';
 import { compileCollectionConfig, type CompiledCollectionConfig } from './collection-filter.ts';

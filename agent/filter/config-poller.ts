@@ -14,18 +14,14 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Dispatcher } from 'undici';
-import { Compile } from 'typebox/compile';
-import {
-  CollectionConfigSchema,
-  DEFAULT_COLLECTION_CONFIG,
-  INGEST_CONFIG_PATH,
-  type CollectionConfig,
-} from '../../shared/schemas/collection-config.ts';
+import { request } from '../send/undici-pool.ts';
+import type { CollectionConfig } from '../../shared/schemas/collection-config.ts';
+import { DEFAULT_COLLECTION_CONFIG } from '../../shared/schemas/collection-config-default.ts';
+import { INGEST_CONFIG_PATH } from '../../shared/schemas/ingest-paths.ts';
+import { collectionConfigProblems, isCollectionConfig } from './collection-config-check.ts';
 import { writeAtomic } from '../checkpoint/checkpoint-store.ts';
 import type { AgentEvents } from '../telemetry/events.ts';
 import type { CollectionState } from './collection-state.ts';
-
-const check = Compile(CollectionConfigSchema);
 
 export interface ConfigPollerOptions {
   aggregatorUrl: string;
@@ -61,7 +57,7 @@ export class ConfigPoller {
   async start(firstPollTimeoutMs: number): Promise<void> {
     try {
       const saved = JSON.parse(await readFile(this.file, 'utf8')) as { etag?: string | null; config?: unknown };
-      if (check.Check(saved.config)) {
+      if (isCollectionConfig(saved.config)) {
         this.apply(saved.config, saved.etag ?? null, false);
       }
     } catch {
@@ -91,7 +87,7 @@ export class ConfigPoller {
     const headers: Record<string, string> = { authorization: `Bearer ${this.opts.token}`, accept: 'application/json' };
     if (this.etag !== null) headers['if-none-match'] = this.etag;
     try {
-      const res = await this.client.request({
+      const res = await request(this.client, {
         path: this.path,
         method: 'GET',
         headers,
@@ -119,13 +115,14 @@ export class ConfigPoller {
         this.events.configPolled('failed', { status: 200, err: 'body is not JSON' });
         return;
       }
-      if (!check.Check(body)) {
-        const errors = [...check.Errors(body)].slice(0, 3).map((e) => `${e.instancePath} ${e.message}`);
+      const problems = collectionConfigProblems(body);
+      if (problems.length > 0) {
+        const errors = problems.slice(0, 3);
         this.events.configPolled('failed', { status: 200, err: 'invalid collection config', errors });
         return;
       }
       const etag = res.headers['etag'];
-      this.apply(body, typeof etag === 'string' ? etag : null, true);
+      this.apply(body as CollectionConfig, typeof etag === 'string' ? etag : null, true);
     } catch (err) {
       this.events.configPolled('failed', { err: (err as Error).message });
     }

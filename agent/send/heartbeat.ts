@@ -5,7 +5,9 @@
  * Runs on the control-plane connection, so it is not stuck behind ingest batches.
  */
 import type { Dispatcher } from 'undici';
-import { INGEST_HEARTBEAT_PATH, type Heartbeat } from '../../shared/schemas/ingest.ts';
+import { request } from './undici-pool.ts';
+import type { Heartbeat } from '../../shared/schemas/ingest.ts';
+import { INGEST_HEARTBEAT_PATH } from '../../shared/schemas/ingest-paths.ts';
 import type { AgentEvents } from '../telemetry/events.ts';
 
 export interface HeartbeatOptions {
@@ -46,7 +48,7 @@ export class HeartbeatSender {
   async send(): Promise<void> {
     const hb: Heartbeat = { ...this.snapshot(), sent_at: new Date().toISOString() };
     try {
-      const res = await this.client.request({
+      const res = await request(this.client, {
         path: this.path,
         method: 'POST',
         headers: { authorization: `Bearer ${this.opts.token}`, 'content-type': 'application/json' },

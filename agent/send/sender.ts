@@ -22,8 +22,8 @@
  * Concurrency: single-threaded; `submit` may be called from any callback.
  */
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { Pool } from 'undici';
-import { INGEST_PATH } from '../../shared/schemas/ingest.ts';
+import { Pool, request } from './undici-pool.ts';
+import { INGEST_PATH } from '../../shared/schemas/ingest-paths.ts';
 import { isDiscardReason, type DiscardReason } from '../../shared/reasons.ts';
 import {
   classifyStatus,
@@ -231,7 +231,7 @@ export class Sender {
   private async attempt(body: Buffer): Promise<Attempt> {
     const started = performance.now();
     try {
-      const res = await this.pool.request({
+      const res = await request(this.pool, {
         path: this.path,
         method: 'POST',
         headers: this.headers,

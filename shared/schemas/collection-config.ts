@@ -7,7 +7,7 @@
 import { Type, type Static } from 'typebox';
 import { Levels } from '../record.ts';
 
-export const INGEST_CONFIG_PATH = '/v1/ingest/config';
+export { INGEST_CONFIG_PATH } from './ingest-paths.ts';
 
 const LevelSchema = Type.Enum(Levels);
 const Globs = (description: string) =>
@@ -44,17 +44,4 @@ export const CollectionConfigSchema = Type.Object(
 );
 export type CollectionConfig = Static<typeof CollectionConfigSchema>;
 
-/** What a cluster collects before anyone configured it: everything, multiline on. */
-export const DEFAULT_COLLECTION_CONFIG: CollectionConfig = Object.freeze({
-  enabled: true,
-  include_namespaces: [],
-  exclude_namespaces: [],
-  include_pods: [],
-  exclude_pods: [],
-  include_containers: [],
-  exclude_containers: [],
-  min_level: 'trace',
-  rate_limit_lines_per_second: 0,
-  multiline: true,
-  namespace_overrides: {},
-}) as CollectionConfig;
+export { DEFAULT_COLLECTION_CONFIG } from './collection-config-default.ts';

@@ -17,8 +17,7 @@
 import { Type, type Static } from 'typebox';
 import { DiscardReasons } from '../reasons.ts';
 
-export const INGEST_PATH = '/v1/ingest';
-export const INGEST_HEARTBEAT_PATH = '/v1/ingest/heartbeat';
+export { INGEST_PATH, INGEST_HEARTBEAT_PATH } from './ingest-paths.ts';
 
 export const IngestRejectionSchema = Type.Object({
   line: Type.Integer({ minimum: 1, description: '1-based line number in the batch.' }),
