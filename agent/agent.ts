@@ -212,7 +212,11 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
   };
 
   const manager = new TailManager(
-    { readBufferBytes: config.readBufferBytes, pollIntervalMs: config.pollIntervalMs, rotateWaitMs: config.rotateWaitMs },
+    {
+      readBufferBytes: config.readBufferBytes,
+      pollIntervalMs: config.pollIntervalMs,
+      rotateWaitMs: config.rotateWaitMs,
+    },
     { host, budget, events, now, readBuffers: new ReadBufferPool(config.readBufferBytes, 4) },
   );
 
@@ -383,7 +387,8 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
 
   const waitAcked = async (deadline: number): Promise<boolean> => {
     while (now() < deadline) {
-      if (batcher.inCompression === 0 && sender.pending === 0 && batcher.openRecords === 0 && acks.outstanding === 0) return true;
+      if (batcher.inCompression === 0 && sender.pending === 0 && batcher.openRecords === 0 && acks.outstanding === 0)
+        return true;
       await delay(10);
     }
     return false;

@@ -122,42 +122,114 @@ const f = (
 
 /** Every setting, its flag, environment variable, default and documentation. */
 export const CONFIG_FIELDS: readonly FieldSpec[] = [
-  f('logPath', 'log-path', 'string', '/var/log/containers/*.log', 'Directory or glob (wildcards in the last segment) of log files. Symlinks are followed.'),
+  f(
+    'logPath',
+    'log-path',
+    'string',
+    '/var/log/containers/*.log',
+    'Directory or glob (wildcards in the last segment) of log files. Symlinks are followed.',
+  ),
   f('aggregatorUrl', 'aggregator-url', 'string', undefined, 'Aggregator base URL (required).'),
   f('token', 'token', 'string', undefined, 'Ingest token (required; or --token-file / K8S_LOGS_AGENT_TOKEN_FILE).'),
   f('dataDir', 'data-dir', 'string', '/var/lib/k8s-logs-agent', 'Directory for checkpoints; must survive restarts.'),
   f('cluster', 'cluster', 'string', undefined, 'Cluster id written into every record (required).'),
   f('node', 'node', 'string', '', 'Node name. Default: NODE_NAME, else the host name.'),
-  f('readFrom', 'read-from', { oneOf: ['head', 'end'] }, 'head', 'Start of files already present at the very first start (no checkpoints yet).'),
+  f(
+    'readFrom',
+    'read-from',
+    { oneOf: ['head', 'end'] },
+    'head',
+    'Start of files already present at the very first start (no checkpoints yet).',
+  ),
   f('format', 'format', { oneOf: ['auto', 'cri', 'docker'] }, 'auto', 'Log file format; auto-detected per file.'),
-  f('metricsPort', 'metrics-port', 'int', '2020', 'Port of /metrics and /healthz (0 = any free port).', { min: 0, max: 65535 }),
+  f('metricsPort', 'metrics-port', 'int', '2020', 'Port of /metrics and /healthz (0 = any free port).', {
+    min: 0,
+    max: 65535,
+  }),
   f('metricsHost', 'metrics-host', 'string', '0.0.0.0', 'Address the metrics server binds.'),
-  f('maxBatchBytes', 'max-batch-bytes', 'int', '1048576', 'Max uncompressed batch size, bytes.', { min: 1024, max: 64 * 1024 * 1024 }),
+  f('maxBatchBytes', 'max-batch-bytes', 'int', '1048576', 'Max uncompressed batch size, bytes.', {
+    min: 1024,
+    max: 64 * 1024 * 1024,
+  }),
   f('maxBatchRecords', 'max-batch-records', 'int', '5000', 'Max records per batch.', { min: 1, max: 1_000_000 }),
-  f('maxBatchAgeMs', 'max-batch-age-ms', 'int', '1000', 'Max age of a non-empty batch before it is sent, ms.', { min: 1, max: 600_000 }),
-  f('maxQueueBytes', 'max-queue-bytes', 'int', String(8 * 1024 * 1024), 'Bytes held awaiting acknowledgement; tailing pauses at this bound.', { min: 64 * 1024 }),
+  f('maxBatchAgeMs', 'max-batch-age-ms', 'int', '1000', 'Max age of a non-empty batch before it is sent, ms.', {
+    min: 1,
+    max: 600_000,
+  }),
+  f(
+    'maxQueueBytes',
+    'max-queue-bytes',
+    'int',
+    String(8 * 1024 * 1024),
+    'Bytes held awaiting acknowledgement; tailing pauses at this bound.',
+    { min: 64 * 1024 },
+  ),
   f('maxInFlightRequests', 'max-in-flight-requests', 'int', '2', 'Concurrent ingest requests.', { min: 1, max: 64 }),
   f('gzipLevel', 'gzip-level', 'int', '1', 'gzip level of request bodies (1-9).', { min: 1, max: 9 }),
   f('requestTimeoutMs', 'request-timeout-ms', 'int', '30000', 'Timeout of one ingest request, ms.', { min: 100 }),
   f('retryBaseMs', 'retry-base-ms', 'int', '250', 'First retry delay (exponential, jittered), ms.', { min: 1 }),
   f('retryMaxMs', 'retry-max-ms', 'int', '30000', 'Retry delay cap, ms (Retry-After is still honoured).', { min: 1 }),
-  f('readBufferBytes', 'read-buffer-bytes', 'int', '262144', 'Bytes per file read call.', { min: 4096, max: 16 * 1024 * 1024 }),
-  f('pollIntervalMs', 'poll-interval-ms', 'int', '250', 'Idle file check interval (new data, rotation, truncation), ms.', { min: 10 }),
+  f('readBufferBytes', 'read-buffer-bytes', 'int', '262144', 'Bytes per file read call.', {
+    min: 4096,
+    max: 16 * 1024 * 1024,
+  }),
+  f(
+    'pollIntervalMs',
+    'poll-interval-ms',
+    'int',
+    '250',
+    'Idle file check interval (new data, rotation, truncation), ms.',
+    { min: 10 },
+  ),
   f('rescanIntervalMs', 'rescan-interval-ms', 'int', '10000', 'Full directory rescan interval, ms.', { min: 50 }),
-  f('rotateWaitMs', 'rotate-wait-ms', 'int', '5000', 'Keep reading a rotated-away file until quiet this long, ms.', { min: 0 }),
-  f('checkpointIntervalMs', 'checkpoint-interval-ms', 'int', '1000', 'Checkpoint persistence interval, ms.', { min: 10 }),
-  f('maxLineBytes', 'max-line-bytes', 'int', '262144', 'Longest logical line, bytes.', { min: 64, max: 64 * 1024 * 1024 }),
-  f('lineOverflow', 'line-overflow', { oneOf: ['split', 'truncate'] }, 'split', 'Lines over max-line-bytes: split or truncate.'),
-  f('partialFlushMs', 'partial-flush-ms', 'int', '5000', 'Emit an unfinished partial line after this long, ms.', { min: 1 }),
-  f('multilineFlushMs', 'multiline-flush-ms', 'int', '1000', 'Close a multiline group after this long without continuation, ms.', { min: 1 }),
+  f('rotateWaitMs', 'rotate-wait-ms', 'int', '5000', 'Keep reading a rotated-away file until quiet this long, ms.', {
+    min: 0,
+  }),
+  f('checkpointIntervalMs', 'checkpoint-interval-ms', 'int', '1000', 'Checkpoint persistence interval, ms.', {
+    min: 10,
+  }),
+  f('maxLineBytes', 'max-line-bytes', 'int', '262144', 'Longest logical line, bytes.', {
+    min: 64,
+    max: 64 * 1024 * 1024,
+  }),
+  f(
+    'lineOverflow',
+    'line-overflow',
+    { oneOf: ['split', 'truncate'] },
+    'split',
+    'Lines over max-line-bytes: split or truncate.',
+  ),
+  f('partialFlushMs', 'partial-flush-ms', 'int', '5000', 'Emit an unfinished partial line after this long, ms.', {
+    min: 1,
+  }),
+  f(
+    'multilineFlushMs',
+    'multiline-flush-ms',
+    'int',
+    '1000',
+    'Close a multiline group after this long without continuation, ms.',
+    { min: 1 },
+  ),
   f('multilineMaxLines', 'multiline-max-lines', 'int', '500', 'Max lines merged into one record.', { min: 2 }),
-  f('configPollIntervalMs', 'config-poll-interval-ms', 'int', '5000', 'Collection config poll interval, ms.', { min: 100 }),
+  f('configPollIntervalMs', 'config-poll-interval-ms', 'int', '5000', 'Collection config poll interval, ms.', {
+    min: 100,
+  }),
   f('heartbeatIntervalMs', 'heartbeat-interval-ms', 'int', '30000', 'Heartbeat interval, ms (0 = off).', { min: 0 }),
-  f('shutdownGraceMs', 'shutdown-grace-ms', 'int', '20000', 'SIGTERM: flush and checkpoint within this time, ms.', { min: 0 }),
+  f('shutdownGraceMs', 'shutdown-grace-ms', 'int', '20000', 'SIGTERM: flush and checkpoint within this time, ms.', {
+    min: 0,
+  }),
   f('kubernetes', 'kubernetes', 'string', 'auto', 'Pod metadata source: auto | off | <kubeconfig path>.'),
-  f('podDeleteGraceMs', 'pod-delete-grace-ms', 'int', '300000', 'Keep deleted pods\' metadata this long, ms.', { min: 0 }),
+  f('podDeleteGraceMs', 'pod-delete-grace-ms', 'int', '300000', "Keep deleted pods' metadata this long, ms.", {
+    min: 0,
+  }),
   f('includeAnnotations', 'include-annotations', 'list', '', 'Pod annotations copied into labels (comma separated).'),
-  f('logLevel', 'log-level', { oneOf: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] }, 'info', 'Agent log level.'),
+  f(
+    'logLevel',
+    'log-level',
+    { oneOf: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] },
+    'info',
+    'Agent log level.',
+  ),
 ];
 
 export interface ConfigSources {
@@ -203,7 +275,12 @@ export function loadConfig(sources: ConfigSources): AgentConfig {
       const file = flags.get('token-file') ?? env['K8S_LOGS_AGENT_TOKEN_FILE'];
       if (file !== undefined) {
         try {
-          raw = (sources.readFile ?? (() => { throw new Error('no reader'); }))(file).trim();
+          raw = (
+            sources.readFile ??
+            (() => {
+              throw new Error('no reader');
+            })
+          )(file).trim();
         } catch (err) {
           problems.push(`token file ${file}: ${(err as Error).message}`);
           continue;
@@ -229,7 +306,12 @@ export function loadConfig(sources: ConfigSources): AgentConfig {
       }
       out[spec.key] = n;
     } else if (kind === 'list') {
-      out[spec.key] = Object.freeze(raw.split(',').map((s) => s.trim()).filter((s) => s !== ''));
+      out[spec.key] = Object.freeze(
+        raw
+          .split(',')
+          .map((s) => s.trim())
+          .filter((s) => s !== ''),
+      );
     } else if (kind === 'string') {
       out[spec.key] = raw;
     } else {
@@ -248,10 +330,18 @@ export function loadConfig(sources: ConfigSources): AgentConfig {
       problems.push(`--aggregator-url is not a URL: "${out['aggregatorUrl']}"`);
     }
   }
-  if (typeof out['maxBatchBytes'] === 'number' && typeof out['maxQueueBytes'] === 'number' && out['maxQueueBytes'] < out['maxBatchBytes'] * 2) {
+  if (
+    typeof out['maxBatchBytes'] === 'number' &&
+    typeof out['maxQueueBytes'] === 'number' &&
+    out['maxQueueBytes'] < out['maxBatchBytes'] * 2
+  ) {
     problems.push('--max-queue-bytes must be at least twice --max-batch-bytes');
   }
-  if (typeof out['retryBaseMs'] === 'number' && typeof out['retryMaxMs'] === 'number' && out['retryMaxMs'] < out['retryBaseMs']) {
+  if (
+    typeof out['retryBaseMs'] === 'number' &&
+    typeof out['retryMaxMs'] === 'number' &&
+    out['retryMaxMs'] < out['retryBaseMs']
+  ) {
     problems.push('--retry-max-ms must be >= --retry-base-ms');
   }
   if (problems.length > 0) throw new ConfigError(problems);
@@ -259,7 +349,9 @@ export function loadConfig(sources: ConfigSources): AgentConfig {
 }
 
 /** Builds a config for in-process use (tests, `npm start`): defaults + overrides, validated. */
-export function defineConfig(overrides: Partial<AgentConfig> & Pick<AgentConfig, 'aggregatorUrl' | 'token' | 'cluster' | 'dataDir' | 'logPath'>): AgentConfig {
+export function defineConfig(
+  overrides: Partial<AgentConfig> & Pick<AgentConfig, 'aggregatorUrl' | 'token' | 'cluster' | 'dataDir' | 'logPath'>,
+): AgentConfig {
   const env: Record<string, string> = {};
   for (const spec of CONFIG_FIELDS) {
     const v = overrides[spec.key];

@@ -96,7 +96,11 @@ export class FilePipeline implements FileConsumer, LogicalLineSink, TrackedFile 
     this.dev = file.dev;
     this.ino = file.ino;
     this.fingerprint = file.fingerprint;
-    this.key = fileKey(ctx.cluster, ctx.node, { dev: BigInt(file.dev), ino: BigInt(file.ino), fingerprint: file.fingerprint });
+    this.key = fileKey(ctx.cluster, ctx.node, {
+      dev: BigInt(file.dev),
+      ino: BigInt(file.ino),
+      fingerprint: file.fingerprint,
+    });
     this.ackedOffset = file.startOffset;
     this.meta = pathMeta(file.path, file.realPath);
     this.encoder = new RecordEncoder(this.key, this.recordMeta(undefined));
@@ -236,7 +240,10 @@ export class FilePipeline implements FileConsumer, LogicalLineSink, TrackedFile 
       this.discard('rate_limited');
       return;
     }
-    this.ctx.batcher.append(this.encoder.encode(line.offset, line.timestamp, line.stream, level, line.message), this.nowMs);
+    this.ctx.batcher.append(
+      this.encoder.encode(line.offset, line.timestamp, line.stream, level, line.message),
+      this.nowMs,
+    );
   }
 
   private discard(reason: DiscardReason): void {
@@ -252,7 +259,10 @@ export class FilePipeline implements FileConsumer, LogicalLineSink, TrackedFile 
     const nsAnn = m.kubernetes ? state.metadata?.namespaceAnnotations(m.namespace) : undefined;
     const decision = decideFile(state.config, m, { pod: pod?.annotations, namespace: nsAnn });
     this.decision = decision;
-    this.bucket = decision.rateLimit > 0 ? state.rateLimits.bucket(`${m.namespace}/${m.pod}`, decision.rateLimit, this.nowMs || this.ctx.now()) : null;
+    this.bucket =
+      decision.rateLimit > 0
+        ? state.rateLimits.bucket(`${m.namespace}/${m.pod}`, decision.rateLimit, this.nowMs || this.ctx.now())
+        : null;
     const multiline = decision.multiline && decision.exclude === null;
     if (this.multiline && !multiline) this.merger.flushAll();
     this.multiline = multiline;

@@ -76,7 +76,8 @@ export class Batcher {
   }
 
   private giveBuffer(buf: Buffer): void {
-    if (buf.length === this.opts.maxBatchBytes && this.spare.length < 2 * Batcher.MAX_COMPRESSING + 1) this.spare.push(buf);
+    if (buf.length === this.opts.maxBatchBytes && this.spare.length < 2 * Batcher.MAX_COMPRESSING + 1)
+      this.spare.push(buf);
   }
 
   get openRecords(): number {

@@ -47,7 +47,10 @@ export class LogDiscovery {
    * ones before it opens them.
    */
   async start(): Promise<string[]> {
-    const isDir = await stat(this.logPath).then((s) => s.isDirectory(), () => false);
+    const isDir = await stat(this.logPath).then(
+      (s) => s.isDirectory(),
+      () => false,
+    );
     const pattern = parseLogPattern(this.logPath, isDir);
     this.pattern = pattern;
     const first = await this.scan(false);

@@ -27,7 +27,11 @@ export function recordLabels(meta: PodMeta | undefined, includeAnnotations: read
     const v = meta.annotations[a];
     if (v !== undefined) out[a] = v;
   }
-  const app = meta.labels['app.kubernetes.io/name'] ?? meta.labels['app'] ?? meta.labels['k8s-app'] ?? (meta.ownerName !== '' ? meta.ownerName : undefined);
+  const app =
+    meta.labels['app.kubernetes.io/name'] ??
+    meta.labels['app'] ??
+    meta.labels['k8s-app'] ??
+    (meta.ownerName !== '' ? meta.ownerName : undefined);
   if (app !== undefined) out['app'] = app;
   if (meta.ownerKind !== '') {
     out['owner_kind'] = meta.ownerKind;

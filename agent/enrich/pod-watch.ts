@@ -180,15 +180,18 @@ export async function startPodWatch(
   pods.on('delete', remove);
   namespaces.on('change', () => onChange());
 
-  const sweep = setInterval(() => {
-    const t = Date.now();
-    for (const [k, g] of graveyard) {
-      if (g.untilMs <= t) {
-        graveyard.delete(k);
-        if (byUid.get(g.meta.uid) === g.meta) byUid.delete(g.meta.uid);
+  const sweep = setInterval(
+    () => {
+      const t = Date.now();
+      for (const [k, g] of graveyard) {
+        if (g.untilMs <= t) {
+          graveyard.delete(k);
+          if (byUid.get(g.meta.uid) === g.meta) byUid.delete(g.meta.uid);
+        }
       }
-    }
-  }, Math.max(1000, Math.min(opts.podDeleteGraceMs, 30_000)));
+    },
+    Math.max(1000, Math.min(opts.podDeleteGraceMs, 30_000)),
+  );
   sweep.unref();
 
   const base = opts.retryBaseMs ?? 500;

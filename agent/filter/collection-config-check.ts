@@ -17,7 +17,14 @@ const GLOB_KEYS = [
   'include_containers',
   'exclude_containers',
 ] as const;
-const TOP_KEYS = new Set<string>(['enabled', ...GLOB_KEYS, 'min_level', 'rate_limit_lines_per_second', 'multiline', 'namespace_overrides']);
+const TOP_KEYS = new Set<string>([
+  'enabled',
+  ...GLOB_KEYS,
+  'min_level',
+  'rate_limit_lines_per_second',
+  'multiline',
+  'namespace_overrides',
+]);
 const OVERRIDE_KEYS = new Set(['enabled', 'min_level', 'multiline', 'rate_limit_lines_per_second']);
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -48,7 +55,8 @@ export function collectionConfigProblems(v: unknown): string[] {
       continue;
     }
     a.forEach((g, i) => {
-      if (typeof g !== 'string' || g.length < 1 || g.length > 253) out.push(`/${k}/${i}: must be a string of 1 to 253 characters`);
+      if (typeof g !== 'string' || g.length < 1 || g.length > 253)
+        out.push(`/${k}/${i}: must be a string of 1 to 253 characters`);
     });
   }
   const o = v['namespace_overrides'];
@@ -59,10 +67,14 @@ export function collectionConfigProblems(v: unknown): string[] {
         out.push(`/namespace_overrides/${ns}: must be an object`);
         continue;
       }
-      for (const k of Object.keys(ov)) if (!OVERRIDE_KEYS.has(k)) out.push(`/namespace_overrides/${ns}/${k}: unknown property`);
-      if (ov['enabled'] !== undefined && typeof ov['enabled'] !== 'boolean') out.push(`/namespace_overrides/${ns}/enabled: must be a boolean`);
-      if (ov['multiline'] !== undefined && typeof ov['multiline'] !== 'boolean') out.push(`/namespace_overrides/${ns}/multiline: must be a boolean`);
-      if (ov['min_level'] !== undefined && !isLevel(ov['min_level'])) out.push(`/namespace_overrides/${ns}/min_level: must be a level`);
+      for (const k of Object.keys(ov))
+        if (!OVERRIDE_KEYS.has(k)) out.push(`/namespace_overrides/${ns}/${k}: unknown property`);
+      if (ov['enabled'] !== undefined && typeof ov['enabled'] !== 'boolean')
+        out.push(`/namespace_overrides/${ns}/enabled: must be a boolean`);
+      if (ov['multiline'] !== undefined && typeof ov['multiline'] !== 'boolean')
+        out.push(`/namespace_overrides/${ns}/multiline: must be a boolean`);
+      if (ov['min_level'] !== undefined && !isLevel(ov['min_level']))
+        out.push(`/namespace_overrides/${ns}/min_level: must be a level`);
       if (ov['rate_limit_lines_per_second'] !== undefined && !isCount(ov['rate_limit_lines_per_second'])) {
         out.push(`/namespace_overrides/${ns}/rate_limit_lines_per_second: must be an integer >= 0`);
       }

@@ -97,10 +97,12 @@ export function decideFile(cc: CompiledCollectionConfig, f: FileIdentityNames, a
   let exclude: DiscardReason | null = null;
   if (!c.enabled) exclude = 'excluded_by_config';
   else if (o?.enabled === false) exclude = 'excluded_by_config';
-  else if (o?.enabled !== true && excludedByList(cc.includeNs, cc.excludeNs, f.namespace)) exclude = 'excluded_by_config';
+  else if (o?.enabled !== true && excludedByList(cc.includeNs, cc.excludeNs, f.namespace))
+    exclude = 'excluded_by_config';
   else if (excludedByList(cc.includePods, cc.excludePods, f.pod)) exclude = 'excluded_by_config';
   else if (excludedByList(cc.includeContainers, cc.excludeContainers, f.container)) exclude = 'excluded_by_config';
-  else if (isTrue(ann.namespace?.[EXCLUDE_ANNOTATION]) || isTrue(ann.pod?.[EXCLUDE_ANNOTATION])) exclude = 'excluded_by_annotation';
+  else if (isTrue(ann.namespace?.[EXCLUDE_ANNOTATION]) || isTrue(ann.pod?.[EXCLUDE_ANNOTATION]))
+    exclude = 'excluded_by_annotation';
   else {
     const list = ann.pod?.[EXCLUDE_CONTAINERS_ANNOTATION];
     if (list !== undefined && list.split(',').some((s) => s.trim() === f.container)) exclude = 'excluded_by_annotation';

@@ -10,7 +10,17 @@ export function compileGlobs(globs: readonly string[]): NameMatcher | null {
   const res: RegExp[] = [];
   for (const g of globs) {
     if (!/[*?]/.test(g)) exact.add(g);
-    else res.push(new RegExp('^' + g.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$'));
+    else
+      res.push(
+        new RegExp(
+          '^' +
+            g
+              .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+              .replace(/\*/g, '.*')
+              .replace(/\?/g, '.') +
+            '$',
+        ),
+      );
   }
   return (name) => {
     if (exact.has(name)) return true;

@@ -65,16 +65,20 @@ export function parseCriLine(buf: Buffer, start: number, end: number, out: CriFi
   if (end - i < 7 || buf[i + 6] !== SP) return false;
   if (buf[i] !== 0x73 || buf[i + 1] !== 0x74 || buf[i + 2] !== 0x64) return false; // "std"
   let stream: 1 | 2;
-  if (buf[i + 3] === 0x6f && buf[i + 4] === 0x75 && buf[i + 5] === 0x74) stream = 1; // "out"
-  else if (buf[i + 3] === 0x65 && buf[i + 4] === 0x72 && buf[i + 5] === 0x72) stream = 2; // "err"
+  if (buf[i + 3] === 0x6f && buf[i + 4] === 0x75 && buf[i + 5] === 0x74)
+    stream = 1; // "out"
+  else if (buf[i + 3] === 0x65 && buf[i + 4] === 0x72 && buf[i + 5] === 0x72)
+    stream = 2; // "err"
   else return false;
   // Tag: first letter decides; anything up to the next space is tag flags.
   i += 7;
   if (i >= end) return false;
   const tag = buf[i];
   let partial: boolean;
-  if (tag === 0x46) partial = false; // F
-  else if (tag === 0x50) partial = true; // P
+  if (tag === 0x46)
+    partial = false; // F
+  else if (tag === 0x50)
+    partial = true; // P
   else return false;
   i++;
   while (i < end && buf[i] !== SP) i++;

@@ -23,13 +23,20 @@ export function levelFromWord(word: string): Level | null {
     case 1: {
       // Single-letter forms (klog, zap console short level, syslog-ish).
       switch (word) {
-        case 'T': return 'trace';
-        case 'D': return 'debug';
-        case 'I': return 'info';
-        case 'W': return 'warn';
-        case 'E': return 'error';
-        case 'F': return 'fatal';
-        default: return null;
+        case 'T':
+          return 'trace';
+        case 'D':
+          return 'debug';
+        case 'I':
+          return 'info';
+        case 'W':
+          return 'warn';
+        case 'E':
+          return 'error';
+        case 'F':
+          return 'fatal';
+        default:
+          return null;
       }
     }
     default:

@@ -216,14 +216,34 @@ export class LineDecoder {
     this.consumed = lineOffset;
     this.overlong = stream;
     this.overlongTs = ts;
-    this.joiners[stream - 1]!.add(buf, msgStart, len, lineOffset, lineOffset + msgStart, ts, false, this.now(), lineOffset + len);
+    this.joiners[stream - 1]!.add(
+      buf,
+      msgStart,
+      len,
+      lineOffset,
+      lineOffset + msgStart,
+      ts,
+      false,
+      this.now(),
+      lineOffset + len,
+    );
     // Subsequent bytes until the newline: file offsets continue from here.
     this.carryOffset = lineOffset + len;
   }
 
   private overlongPiece(src: Buffer, start: number, end: number, fileOffset: number, final: boolean): void {
     const j = this.joiners[this.overlong - 1]!;
-    j.add(src, start, end, fileOffset, fileOffset, this.overlongTs, final, this.now(), fileOffset + (end - start) + (final ? 1 : 0));
+    j.add(
+      src,
+      start,
+      end,
+      fileOffset,
+      fileOffset,
+      this.overlongTs,
+      final,
+      this.now(),
+      fileOffset + (end - start) + (final ? 1 : 0),
+    );
     if (final) this.overlong = 0;
     else this.carryOffset = fileOffset + (end - start);
     this.linesRead += final ? 1 : 0;
@@ -259,7 +279,17 @@ export class LineDecoder {
         this.emitting = prev;
         return;
       }
-      j.add(buf, f.msgStart, f.msgEnd, lineOffset, lineOffset + (f.msgStart - start), ts, !f.partial, this.now(), lineOffset + (end - start) + 1);
+      j.add(
+        buf,
+        f.msgStart,
+        f.msgEnd,
+        lineOffset,
+        lineOffset + (f.msgStart - start),
+        ts,
+        !f.partial,
+        this.now(),
+        lineOffset + (end - start) + 1,
+      );
       return;
     }
     if (this.format !== 'cri' && this.allowDocker && buf[start] === 0x7b) {
@@ -281,7 +311,17 @@ export class LineDecoder {
           return;
         }
         const bytes = Buffer.from(d.message, 'utf8');
-        j.add(bytes, 0, bytes.length, lineOffset, lineOffset, d.timestamp, !d.partial, this.now(), lineOffset + (end - start) + 1);
+        j.add(
+          bytes,
+          0,
+          bytes.length,
+          lineOffset,
+          lineOffset,
+          d.timestamp,
+          !d.partial,
+          this.now(),
+          lineOffset + (end - start) + 1,
+        );
         return;
       }
     }
@@ -289,7 +329,17 @@ export class LineDecoder {
     this.parseFailures++;
     if (end - start > this.maxLineBytes) {
       // Route through a joiner so the cap and overflow policy apply.
-      this.joiners[0].add(buf, start, end, lineOffset, lineOffset, nowTimestamp(this.now()), true, this.now(), lineOffset + (end - start) + 1);
+      this.joiners[0].add(
+        buf,
+        start,
+        end,
+        lineOffset,
+        lineOffset,
+        nowTimestamp(this.now()),
+        true,
+        this.now(),
+        lineOffset + (end - start) + 1,
+      );
       return;
     }
     this.forward({

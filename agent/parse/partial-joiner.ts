@@ -51,12 +51,7 @@ export class PartialJoiner {
   private readonly overflow: OverflowPolicy;
   private readonly emit: (line: LogicalLine) => void;
 
-  constructor(
-    stream: Stream,
-    maxLineBytes: number,
-    overflow: OverflowPolicy,
-    emit: (line: LogicalLine) => void,
-  ) {
+  constructor(stream: Stream, maxLineBytes: number, overflow: OverflowPolicy, emit: (line: LogicalLine) => void) {
     this.stream = stream;
     this.maxLineBytes = maxLineBytes;
     this.overflow = overflow;

@@ -181,7 +181,13 @@ export class Sender {
         return this.bisect(body, records, result.status, result.envelope);
       }
       if (this.closed) return false;
-      const delay = backoffDelayMs(attempt, this.opts.retryBaseMs, this.opts.retryMaxMs, result.retryAfterMs, this.random);
+      const delay = backoffDelayMs(
+        attempt,
+        this.opts.retryBaseMs,
+        this.opts.retryMaxMs,
+        result.retryAfterMs,
+        this.random,
+      );
       this.deps.events.sendRetry(result.reason, attempt, delay, result.detail);
       await this.sleep(delay);
     }
@@ -273,7 +279,8 @@ export class Sender {
     if (!Array.isArray(rejected) || rejected.length === 0) return;
     const byReason = new Map<DiscardReason, { n: number; sample: string }>();
     for (const r of rejected as Array<{ reason?: unknown; message?: unknown }>) {
-      const reason: DiscardReason = typeof r.reason === 'string' && isDiscardReason(r.reason) ? r.reason : 'invalid_record';
+      const reason: DiscardReason =
+        typeof r.reason === 'string' && isDiscardReason(r.reason) ? r.reason : 'invalid_record';
       const cur = byReason.get(reason);
       if (cur === undefined) byReason.set(reason, { n: 1, sample: String(r.message ?? '') });
       else cur.n++;

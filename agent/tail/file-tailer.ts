@@ -79,7 +79,15 @@ export class FileTailer {
   private timer: NodeJS.Timeout | null = null;
   readonly done: Promise<void>;
 
-  constructor(path: string, fh: FileHandle, dev: string, ino: string, size: number, opts: TailerOptions, deps: TailerDeps) {
+  constructor(
+    path: string,
+    fh: FileHandle,
+    dev: string,
+    ino: string,
+    size: number,
+    opts: TailerOptions,
+    deps: TailerDeps,
+  ) {
     this.path = path;
     this.fh = fh;
     this.dev = dev;
@@ -174,7 +182,10 @@ export class FileTailer {
           if (why === 'drained') {
             // Rotated away (another file or none at the path now)? A missing path at the end
             // of the drain means the file was deleted while we had it open: logged, counted.
-            const exists = await stat(this.path).then(() => true, () => false);
+            const exists = await stat(this.path).then(
+              () => true,
+              () => false,
+            );
             reason = exists ? 'rotated' : 'deleted';
           }
           if (reason === 'deleted') this.deps.events.fileError(this.path, 'file_deleted');
@@ -292,7 +303,10 @@ export class FileTailer {
             pos += bytesRead;
           }
           if (pos > this.pos) {
-            this.deps.events.log.info({ path: this.path, copy: p, from: this.pos, to: pos }, 'read the tail of a copy-truncated file from its copy');
+            this.deps.events.log.info(
+              { path: this.path, copy: p, from: this.pos, to: pos },
+              'read the tail of a copy-truncated file from its copy',
+            );
           }
           this.pos = pos;
         } finally {
@@ -316,7 +330,7 @@ export class FileTailer {
       exists = true;
       same = String(st.ino) === this.ino && String(st.dev) === this.dev;
     } catch {
-      same = false;
+      // Gone: not the same file (same stays false).
     }
     if (!same && !this.draining) {
       this.markDraining(exists ? 'rename' : 'gone');

@@ -90,7 +90,10 @@ export class AgentEvents {
 
   batchRefused(status: number, records: number, envelope: unknown): void {
     this.metrics.sentBatches.inc({ outcome: 'refused' });
-    this.log.error({ status, records, envelope }, 'aggregator refused the request; bisecting to isolate refused records');
+    this.log.error(
+      { status, records, envelope },
+      'aggregator refused the request; bisecting to isolate refused records',
+    );
   }
 
   recordsRefused(reason: DiscardReason, n: number, status: number, envelope: unknown): void {
@@ -127,7 +130,8 @@ export class AgentEvents {
   configPolled(outcome: 'changed' | 'unchanged' | 'failed', detail?: Record<string, unknown>): void {
     this.metrics.configUpdates.inc({ outcome });
     if (outcome === 'changed') this.log.info(detail ?? {}, 'collection config applied');
-    else if (outcome === 'failed') this.log.warn(detail ?? {}, 'collection config poll failed; keeping the last config');
+    else if (outcome === 'failed')
+      this.log.warn(detail ?? {}, 'collection config poll failed; keeping the last config');
   }
 
   heartbeat(outcome: 'ok' | 'failed', detail?: Record<string, unknown>): void {

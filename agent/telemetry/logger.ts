@@ -6,11 +6,7 @@ import { pino, type DestinationStream, type Logger } from 'pino';
 
 export type { Logger };
 
-export function createLogger(
-  level: string,
-  bindings: Record<string, string>,
-  destination?: DestinationStream,
-): Logger {
+export function createLogger(level: string, bindings: Record<string, string>, destination?: DestinationStream): Logger {
   return pino(
     {
       level,

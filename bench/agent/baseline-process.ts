@@ -62,5 +62,10 @@ if (used > 0) compress(batch.subarray(0, used));
 while (inFlight > 0) await new Promise<void>((r) => waiters.push(r));
 const c = process.cpuUsage(c0);
 process.stdout.write(
-  JSON.stringify({ cpu_s: (c.user + c.system) / 1e6, wall_s: (performance.now() - t0) / 1000, bytes, gzip_bytes: gzBytes }) + '\n',
+  JSON.stringify({
+    cpu_s: (c.user + c.system) / 1e6,
+    wall_s: (performance.now() - t0) / 1000,
+    bytes,
+    gzip_bytes: gzBytes,
+  }) + '\n',
 );

@@ -9,7 +9,12 @@ const sink = await IngestSink.start({ keepRecords: false, keepIds: true, token: 
 process.stdout.write(JSON.stringify({ port: sink.port }) + '\n');
 process.on('message', (msg: unknown) => {
   if (msg === 'stats') {
-    process.send!({ received: sink.received, unique: sink.uniqueIds, requests: sink.requests, bodyBytes: sink.bodyBytes });
+    process.send!({
+      received: sink.received,
+      unique: sink.uniqueIds,
+      requests: sink.requests,
+      bodyBytes: sink.bodyBytes,
+    });
   } else if (msg === 'exit') {
     void sink.close().then(() => process.exit(0));
   }

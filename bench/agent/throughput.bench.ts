@@ -60,7 +60,9 @@ function runJson(args: string[]): Promise<Record<string, number>> {
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out.trim().split('\n').at(-1)!)) : reject(new Error(`${args[0]} exited ${code}`))));
+    child.on('exit', (code) =>
+      code === 0 ? resolve(JSON.parse(out.trim().split('\n').at(-1)!)) : reject(new Error(`${args[0]} exited ${code}`)),
+    );
   });
 }
 
@@ -71,29 +73,59 @@ const w = await ensureWorkload(values.dir!, lines, Number(values.files));
 log(`workload ready: ${w.physicalLines} physical lines, ${(w.bytes / 1e6).toFixed(0)} MB`);
 
 // Warm the page cache for both runs alike.
-await runJson([join(root, 'bench/agent/baseline-process.ts'), String(READ_BYTES), String(BATCH_BYTES), '1', ...w.files]);
+await runJson([
+  join(root, 'bench/agent/baseline-process.ts'),
+  String(READ_BYTES),
+  String(BATCH_BYTES),
+  '1',
+  ...w.files,
+]);
 
 log('baseline: read + gzip the same bytes');
-const baseline = await runJson([join(root, 'bench/agent/baseline-process.ts'), String(READ_BYTES), String(BATCH_BYTES), String(gzipLevel), ...w.files]);
+const baseline = await runJson([
+  join(root, 'bench/agent/baseline-process.ts'),
+  String(READ_BYTES),
+  String(BATCH_BYTES),
+  String(gzipLevel),
+  ...w.files,
+]);
 log(`baseline: ${baseline['cpu_s']!.toFixed(2)} CPU s, ${baseline['wall_s']!.toFixed(2)} s`);
 
 let mainPath = join(root, 'agent/main.ts');
 const work = await mkdtemp(join(tmpdir(), 'k8s-logs-agent-bench-'));
 if (!values.source) {
   log('building the agent (tsc -p tsconfig.build.json)');
-  await promisify(execFile)(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json'), '--outDir', join(work, 'dist'), '--sourceMap', 'false'], { cwd: root });
+  await promisify(execFile)(
+    process.execPath,
+    [
+      join(root, 'node_modules/typescript/bin/tsc'),
+      '-p',
+      join(root, 'tsconfig.build.json'),
+      '--outDir',
+      join(work, 'dist'),
+      '--sourceMap',
+      'false',
+    ],
+    { cwd: root },
+  );
   await symlink(join(root, 'node_modules'), join(work, 'dist/node_modules'));
   await symlink(join(root, 'package.json'), join(work, 'dist/package.json'));
   mainPath = join(work, 'dist/agent/main.js');
 }
 
-const sink: ChildProcess = spawn(process.execPath, [join(root, 'bench/agent/sink-process.ts')], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+const sink: ChildProcess = spawn(process.execPath, [join(root, 'bench/agent/sink-process.ts')], {
+  stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+});
 const sinkPort = await new Promise<number>((resolve) => {
-  sink.stdout!.once('data', (d: Buffer) => resolve((JSON.parse(d.toString().split('\n')[0]!) as { port: number }).port));
+  sink.stdout!.once('data', (d: Buffer) =>
+    resolve((JSON.parse(d.toString().split('\n')[0]!) as { port: number }).port),
+  );
 });
 const stats = (): Promise<{ received: number; unique: number; requests: number; bodyBytes: number }> =>
   new Promise((resolve) => {
-    sink.once('message', (m) => resolve(m as { received: number; unique: number; requests: number; bodyBytes: number }));
+    sink.once('message', (m) =>
+      resolve(m as { received: number; unique: number; requests: number; bodyBytes: number }),
+    );
     sink.send('stats');
   });
 

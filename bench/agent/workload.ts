@@ -64,7 +64,11 @@ export async function ensureWorkload(dir: string, records: number, fileCount: nu
     const count = Math.min(perFile, records - f * perFile);
     for (let i = 0; i < count; i++, n++) {
       const ms = base + Math.floor(n / 50);
-      const ts = new Date(ms).toISOString().slice(0, 19) + '.' + pad((n % 50) * 20_000 + (ms % 1000) * 1_000_000, 9).slice(0, 9) + 'Z';
+      const ts =
+        new Date(ms).toISOString().slice(0, 19) +
+        '.' +
+        pad((n % 50) * 20_000 + (ms % 1000) * 1_000_000, 9).slice(0, 9) +
+        'Z';
       const stream = n % 10 === 3 ? 'stderr' : 'stdout';
       const msg = message(n, ts);
       if (n % 10 === 7) {

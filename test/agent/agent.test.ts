@@ -32,7 +32,10 @@ t.test('delivers every line once with deterministic ids and path metadata', asyn
   const agent = await runAgent({ dir, sink });
   t.teardown(() => agent.stop());
   await sink.waitFor(() => sink.uniqueIds >= 300, 10_000, '300 records');
-  const expected = new Set([...idsAt(await keyOf(a), lineOffsets(textA)), ...idsAt(await keyOf(b), lineOffsets(textB))]);
+  const expected = new Set([
+    ...idsAt(await keyOf(a), lineOffsets(textA)),
+    ...idsAt(await keyOf(b), lineOffsets(textB)),
+  ]);
   t.same(new Set(sink.idCounts.keys()), expected, 'ids are fileKey + offset of each line');
   t.same(sink.invalid, [], 'every record matches LogRecordSchema');
   const recA = sink.records.find((r) => r.message === '{"level":"info","msg":"request 7"}');
@@ -103,35 +106,39 @@ t.test('resumes after restart without re-sending acknowledged lines', async (t) 
   t.equal(joined?.id, idsAt(key, [Buffer.byteLength(text)])[0], 'the partial was re-read and joined after restart');
 });
 
-t.test('loses nothing while the sink fails for a while (5xx, 429 + Retry-After, resets, refused connections)', async (t) => {
-  const dir = await tempDir(t);
-  const logs = join(dir, 'logs');
-  await mkdir(logs);
-  const sink = await startSink(t);
-  const f = join(logs, containerLogName('p', 'ns', 'c'));
-  sink.fail({ status: 503, times: 3 });
-  const agent = await runAgent({ dir, sink, config: { maxBatchRecords: 50 } });
-  t.teardown(() => agent.stop());
-  let text = '';
-  for (let i = 0; i < 500; i++) text += cri(`line ${i}`);
-  await writeFile(f, text);
-  await sink.waitFor(() => (sink.statuses.get(503) ?? 0) >= 3, 5000, '503s');
-  sink.fail({ status: 429, retryAfter: '0', times: 2 });
-  await sink.waitFor(() => (sink.statuses.get(429) ?? 0) >= 2, 5000, '429s');
-  sink.fail({ status: 'reset', times: 2 });
-  await sink.waitFor(() => (sink.statuses.get('reset') ?? 0) >= 2, 5000, 'resets');
-  await sink.down();
-  const networkBefore = await metricValue(agent, 'k8s_logs_agent_send_retries_total', { reason: 'network' });
-  let more = '';
-  for (let i = 0; i < 100; i++) more += cri(`more ${i}`);
-  await append(f, more);
-  await until(
-    async () => (await metricValue(agent, 'k8s_logs_agent_send_retries_total', { reason: 'network' })) >= networkBefore + 2,
-    5000,
-    'refused connections retried',
-  );
-  await sink.up();
-  await sink.waitFor(() => sink.uniqueIds >= 600, 15_000, 'all 600');
-  const key = await keyOf(f);
-  t.same(new Set(sink.idCounts.keys()), new Set(idsAt(key, lineOffsets(text + more))));
-});
+t.test(
+  'loses nothing while the sink fails for a while (5xx, 429 + Retry-After, resets, refused connections)',
+  async (t) => {
+    const dir = await tempDir(t);
+    const logs = join(dir, 'logs');
+    await mkdir(logs);
+    const sink = await startSink(t);
+    const f = join(logs, containerLogName('p', 'ns', 'c'));
+    sink.fail({ status: 503, times: 3 });
+    const agent = await runAgent({ dir, sink, config: { maxBatchRecords: 50 } });
+    t.teardown(() => agent.stop());
+    let text = '';
+    for (let i = 0; i < 500; i++) text += cri(`line ${i}`);
+    await writeFile(f, text);
+    await sink.waitFor(() => (sink.statuses.get(503) ?? 0) >= 3, 5000, '503s');
+    sink.fail({ status: 429, retryAfter: '0', times: 2 });
+    await sink.waitFor(() => (sink.statuses.get(429) ?? 0) >= 2, 5000, '429s');
+    sink.fail({ status: 'reset', times: 2 });
+    await sink.waitFor(() => (sink.statuses.get('reset') ?? 0) >= 2, 5000, 'resets');
+    await sink.down();
+    const networkBefore = await metricValue(agent, 'k8s_logs_agent_send_retries_total', { reason: 'network' });
+    let more = '';
+    for (let i = 0; i < 100; i++) more += cri(`more ${i}`);
+    await append(f, more);
+    await until(
+      async () =>
+        (await metricValue(agent, 'k8s_logs_agent_send_retries_total', { reason: 'network' })) >= networkBefore + 2,
+      5000,
+      'refused connections retried',
+    );
+    await sink.up();
+    await sink.waitFor(() => sink.uniqueIds >= 600, 15_000, 'all 600');
+    const key = await keyOf(f);
+    t.same(new Set(sink.idCounts.keys()), new Set(idsAt(key, lineOffsets(text + more))));
+  },
+);

@@ -89,7 +89,8 @@ t.test('SIGKILL at random moments, then restart: no line lost, none under a seco
   // ever saw it is out of reach by design: rotated names are not under the log path).
   const firstA = gens[0]![0]!;
   const seenA = (): boolean =>
-    firstA.text !== '' && sink.idCounts.has(`${keyFor(firstA.dev, firstA.ino, firstA.text.slice(0, firstA.text.indexOf('\n') + 1))}-0`);
+    firstA.text !== '' &&
+    sink.idCounts.has(`${keyFor(firstA.dev, firstA.ino, firstA.text.slice(0, firstA.text.indexOf('\n') + 1))}-0`);
   for (let kill = 0; kill < 6; kill++) {
     const agent = spawnAgent(env);
     t.teardown(() => agent.child.kill('SIGKILL'));
@@ -110,7 +111,9 @@ t.test('SIGKILL at random moments, then restart: no line lost, none under a seco
 
   const final = spawnAgent(env);
   t.teardown(() => final.child.kill('SIGKILL'));
-  await sink.waitFor(() => sink.uniqueIds >= written, 20_000, `${written} unique ids`).catch((e: unknown) => t.comment(String(e)));
+  await sink
+    .waitFor(() => sink.uniqueIds >= written, 20_000, `${written} unique ids`)
+    .catch((e: unknown) => t.comment(String(e)));
   final.child.kill('SIGTERM');
   t.equal(await final.exited, 0);
 
@@ -142,20 +145,40 @@ t.test('SIGKILL at random moments, then restart: no line lost, none under a seco
   const missing = [...expected].filter((id) => !sink.idCounts.has(id));
   t.same(missing.slice(0, 20), [], 'no expected id missing');
   if (missing.length > 0 || sink.uniqueIds !== written) {
-    t.comment(`missing ${missing.length}; extra ${[...sink.idCounts.keys()].filter((id) => !expected.has(id)).slice(0, 10).join(' ')}`);
+    t.comment(
+      `missing ${missing.length}; extra ${[...sink.idCounts.keys()]
+        .filter((id) => !expected.has(id))
+        .slice(0, 10)
+        .join(' ')}`,
+    );
     const extra = [...sink.idCounts.keys()].filter((id) => !expected.has(id)).slice(0, 3);
     for (const id of extra) {
       const [k, o] = id.split('-') as [string, string];
       const off = parseInt(o, 36);
-      for (const fileGens of gens) for (const g of fileGens) if (g.text && keyFor(g.dev, g.ino, g.text.slice(0, g.text.indexOf('\n') + 1)) === k) t.comment(`extra ${id} @${off}: ${JSON.stringify(g.text.slice(off - 120, off + 100))}`);
+      for (const fileGens of gens)
+        for (const g of fileGens)
+          if (g.text && keyFor(g.dev, g.ino, g.text.slice(0, g.text.indexOf('\n') + 1)) === k)
+            t.comment(`extra ${id} @${off}: ${JSON.stringify(g.text.slice(off - 120, off + 100))}`);
       for (const r of sink.records) {
         const [rk, ro] = r.id.split('-') as [string, string];
-        if (rk === k && Math.abs(parseInt(ro, 36) - off) < 200) t.comment(`  near: ${parseInt(ro, 36)} ${r.stream} ${JSON.stringify(r.message.slice(0, 60))}`);
+        if (rk === k && Math.abs(parseInt(ro, 36) - off) < 200)
+          t.comment(`  near: ${parseInt(ro, 36)} ${r.stream} ${JSON.stringify(r.message.slice(0, 60))}`);
       }
     }
-    for (const fileGens of gens) for (const g of fileGens) if (g.text) t.comment(`gen key ${keyFor(g.dev, g.ino, g.text.slice(0, g.text.indexOf('\n') + 1))} size ${Buffer.byteLength(g.text)}`);
+    for (const fileGens of gens)
+      for (const g of fileGens)
+        if (g.text)
+          t.comment(
+            `gen key ${keyFor(g.dev, g.ino, g.text.slice(0, g.text.indexOf('\n') + 1))} size ${Buffer.byteLength(g.text)}`,
+          );
     logsOut.push(final.stdout());
-    for (const [i, l] of logsOut.entries()) t.comment(`=== agent run ${i}\n${l.split('\n').filter((x) => /tailing|closed|rotation|draining/.test(x)).join('\n')}`);
+    for (const [i, l] of logsOut.entries())
+      t.comment(
+        `=== agent run ${i}\n${l
+          .split('\n')
+          .filter((x) => /tailing|closed|rotation|draining/.test(x))
+          .join('\n')}`,
+      );
   }
   t.comment(`records ${written}, deliveries ${sink.received}, resent after kills ${sink.received - sink.uniqueIds}`);
 });

@@ -2,7 +2,7 @@
  * Shared helpers of the agent tests: CRI/docker line builders, temp dirs, an in-process agent
  * against the loopback ingest sink, and expected-id computation from real file identities.
  */
-import { spawn as spawnChild } from 'node:child_process';
+import { spawn as spawnChild, type ChildProcess } from 'node:child_process';
 import { mkdtemp, open, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,7 +31,11 @@ export function cri(msg: string, opts: { stream?: 'stdout' | 'stderr'; tag?: 'F'
   return `${opts.ts ?? nextTs()} ${opts.stream ?? 'stdout'} ${opts.tag ?? 'F'} ${msg}\n`;
 }
 
-export function docker(log: string, stream: 'stdout' | 'stderr' = 'stdout', time = '2026-11-25T12:00:00.123456789Z'): string {
+export function docker(
+  log: string,
+  stream: 'stdout' | 'stderr' = 'stdout',
+  time = '2026-11-25T12:00:00.123456789Z',
+): string {
   return JSON.stringify({ log, stream, time }) + '\n';
 }
 
@@ -130,7 +134,10 @@ export async function runAgent(o: TestAgentOptions): Promise<RunningAgent> {
   });
 }
 
-export async function startSink(t: { teardown(fn: () => unknown): void }, opts: ConstructorParameters<typeof IngestSink>[0] = {}): Promise<IngestSink> {
+export async function startSink(
+  t: { teardown(fn: () => unknown): void },
+  opts: ConstructorParameters<typeof IngestSink>[0] = {},
+): Promise<IngestSink> {
   const sink = await IngestSink.start(opts);
   t.teardown(() => sink.close());
   return sink;
@@ -147,7 +154,11 @@ export async function until(pred: () => boolean | Promise<boolean>, timeoutMs: n
 }
 
 /** Value of an unlabelled or labelled counter/gauge from the agent's registry. */
-export async function metricValue(agent: RunningAgent, name: string, labels: Record<string, string> = {}): Promise<number> {
+export async function metricValue(
+  agent: RunningAgent,
+  name: string,
+  labels: Record<string, string> = {},
+): Promise<number> {
   const m = agent.registry.getSingleMetric(name);
   if (m === undefined) throw new Error(`no metric ${name}`);
   const data = await m.get();
@@ -160,7 +171,13 @@ export async function metricValue(agent: RunningAgent, name: string, labels: Rec
 }
 
 /** The fileKey of a file identity whose first line is `firstLine`. */
-export function keyFor(dev: bigint, ino: bigint, firstLine: string | Buffer, cluster = 'test-cluster', node = 'test-node'): string {
+export function keyFor(
+  dev: bigint,
+  ino: bigint,
+  firstLine: string | Buffer,
+  cluster = 'test-cluster',
+  node = 'test-node',
+): string {
   const b = typeof firstLine === 'string' ? Buffer.from(firstLine) : firstLine;
   const fp = fingerprintOf(b, b.length);
   if (fp === null) throw new Error('first line has no newline');
@@ -169,14 +186,19 @@ export function keyFor(dev: bigint, ino: bigint, firstLine: string | Buffer, clu
 
 /** Runs `agent/main.ts` as a child process (crash and memory tests). */
 export function spawnAgent(env: Record<string, string>): {
-  child: import('node:child_process').ChildProcess;
+  child: ChildProcess;
   exited: Promise<number | null>;
   stdout: () => string;
   stderr: () => string;
   metricsPort: () => Promise<number>;
 } {
   const child = spawnChild(process.execPath, [new URL('../../agent/main.ts', import.meta.url).pathname], {
-    env: { PATH: process.env['PATH'] ?? '', K8S_LOGS_AGENT_KUBERNETES: 'off', K8S_LOGS_AGENT_LOG_LEVEL: 'info', ...env },
+    env: {
+      PATH: process.env['PATH'] ?? '',
+      K8S_LOGS_AGENT_KUBERNETES: 'off',
+      K8S_LOGS_AGENT_LOG_LEVEL: 'info',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -191,11 +213,17 @@ export function spawnAgent(env: Record<string, string>): {
     stderr: () => err,
     metricsPort: async () => {
       let port = 0;
-      await until(() => {
-        const m = /"msg":"agent started".*?"metrics_port":(\d+)|"metrics_port":(\d+).*?"msg":"agent started"/.exec(out);
-        if (m !== null) port = Number(m[1] ?? m[2]);
-        return port > 0;
-      }, 10_000, 'agent child to start');
+      await until(
+        () => {
+          const m = /"msg":"agent started".*?"metrics_port":(\d+)|"metrics_port":(\d+).*?"msg":"agent started"/.exec(
+            out,
+          );
+          if (m !== null) port = Number(m[1] ?? m[2]);
+          return port > 0;
+        },
+        10_000,
+        'agent child to start',
+      );
       return port;
     },
   };

@@ -8,7 +8,10 @@ const NODE = process.execPath;
 const MAIN = new URL('../../agent/main.ts', import.meta.url).pathname;
 
 function run(args: string[], env: Record<string, string>) {
-  const child = spawn(NODE, [MAIN, ...args], { env: { PATH: process.env['PATH'] ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(NODE, [MAIN, ...args], {
+    env: { PATH: process.env['PATH'] ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -46,7 +49,18 @@ t.test('SIGTERM drains: batches flushed and checkpoint written before exit', asy
   const tokenFile = join(dir, 'token');
   await writeFile(tokenFile, `${sink.token}\n`);
   const r = run(
-    ['--log-path', join(logs, '*.log'), '--aggregator-url', sink.url, '--token-file', tokenFile, '--metrics-port', '0', '--metrics-host', '127.0.0.1'],
+    [
+      '--log-path',
+      join(logs, '*.log'),
+      '--aggregator-url',
+      sink.url,
+      '--token-file',
+      tokenFile,
+      '--metrics-port',
+      '0',
+      '--metrics-host',
+      '127.0.0.1',
+    ],
     {
       K8S_LOGS_AGENT_DATA_DIR: join(dir, 'data'),
       K8S_LOGS_AGENT_CLUSTER: 'test-cluster',
@@ -64,7 +78,9 @@ t.test('SIGTERM drains: batches flushed and checkpoint written before exit', asy
   r.child.kill('SIGTERM');
   t.equal(await r.exited, 0, r.err());
   t.equal(sink.uniqueIds, 1000, 'open batch flushed on SIGTERM');
-  const cp = JSON.parse(await readFile(join(dir, 'data', 'checkpoints.json'), 'utf8')) as { files: Array<{ offset: number }> };
+  const cp = JSON.parse(await readFile(join(dir, 'data', 'checkpoints.json'), 'utf8')) as {
+    files: Array<{ offset: number }>;
+  };
   t.equal(cp.files[0]?.offset, (await stat(file)).size, 'checkpoint at the end of the file');
   t.match(r.out(), /"msg":"agent stopped"/);
 });

@@ -49,7 +49,10 @@ t.test(`aggregator down ${OUTAGE_MS / 1000} s: bounded memory, tailing pauses an
     for (let i = 0; i < lines; i += 1000) {
       for (const h of handles) {
         let chunk = '';
-        for (let j = 0; j < 500; j++) chunk += cri(`{"level":"info","msg":"request ${written++}","path":"/api/v1/items/${written}","pad":"${'p'.repeat(written % 100)}"}`);
+        for (let j = 0; j < 500; j++)
+          chunk += cri(
+            `{"level":"info","msg":"request ${written++}","path":"/api/v1/items/${written}","pad":"${'p'.repeat(written % 100)}"}`,
+          );
         await h.write(chunk);
       }
     }
@@ -75,7 +78,10 @@ t.test(`aggregator down ${OUTAGE_MS / 1000} s: bounded memory, tailing pauses an
   t.equal(sink.uniqueIds, before, 'nothing delivered while down (sanity)');
   t.ok(sawPaused, 'tailing paused on the full queue');
   t.ok(maxQueue <= 4 * MiB + 512 * 1024, `queue stayed within its bound (${(maxQueue / MiB).toFixed(1)} MiB)`);
-  t.ok(maxRss - baseline < 64 * MiB, `RSS grew by ${((maxRss - baseline) / MiB).toFixed(1)} MiB (baseline ${(baseline / MiB).toFixed(1)} MiB, peak ${(maxRss / MiB).toFixed(1)} MiB)`);
+  t.ok(
+    maxRss - baseline < 64 * MiB,
+    `RSS grew by ${((maxRss - baseline) / MiB).toFixed(1)} MiB (baseline ${(baseline / MiB).toFixed(1)} MiB, peak ${(maxRss / MiB).toFixed(1)} MiB)`,
+  );
 
   await sink.up();
   await sink.waitFor(() => sink.uniqueIds >= written, 60_000, `all ${written} records after the outage`);

@@ -30,7 +30,18 @@ function content(lines: number): { text: string; starts: number[] } {
   for (let i = 0; i < lines; i++) {
     const stream = rand() < 0.3 ? 'stderr' : 'stdout';
     const tag = rand() < 0.25 ? 'P' : 'F';
-    const msg = pick(['hello', '{"level":"info","a":1}', 'Error: boom', '    at f (x.js:1:1)', '\tat a.B(B.java:1)', 'Traceback (most recent call last):', '  File "x"', 'ValueError: v', '', 'x'.repeat(Math.floor(rand() * 300))]);
+    const msg = pick([
+      'hello',
+      '{"level":"info","a":1}',
+      'Error: boom',
+      '    at f (x.js:1:1)',
+      '\tat a.B(B.java:1)',
+      'Traceback (most recent call last):',
+      '  File "x"',
+      'ValueError: v',
+      '',
+      'x'.repeat(Math.floor(rand() * 300)),
+    ]);
     const line = `2026-11-25T12:00:00.${String(++ts).padStart(9, '0')}Z ${stream} ${tag} ${msg}\n`;
     const offset = Buffer.byteLength(text);
     if (pending[stream] < 0) pending[stream] = offset;
@@ -81,7 +92,15 @@ t.test('a snapshotted floor never passes a record that is not yet batched', asyn
       now: () => now,
       finished: () => undefined,
     };
-    const file = new FilePipeline(ctx, { path: '/x/p_ns_c-' + 'a'.repeat(64) + '.log', realPath: '/x', dev: '1', ino: '2', fingerprint: 'f', startOffset: 0, why: 'new' });
+    const file = new FilePipeline(ctx, {
+      path: '/x/p_ns_c-' + 'a'.repeat(64) + '.log',
+      realPath: '/x',
+      dev: '1',
+      ino: '2',
+      fingerprint: 'f',
+      startOffset: 0,
+      why: 'new',
+    });
     let pos = 0;
     while (pos < buf.length) {
       const n = 1 + Math.floor(rand() * 700);
@@ -103,7 +122,8 @@ t.test('a snapshotted floor never passes a record that is not yet batched', asyn
     const violations: string[] = [];
     for (const { floor, count } of snapshots) {
       const before = new Set(batched.slice(0, count));
-      for (const s of batched) if (s < floor && !before.has(s)) violations.push(`floor ${floor} passed record ${s} batched later`);
+      for (const s of batched)
+        if (s < floor && !before.has(s)) violations.push(`floor ${floor} passed record ${s} batched later`);
     }
     t.same(violations.slice(0, 5), [], `round ${round}`);
   }
@@ -120,12 +140,31 @@ t.test('restart from any committed floor rebuilds exactly the records of an unin
       },
     } as unknown as Batcher;
     const ctx: PipelineContext = {
-      cluster: 'c', node: 'n', format: 'auto', maxLineBytes: 200, overflow: 'split',
-      partialFlushMs: 1e12, multilineFlushMs: 1e12, multilineMaxLines: 4, includeAnnotations: [],
-      state: new CollectionState(), batcher, acks, events: new AgentEvents(createLogger('silent', {}), metrics),
-      now: () => 0, finished: () => undefined,
+      cluster: 'c',
+      node: 'n',
+      format: 'auto',
+      maxLineBytes: 200,
+      overflow: 'split',
+      partialFlushMs: 1e12,
+      multilineFlushMs: 1e12,
+      multilineMaxLines: 4,
+      includeAnnotations: [],
+      state: new CollectionState(),
+      batcher,
+      acks,
+      events: new AgentEvents(createLogger('silent', {}), metrics),
+      now: () => 0,
+      finished: () => undefined,
     };
-    const p = new FilePipeline(ctx, { path: '/x/p_ns_c-' + 'a'.repeat(64) + '.log', realPath: '/x', dev: '1', ino: '2', fingerprint: 'f', startOffset, why: 'new' });
+    const p = new FilePipeline(ctx, {
+      path: '/x/p_ns_c-' + 'a'.repeat(64) + '.log',
+      realPath: '/x',
+      dev: '1',
+      ino: '2',
+      fingerprint: 'f',
+      startOffset,
+      why: 'new',
+    });
     return { p, acks };
   };
   const feed = (p: FilePipeline, buf: Buffer, from: number) => {
@@ -159,7 +198,11 @@ t.test('restart from any committed floor rebuilds exactly the records of an unin
     feed(mk(floor, afterRestart).p, buf, floor);
     const delivered = new Set([...before.slice(0, emittedAtFloor), ...afterRestart]);
     const cleanSet = new Set(clean);
-    t.same([...cleanSet].filter((id) => !delivered.has(id)), [], `round ${round}: nothing lost (floor ${floor})`);
+    t.same(
+      [...cleanSet].filter((id) => !delivered.has(id)),
+      [],
+      `round ${round}: nothing lost (floor ${floor})`,
+    );
     const extra = [...delivered].filter((id) => !cleanSet.has(id));
     t.same(extra, [], `round ${round}: no id that an uninterrupted run would not produce`);
     if (extra.length > 0 && process.env['DEBUG_PIPE']) {
@@ -167,7 +210,10 @@ t.test('restart from any committed floor rebuilds exactly the records of an unin
       const hi = Math.max(floor, ...extra) + 200;
       let o = 0;
       for (const l of text.split('\n')) {
-        if (o >= lo && o <= hi) t.comment(`${o}${o === floor ? ' <FLOOR' : ''}${extra.includes(o) ? ' <EXTRA' : ''}${clean.includes(o) ? ' [rec]' : ''}${afterRestart.includes(o) ? ' [B]' : ''}${before.slice(0, emittedAtFloor).includes(o) ? ' [A]' : ''}: ${l.slice(31, 100)}`);
+        if (o >= lo && o <= hi)
+          t.comment(
+            `${o}${o === floor ? ' <FLOOR' : ''}${extra.includes(o) ? ' <EXTRA' : ''}${clean.includes(o) ? ' [rec]' : ''}${afterRestart.includes(o) ? ' [B]' : ''}${before.slice(0, emittedAtFloor).includes(o) ? ' [A]' : ''}: ${l.slice(31, 100)}`,
+          );
         o += Buffer.byteLength(l) + 1;
       }
     }

@@ -3,7 +3,17 @@ import { AckTracker } from '../../../agent/batch/ack-tracker.ts';
 import type { TrackedFile } from '../../../agent/checkpoint/tracked-file.ts';
 
 function file(key: string, floor: { v: number }): TrackedFile {
-  return { key, path: key, realPath: key, dev: '1', ino: '2', fingerprint: 'f', floor: () => floor.v, ackedOffset: 0, dirty: false };
+  return {
+    key,
+    path: key,
+    realPath: key,
+    dev: '1',
+    ino: '2',
+    fingerprint: 'f',
+    floor: () => floor.v,
+    ackedOffset: 0,
+    dirty: false,
+  };
 }
 
 t.test('commits a floor only when every earlier batch has settled', async (t) => {
@@ -21,7 +31,14 @@ t.test('commits a floor only when every earlier batch has settled', async (t) =>
   t.same(commits, [], 'batch 2 settled before batch 1: nothing committed');
   t.equal(a.ackedOffset, 0);
   acks.settle(e1);
-  t.same(commits, [['a', 100], ['a', 250]], 'both commit in order once batch 1 settles');
+  t.same(
+    commits,
+    [
+      ['a', 100],
+      ['a', 250],
+    ],
+    'both commit in order once batch 1 settles',
+  );
   t.equal(a.ackedOffset, 250);
 });
 
@@ -57,7 +74,10 @@ t.test('only touched files are snapshotted; untouched ones keep their commit', a
   fb.v = 30;
   acks.touch(b);
   const e2 = acks.snapshot();
-  t.same(e2.files.map((f) => f.key), ['b']);
+  t.same(
+    e2.files.map((f) => f.key),
+    ['b'],
+  );
   acks.settle(e1);
   acks.settle(e2);
   t.equal(a.ackedOffset, 10);

@@ -4,7 +4,16 @@ import { join } from 'node:path';
 import { CheckpointStore } from '../../../agent/checkpoint/checkpoint-store.ts';
 import { tempDir } from '../helpers.ts';
 
-const entry = (key: string, offset: number) => ({ key, path: `/x/${key}`, real_path: `/x/${key}`, dev: '1', ino: key, fingerprint: 'fp', offset, updated_at: 1 });
+const entry = (key: string, offset: number) => ({
+  key,
+  path: `/x/${key}`,
+  real_path: `/x/${key}`,
+  dev: '1',
+  ino: key,
+  fingerprint: 'fp',
+  offset,
+  updated_at: 1,
+});
 
 t.test('first start, persist, reload, find by identity', async (t) => {
   const dir = await tempDir(t);
@@ -23,7 +32,11 @@ t.test('first start, persist, reload, find by identity', async (t) => {
   const s3 = await CheckpointStore.open(dir);
   t.equal(s3.size, 1);
   const names = await readdir(dir);
-  t.same(names.filter((n) => n.includes('.tmp')), [], 'no temp file left behind');
+  t.same(
+    names.filter((n) => n.includes('.tmp')),
+    [],
+    'no temp file left behind',
+  );
 });
 
 t.test('a corrupt checkpoint file is moved aside, not fatal', async (t) => {

@@ -11,7 +11,22 @@ const d = DEFAULT_COLLECTION_CONFIG;
 t.test('the agent-side check agrees with CollectionConfigSchema', async (t) => {
   const cases: Array<[string, unknown]> = [
     ['default', d],
-    ['full', { ...d, enabled: false, include_namespaces: ['a', 'b*'], exclude_pods: ['x'], min_level: 'warn', rate_limit_lines_per_second: 5, multiline: false, namespace_overrides: { a: { enabled: true, min_level: 'error', multiline: true, rate_limit_lines_per_second: 0 }, b: {} } }],
+    [
+      'full',
+      {
+        ...d,
+        enabled: false,
+        include_namespaces: ['a', 'b*'],
+        exclude_pods: ['x'],
+        min_level: 'warn',
+        rate_limit_lines_per_second: 5,
+        multiline: false,
+        namespace_overrides: {
+          a: { enabled: true, min_level: 'error', multiline: true, rate_limit_lines_per_second: 0 },
+          b: {},
+        },
+      },
+    ],
     ['not an object', 'x'],
     ['null', null],
     ['array', []],

@@ -7,15 +7,32 @@ const f = { namespace: 'shop', pod: 'web-7d-x', container: 'nginx' };
 const none = { pod: undefined, namespace: undefined };
 
 t.test('decideFile: table', async (t) => {
-  const cases: Array<[string, ReturnType<typeof cfg>, typeof none | { pod?: Record<string, string>; namespace?: Record<string, string> }, string | null]> = [
+  const cases: Array<
+    [
+      string,
+      ReturnType<typeof cfg>,
+      typeof none | { pod?: Record<string, string>; namespace?: Record<string, string> },
+      string | null,
+    ]
+  > = [
     ['default collects', cfg({}), none, null],
     ['cluster disabled', cfg({ enabled: false }), none, 'excluded_by_config'],
     ['namespace excluded', cfg({ exclude_namespaces: ['sh*'] }), none, 'excluded_by_config'],
     ['namespace not included', cfg({ include_namespaces: ['kube-*'] }), none, 'excluded_by_config'],
     ['namespace included', cfg({ include_namespaces: ['shop'] }), none, null],
-    ['exclude wins over include', cfg({ include_namespaces: ['shop'], exclude_namespaces: ['shop'] }), none, 'excluded_by_config'],
+    [
+      'exclude wins over include',
+      cfg({ include_namespaces: ['shop'], exclude_namespaces: ['shop'] }),
+      none,
+      'excluded_by_config',
+    ],
     ['override disables', cfg({ namespace_overrides: { shop: { enabled: false } } }), none, 'excluded_by_config'],
-    ['override re-enables', cfg({ exclude_namespaces: ['*'], namespace_overrides: { shop: { enabled: true } } }), none, null],
+    [
+      'override re-enables',
+      cfg({ exclude_namespaces: ['*'], namespace_overrides: { shop: { enabled: true } } }),
+      none,
+      null,
+    ],
     ['pod glob excluded', cfg({ exclude_pods: ['web-*'] }), none, 'excluded_by_config'],
     ['pod not included', cfg({ include_pods: ['db-?'] }), none, 'excluded_by_config'],
     ['container excluded', cfg({ exclude_containers: ['nginx'] }), none, 'excluded_by_config'],
@@ -23,7 +40,12 @@ t.test('decideFile: table', async (t) => {
     ['pod annotation', cfg({}), { pod: { 'k8s-logs.io/exclude': 'true' } }, 'excluded_by_annotation'],
     ['pod annotation false', cfg({}), { pod: { 'k8s-logs.io/exclude': 'false' } }, null],
     ['namespace annotation', cfg({}), { namespace: { 'k8s-logs.io/exclude': 'True' } }, 'excluded_by_annotation'],
-    ['exclude-containers hit', cfg({}), { pod: { 'k8s-logs.io/exclude-containers': 'sidecar, nginx' } }, 'excluded_by_annotation'],
+    [
+      'exclude-containers hit',
+      cfg({}),
+      { pod: { 'k8s-logs.io/exclude-containers': 'sidecar, nginx' } },
+      'excluded_by_annotation',
+    ],
     ['exclude-containers miss', cfg({}), { pod: { 'k8s-logs.io/exclude-containers': 'sidecar' } }, null],
   ];
   for (const [name, c, ann, want] of cases) {
@@ -32,7 +54,16 @@ t.test('decideFile: table', async (t) => {
 });
 
 t.test('min level, multiline and rate limit: cluster values with namespace overrides', async (t) => {
-  const c = cfg({ min_level: 'info', multiline: true, rate_limit_lines_per_second: 100, namespace_overrides: { shop: { min_level: 'error', multiline: false, rate_limit_lines_per_second: 5 } } });
+  const c = cfg({
+    min_level: 'info',
+    multiline: true,
+    rate_limit_lines_per_second: 100,
+    namespace_overrides: { shop: { min_level: 'error', multiline: false, rate_limit_lines_per_second: 5 } },
+  });
   t.match(decideFile(c, f, none), { minLevelRank: LEVEL_RANK.error, multiline: false, rateLimit: 5 });
-  t.match(decideFile(c, { ...f, namespace: 'other' }, none), { minLevelRank: LEVEL_RANK.info, multiline: true, rateLimit: 100 });
+  t.match(decideFile(c, { ...f, namespace: 'other' }, none), {
+    minLevelRank: LEVEL_RANK.info,
+    multiline: true,
+    rateLimit: 100,
+  });
 });

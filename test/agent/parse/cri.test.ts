@@ -11,7 +11,11 @@ t.test('parseCriLine: table', async (t) => {
     ['empty message without space', `${TS} stdout F`, { stream: 1, partial: false, msg: '' }],
     ['message keeps inner spaces', `${TS} stdout F   a  b `, { stream: 1, partial: false, msg: '  a  b ' }],
     ['tag with flags', `${TS} stdout F:x msg`, { stream: 1, partial: false, msg: 'msg' }],
-    ['offset timestamp', `2026-11-25T12:00:00.1+02:00 stdout F m`, { stream: 1, partial: false, msg: 'm', ts: '2026-11-25T12:00:00.1+02:00' }],
+    [
+      'offset timestamp',
+      `2026-11-25T12:00:00.1+02:00 stdout F m`,
+      { stream: 1, partial: false, msg: 'm', ts: '2026-11-25T12:00:00.1+02:00' },
+    ],
     ['unknown stream', `${TS} stdin F x`, null],
     ['unknown tag', `${TS} stdout X x`, null],
     ['not a timestamp', `hello stdout F x`, null],

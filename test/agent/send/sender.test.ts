@@ -36,7 +36,11 @@ t.test('401 is retried (operator error), not dropped', async (t) => {
   await writeFile(join(logs, containerLogName('p', 'ns', 'c')), cri('hello'));
   const agent = await runAgent({ dir, sink, config: { token: 'wrong' } });
   t.teardown(() => agent.stop(100));
-  await until(async () => (await metricValue(agent, 'k8s_logs_agent_send_retries_total', { reason: 'status_4xx' })) >= 2, 5000, '401 retried');
+  await until(
+    async () => (await metricValue(agent, 'k8s_logs_agent_send_retries_total', { reason: 'status_4xx' })) >= 2,
+    5000,
+    '401 retried',
+  );
   t.equal(sink.uniqueIds, 0);
   t.equal(await metricValue(agent, 'k8s_logs_agent_discarded_records_total'), 0, 'nothing discarded');
 });
@@ -50,7 +54,11 @@ t.test('heartbeat carries node, version, files watched, bytes behind, last ack',
   const agent = await runAgent({ dir, sink, config: { heartbeatIntervalMs: 100 } });
   t.teardown(() => agent.stop());
   await sink.waitFor(() => sink.uniqueIds >= 1, 5000, 'record');
-  await sink.waitFor(() => sink.heartbeats.some((h) => (h as { last_ack_at?: string }).last_ack_at !== undefined), 5000, 'heartbeat after an ack');
+  await sink.waitFor(
+    () => sink.heartbeats.some((h) => (h as { last_ack_at?: string }).last_ack_at !== undefined),
+    5000,
+    'heartbeat after an ack',
+  );
   const hb = sink.heartbeats.at(-1);
   t.ok(Compile(HeartbeatSchema).Check(hb), 'matches HeartbeatSchema');
   t.match(hb, { cluster: 'test-cluster', node: 'test-node', files_watched: 1, bytes_behind: 0 });
@@ -65,7 +73,12 @@ t.test('/metrics and /healthz', async (t) => {
   const m = await fetch(`http://127.0.0.1:${agent.metricsPort}/metrics`);
   t.equal(m.status, 200);
   const text = await m.text();
-  for (const name of ['k8s_logs_agent_read_bytes_total', 'k8s_logs_agent_queue_bytes', 'k8s_logs_agent_send_duration_seconds', 'k8s_logs_agent_files_watched']) {
+  for (const name of [
+    'k8s_logs_agent_read_bytes_total',
+    'k8s_logs_agent_queue_bytes',
+    'k8s_logs_agent_send_duration_seconds',
+    'k8s_logs_agent_files_watched',
+  ]) {
     t.match(text, name);
   }
   const h = await fetch(`http://127.0.0.1:${agent.metricsPort}/healthz`);

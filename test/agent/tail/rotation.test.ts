@@ -63,7 +63,9 @@ t.test('rename rotation under a fast writer: every line arrives exactly once', a
   await fh.close();
   await sink.waitFor(() => sink.uniqueIds >= n, 20_000, `${n} records`);
   const expected = new Set<string>();
-  for (const g of gens) for (const id of idsAt(keyFor(g.dev, g.ino, g.text.slice(0, g.text.indexOf('\n') + 1)), lineOffsets(g.text))) expected.add(id);
+  for (const g of gens)
+    for (const id of idsAt(keyFor(g.dev, g.ino, g.text.slice(0, g.text.indexOf('\n') + 1)), lineOffsets(g.text)))
+      expected.add(id);
   t.equal(expected.size, n);
   t.same(new Set(sink.idCounts.keys()), expected, 'exactly the written lines, by id');
   t.same(sink.duplicateIds(), []);
@@ -103,11 +105,15 @@ t.test('copy-truncate rotation under a fast writer: every line arrives exactly o
   const expected = new Set<string>();
   for (const text of gens) {
     if (text === '') continue;
-    for (const id of idsAt(keyFor(st.dev, st.ino, text.slice(0, text.indexOf('\n') + 1)), lineOffsets(text))) expected.add(id);
+    for (const id of idsAt(keyFor(st.dev, st.ino, text.slice(0, text.indexOf('\n') + 1)), lineOffsets(text)))
+      expected.add(id);
   }
   t.same(new Set(sink.idCounts.keys()), expected, 'every generation delivered under its own identity');
   t.same(sink.duplicateIds(), []);
-  t.ok((await metricValue(agent, 'k8s_logs_agent_rotations_total', { kind: 'truncate' })) >= 1, 'truncation detected and counted');
+  t.ok(
+    (await metricValue(agent, 'k8s_logs_agent_rotations_total', { kind: 'truncate' })) >= 1,
+    'truncation detected and counted',
+  );
 });
 
 t.test('a file deleted while open is read to its end, logged and counted', async (t) => {
@@ -131,7 +137,11 @@ t.test('a file deleted while open is read to its end, logged and counted', async
   await fh.close();
   await sink.waitFor(() => sink.uniqueIds >= 100, 5000, 'all 100');
   t.same(new Set(sink.idCounts.keys()), new Set(idsAt(key, lineOffsets(text + more))));
-  await until(async () => (await metricValue(agent, 'k8s_logs_agent_file_errors_total', { reason: 'file_deleted' })) >= 1, 5000, 'file_deleted counted');
+  await until(
+    async () => (await metricValue(agent, 'k8s_logs_agent_file_errors_total', { reason: 'file_deleted' })) >= 1,
+    5000,
+    'file_deleted counted',
+  );
 });
 
 t.test('unreadable entries and a vanishing directory are survived', async (t) => {
@@ -145,13 +155,25 @@ t.test('unreadable entries and a vanishing directory are survived', async (t) =>
   const agent = await runAgent({ dir, sink });
   t.teardown(() => agent.stop());
   await sink.waitFor(() => sink.uniqueIds >= 1, 5000, 'first record');
-  await until(async () => (await metricValue(agent, 'k8s_logs_agent_file_errors_total', { reason: 'file_unreadable' })) >= 1, 5000, 'unreadable counted');
+  await until(
+    async () => (await metricValue(agent, 'k8s_logs_agent_file_errors_total', { reason: 'file_unreadable' })) >= 1,
+    5000,
+    'unreadable counted',
+  );
   await rm(logs, { recursive: true });
-  await until(async () => (await metricValue(agent, 'k8s_logs_agent_file_errors_total', { reason: 'file_unreadable' })) >= 2, 5000, 'missing directory counted');
+  await until(
+    async () => (await metricValue(agent, 'k8s_logs_agent_file_errors_total', { reason: 'file_unreadable' })) >= 2,
+    5000,
+    'missing directory counted',
+  );
   await mkdir(logs);
   const b = join(logs, containerLogName('b', 'ns', 'c'));
   await writeFile(b, cri('second file'));
-  await sink.waitFor(() => sink.records.some((r) => r.message === 'second file'), 5000, 'record from the recreated directory');
+  await sink.waitFor(
+    () => sink.records.some((r) => r.message === 'second file'),
+    5000,
+    'record from the recreated directory',
+  );
   t.equal(agent.health().ok, true);
 });
 
@@ -165,15 +187,26 @@ t.test('odd content: empty files, 1 MiB lines, invalid UTF-8, binary garbage, pa
   const bigFile = join(logs, containerLogName('big', 'ns', 'c'));
   // A runtime splits a 1 MiB line into 16 KiB P pieces.
   let bigText = '';
-  for (let i = 0; i < big.length; i += 16384) bigText += cri(big.slice(i, i + 16384), { tag: i + 16384 >= big.length ? 'F' : 'P' });
+  for (let i = 0; i < big.length; i += 16384)
+    bigText += cri(big.slice(i, i + 16384), { tag: i + 16384 >= big.length ? 'F' : 'P' });
   bigText += cri('after big');
   await writeFile(bigFile, bigText);
   const garbage = join(logs, containerLogName('garbage', 'ns', 'c'));
   const bytes = Buffer.alloc(5000);
   for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 7919) % 256;
-  await writeFile(garbage, Buffer.concat([Buffer.from(cri('ok line')), bytes, Buffer.from('\n'), Buffer.from(cri('tail ok'))]));
+  await writeFile(
+    garbage,
+    Buffer.concat([Buffer.from(cri('ok line')), bytes, Buffer.from('\n'), Buffer.from(cri('tail ok'))]),
+  );
   const utf = join(logs, containerLogName('utf', 'ns', 'c'));
-  await writeFile(utf, Buffer.concat([Buffer.from('2026-11-25T12:00:00.000000001Z stdout F bad '), Buffer.from([0xc3, 0x28, 0xff]), Buffer.from(' end\n')]));
+  await writeFile(
+    utf,
+    Buffer.concat([
+      Buffer.from('2026-11-25T12:00:00.000000001Z stdout F bad '),
+      Buffer.from([0xc3, 0x28, 0xff]),
+      Buffer.from(' end\n'),
+    ]),
+  );
   const rot = join(logs, containerLogName('rot', 'ns', 'c'));
   await writeFile(rot, cri('start of ', { tag: 'P' }));
   const agent = await runAgent({ dir, sink, config: { maxLineBytes: 256 * 1024, rotateWaitMs: 100 } });
@@ -185,14 +218,23 @@ t.test('odd content: empty files, 1 MiB lines, invalid UTF-8, binary garbage, pa
   t.ok((await metricValue(agent, 'k8s_logs_agent_line_anomalies_total', { reason: 'line_split' })) >= 4);
   await sink.waitFor(() => sink.records.some((r) => r.message === 'tail ok'), 5000, 'garbage file');
   t.ok(sink.records.some((r) => r.pod === 'garbage' && r.message === 'ok line'));
-  t.ok((await metricValue(agent, 'k8s_logs_agent_line_anomalies_total', { reason: 'parse_failed' })) >= 1, 'garbage kept raw and counted');
+  t.ok(
+    (await metricValue(agent, 'k8s_logs_agent_line_anomalies_total', { reason: 'parse_failed' })) >= 1,
+    'garbage kept raw and counted',
+  );
   await sink.waitFor(() => sink.records.some((r) => r.pod === 'utf'), 5000, 'utf8 file');
   t.equal(sink.records.find((r) => r.pod === 'utf')?.message, 'bad \ufffd(\ufffd end');
   // Partial at the end of a file that is then rotated away: flushed when the old file is done.
   await rename(rot, `${rot}.1`);
   await writeFile(rot, cri('end'));
   await sink.waitFor(() => sink.records.filter((r) => r.pod === 'rot').length >= 2, 5000, 'both pieces');
-  t.same(sink.records.filter((r) => r.pod === 'rot').map((r) => r.message).sort(), ['end', 'start of ']);
+  t.same(
+    sink.records
+      .filter((r) => r.pod === 'rot')
+      .map((r) => r.message)
+      .sort(),
+    ['end', 'start of '],
+  );
   t.ok((await metricValue(agent, 'k8s_logs_agent_line_anomalies_total', { reason: 'partial_flushed' })) >= 1);
   t.same(sink.invalid, []);
   const emptyStat = await stat(join(logs, containerLogName('empty', 'ns', 'c')));
