@@ -351,13 +351,10 @@ t.test('a stale server recorded in the pid file is killed before a new start', a
   const staleDir = await mkdtemp(join(tmpdir(), 'k8s-logs-s3-stale-'));
   t.teardown(() => rm(staleDir, { recursive: true, force: true }));
   const first = await startS3Server({ dataDir: staleDir });
-  let second: RunningS3Server | undefined;
-  t.teardown(async () => {
-    await second?.stop();
-    await first.stop();
-  });
+  t.teardown(() => first.stop());
   // Simulate a crashed parent: the first server is still running when the next start comes.
-  second = await startS3Server({ dataDir: staleDir });
+  const second = await startS3Server({ dataDir: staleDir });
+  t.teardown(() => second.stop());
   t.not(second.pid, first.pid);
   t.throws(() => process.kill(first.pid, 0), 'the stale server was stopped');
   await second.stop();
