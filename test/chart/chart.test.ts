@@ -127,7 +127,7 @@ t.test('agent: reads the node logs read-only, keeps checkpoints on the host, kno
   const ds = one(await render(), 'DaemonSet');
   const pod = ds.spec.template.spec;
   const c = container(ds);
-  t.same(c.command, ['node', '/app/dist/agent/main.js']);
+  t.same(c.command, ['node', '--max-semi-space-size=2', '/app/dist/agent/main.js']);
   t.ok(selects(ds.spec.selector.matchLabels, ds.spec.template.metadata.labels), 'selector matches the pod labels');
 
   t.match(volume(ds, 'varlog'), { hostPath: { path: '/var/log', type: 'Directory' } });
