@@ -87,11 +87,16 @@ try {
   })();
 
   let newestSeen = -1;
+  const probeMs: number[] = [];
   let stopProbing = false;
   const prober = (async () => {
     while (!stopProbing) {
+      const sent = performance.now();
       const res = await fetch(`${agg.url}/v1/k8s/logs/?pod=pod-0&limit=1&start=now-10m`, { headers: { authorization: `Bearer ${reader}` } });
-      const now = performance.now();
+      // A line is stamped seen when the request that found it was sent: the answer reflects
+      // the store as of then, so the probe's own latency is not counted as staleness.
+      const now = sent;
+      probeMs.push(performance.now() - sent);
       if (res.status === 200) {
         const body = (await res.json()) as { logs: Array<{ message: string }> };
         const m = /"seq":(\d+)/.exec(body.logs[0]?.message ?? '');
@@ -153,6 +158,8 @@ try {
     max_ms: round(lat[lat.length - 1] ?? NaN),
     to_aggregator_p50_ms: round(percentile(toAggregator, 50)),
     to_aggregator_p99_ms: round(percentile(toAggregator, 99)),
+    probe_p50_ms: round(percentile([...probeMs].sort((a, b) => a - b), 50)),
+    probe_p99_ms: round(percentile([...probeMs].sort((a, b) => a - b), 99)),
     bulk_requests: bulkCount,
     bulk_mean_ms: round((bulkSum / Math.max(1, bulkCount)) * 1000),
     floor_ms: agentConfig.maxBatchAgeMs + 1000,
