@@ -19,6 +19,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
+import { isAlive } from '../process-alive.ts';
 
 /** Directory of the Maven project (this file's directory). */
 export const OPENSEARCH_PROJECT_DIR = import.meta.dirname;
@@ -439,15 +440,6 @@ async function processCommandLine(pid: number): Promise<string | undefined> {
     ps.once('error', () => resolve(undefined));
     ps.once('close', (code) => resolve(code === 0 && out.trim() !== '' ? out.trim() : undefined));
   });
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 function signal(pid: number, sig: NodeJS.Signals): void {

@@ -22,6 +22,7 @@ import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CreateBucketCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { ensureGoTool, goToolBinaryPath, goToolInstallDir, isExecutableFile, type GoTool, type Log } from '../go-tool.ts';
+import { isAlive } from '../process-alive.ts';
 
 /** Go module and version that is built; bump both together with the README. */
 export const S3_SERVER_MODULE = 'github.com/versity/versitygw/cmd/versitygw';
@@ -131,15 +132,6 @@ export async function pickFreePort(): Promise<number> {
   await once(server, 'close');
   if (address === null || typeof address === 'string') throw new Error('no TCP address');
   return address.port;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** True if the process is (still) our S3 server binary; guards against pid reuse. */
