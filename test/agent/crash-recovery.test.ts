@@ -7,7 +7,7 @@
 import t from 'tap';
 import { mkdir, open, rename, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { containerLogName, cri, idsAt, keyFor, lineOffsets, spawnAgent, startSink, tempDir } from './helpers.ts';
+import { childAgentEnv, containerLogName, cri, idsAt, keyFor, lineOffsets, spawnAgent, startSink, tempDir } from './helpers.ts';
 
 // Deterministic "random" moments (seeded LCG), so a failure can be reproduced.
 let seed = 20261125;
@@ -28,14 +28,7 @@ t.test('SIGKILL at random moments, then restart: no line lost, none under a seco
   await mkdir(logs);
   const sink = await startSink(t, { keepRecords: true });
   const env = {
-    K8S_LOGS_AGENT_LOG_PATH: logs,
-    K8S_LOGS_AGENT_DATA_DIR: join(dir, 'data'),
-    K8S_LOGS_AGENT_AGGREGATOR_URL: sink.url,
-    K8S_LOGS_AGENT_TOKEN: sink.token,
-    K8S_LOGS_AGENT_CLUSTER: 'test-cluster',
-    K8S_LOGS_AGENT_NODE: 'test-node',
-    K8S_LOGS_AGENT_METRICS_PORT: '0',
-    K8S_LOGS_AGENT_METRICS_HOST: '127.0.0.1',
+    ...childAgentEnv(dir, logs, sink),
     K8S_LOGS_AGENT_MAX_BATCH_RECORDS: '97',
     K8S_LOGS_AGENT_MAX_BATCH_AGE_MS: '30',
     K8S_LOGS_AGENT_CHECKPOINT_INTERVAL_MS: '20',

@@ -185,6 +185,20 @@ export function keyFor(
 }
 
 /** Runs `agent/main.ts` as a child process (crash and memory tests). */
+/** Environment of a child-process agent reading `logs` into `sink`, as the CLI takes it. */
+export function childAgentEnv(dir: string, logs: string, sink: { url: string; token: string }): Record<string, string> {
+  return {
+    K8S_LOGS_AGENT_LOG_PATH: logs,
+    K8S_LOGS_AGENT_DATA_DIR: join(dir, 'data'),
+    K8S_LOGS_AGENT_AGGREGATOR_URL: sink.url,
+    K8S_LOGS_AGENT_TOKEN: sink.token,
+    K8S_LOGS_AGENT_CLUSTER: 'test-cluster',
+    K8S_LOGS_AGENT_NODE: 'test-node',
+    K8S_LOGS_AGENT_METRICS_PORT: '0',
+    K8S_LOGS_AGENT_METRICS_HOST: '127.0.0.1',
+  };
+}
+
 export function spawnAgent(env: Record<string, string>): {
   child: ChildProcess;
   exited: Promise<number | null>;

@@ -7,7 +7,7 @@
 import t from 'tap';
 import { mkdir, open } from 'node:fs/promises';
 import { join } from 'node:path';
-import { containerLogName, cri, rssOf, spawnAgent, startSink, tempDir, until } from './helpers.ts';
+import { childAgentEnv, containerLogName, cri, rssOf, spawnAgent, startSink, tempDir, until } from './helpers.ts';
 
 const OUTAGE_MS = Number(process.env['AGENT_OUTAGE_MS'] ?? 30_000);
 const MiB = 1024 * 1024;
@@ -24,14 +24,7 @@ t.test(`aggregator down ${OUTAGE_MS / 1000} s: bounded memory, tailing pauses an
   await mkdir(logs);
   const sink = await startSink(t, { keepRecords: false });
   const agent = spawnAgent({
-    K8S_LOGS_AGENT_LOG_PATH: logs,
-    K8S_LOGS_AGENT_DATA_DIR: join(dir, 'data'),
-    K8S_LOGS_AGENT_AGGREGATOR_URL: sink.url,
-    K8S_LOGS_AGENT_TOKEN: sink.token,
-    K8S_LOGS_AGENT_CLUSTER: 'test-cluster',
-    K8S_LOGS_AGENT_NODE: 'test-node',
-    K8S_LOGS_AGENT_METRICS_PORT: '0',
-    K8S_LOGS_AGENT_METRICS_HOST: '127.0.0.1',
+    ...childAgentEnv(dir, logs, sink),
     K8S_LOGS_AGENT_MAX_QUEUE_BYTES: String(4 * MiB),
     K8S_LOGS_AGENT_MAX_BATCH_BYTES: String(512 * 1024),
     K8S_LOGS_AGENT_RETRY_BASE_MS: '100',
