@@ -80,6 +80,9 @@ try {
   const config = loadAggregatorConfig(['--host', '127.0.0.1', '--port', String(PORT)], {
     OPENSEARCH_URL: opensearch.url,
     K8S_LOGS_ADMIN_TOKEN: adminToken,
+    // The aggregator's live view of the demo cluster (pods' phase, what exists right now).
+    K8S_LOGS_KUBECONFIG: kubeconfigPath,
+    K8S_LOGS_KUBE_CLUSTER: CLUSTER,
     K8S_LOGS_LOG_LEVEL: process.env['K8S_LOGS_LOG_LEVEL'] ?? 'warn',
   });
   const app = await buildApp(config);
