@@ -10,7 +10,7 @@
  * The static checks (`npm run typecheck`, `npm run lint`) count as one test each.
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startOpenSearch, type RunningOpenSearch } from '../dev/opensearch/opensearch-process.ts';
@@ -60,7 +60,9 @@ try {
     })(),
   ]);
   log(`services up in ${Date.now() - started} ms: OpenSearch ${env['OPENSEARCH_URL']}, S3 ${env['S3_ENDPOINT']}`);
-  const files = process.argv.slice(2);
+  // tap matches folders against its include pattern only for the default run, so expand
+  // folders given on the command line to their test files here.
+  const files = await expandTestArgs(process.argv.slice(2));
   const checks = files.length > 0 ? { pass: 0, fail: 0 } : await staticChecks;
   exitCode = await runTap(files, env, checks);
 } catch (err) {
@@ -97,6 +99,20 @@ function runTap(files: string[], childEnv: Record<string, string | undefined>, c
       resolve(failed > 0 ? 1 : 0);
     });
   });
+}
+
+async function expandTestArgs(args: string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const arg of args) {
+    const info = await stat(arg).catch(() => undefined);
+    if (!info?.isDirectory()) {
+      out.push(arg);
+      continue;
+    }
+    const entries = await readdir(arg, { recursive: true });
+    out.push(...entries.filter((e) => e.endsWith('.test.ts')).map((e) => path.join(arg, e)).sort());
+  }
+  return out;
 }
 
 async function runStaticChecks(): Promise<{ pass: number; fail: number }> {

@@ -123,13 +123,7 @@ export class LineDecoder {
         if (this.carryLen > this.maxPhysical) this.cutOverlong();
         return;
       }
-      const line = this.carry;
-      const len = this.carryLen;
-      const lineOffset = this.carryOffset;
-      this.carry = null;
-      this.carryLen = 0;
-      this.consumed = lineOffset;
-      this.physicalLine(line, 0, len, lineOffset);
+      this.emitCarry();
       pos = nl + 1;
       this.consumed = offset + pos;
     }
@@ -149,6 +143,18 @@ export class LineDecoder {
     }
   }
 
+  /** Emits the carried (so far unterminated) physical line and clears the carry. */
+  private emitCarry(): { lineOffset: number; len: number } {
+    const line = this.carry!;
+    const len = this.carryLen;
+    const lineOffset = this.carryOffset;
+    this.carry = null;
+    this.carryLen = 0;
+    this.consumed = lineOffset;
+    this.physicalLine(line, 0, len, lineOffset);
+    return { lineOffset, len };
+  }
+
   /** Emits partials that have waited since before `deadlineMs`. */
   flushOlderThan(deadlineMs: number): boolean {
     const a = this.joiners[0].flushIfOlder(deadlineMs);
@@ -162,13 +168,7 @@ export class LineDecoder {
    */
   flushAll(): void {
     if (this.carry !== null) {
-      const line = this.carry;
-      const len = this.carryLen;
-      const lineOffset = this.carryOffset;
-      this.carry = null;
-      this.carryLen = 0;
-      this.consumed = lineOffset;
-      this.physicalLine(line, 0, len, lineOffset);
+      const { lineOffset, len } = this.emitCarry();
       this.consumed = lineOffset + len;
     }
     if (this.overlong !== 0) {
