@@ -69,7 +69,37 @@ t.test('rename rotation under a fast writer: every line arrives exactly once', a
   t.equal(expected.size, n);
   t.same(new Set(sink.idCounts.keys()), expected, 'exactly the written lines, by id');
   t.same(sink.duplicateIds(), []);
-  t.ok((await metricValue(agent, 'k8s_logs_agent_rotations_total', { kind: 'rename' })) >= 6, 'rotations counted');
+  // A generation created and renamed away between two looks of the agent is found by inode
+  // as a new file, not seen as a rename, so under this writer only some renames are
+  // counted; the exact count is the next test's.
+  t.ok((await metricValue(agent, 'k8s_logs_agent_rotations_total', { kind: 'rename' })) >= 1, 'rotations counted');
+});
+
+t.test('every rename rotation of a file the agent is reading is counted once', async (t) => {
+  const dir = await tempDir(t);
+  const logs = join(dir, 'logs');
+  await mkdir(logs);
+  const sink = await startSink(t);
+  const agent = await runAgent({ dir, sink, config: { rotateWaitMs: 200 } });
+  t.teardown(() => agent.stop());
+  const path = join(logs, containerLogName('counted', 'ns', 'c'));
+  let n = 0;
+  for (let rot = 1; rot <= 3; rot++) {
+    let text = '';
+    for (let i = 0; i < 50; i++) text += cri(`gen ${rot} line ${n++}`);
+    await writeFile(path, text);
+    // The agent has this generation open once its lines have arrived.
+    await sink.waitFor(() => sink.uniqueIds >= n, 10_000, `${n} records`);
+    await rename(path, `${path}.${rot}`);
+  }
+  // As a runtime does, a new file replaces the last one renamed away (a path left empty
+  // is indistinguishable from a deletion and counted as such, not as a rotation).
+  await writeFile(path, cri(`gen 4 line ${n++}`));
+  await sink.waitFor(() => sink.uniqueIds >= n, 10_000, `${n} records`);
+  const rotations = () => metricValue(agent, 'k8s_logs_agent_rotations_total', { kind: 'rename' });
+  await until(async () => (await rotations()) >= 3, 10_000, 'three rename rotations counted').catch(() => {});
+  t.equal(await rotations(), 3, 'each rename counted exactly once');
+  t.same(sink.duplicateIds(), []);
 });
 
 t.test('copy-truncate rotation under a fast writer: every line arrives exactly once', async (t) => {
