@@ -84,7 +84,7 @@ export async function buildApp(config: AggregatorConfig, deps: AppDeps = {}): Pr
   const liveClusters =
     deps.liveClusters ??
     (config.kube.clusters.length > 0 ? new KubeClusterView(config.kube.clusters, { requestTimeoutMs: config.kube.requestTimeoutMs }) : NO_LIVE_VIEW);
-  const writer = new BulkWriter(opensearch, prefix);
+  const writer = new BulkWriter(opensearch, prefix, { maxBulkBytes: config.ingest.maxBulkBytes });
   const retention = new RetentionJob({
     client: opensearch,
     leases: new JobLeases(opensearch, prefix),

@@ -44,6 +44,35 @@ export interface AggregatorConfig {
     readonly maxInflatedBytes: number;
     /** Largest single record (one NDJSON line), bytes. Default 2 MiB. */
     readonly maxRecordBytes: number;
+    /**
+     * Oldest accepted record timestamp, as an age before the aggregator's clock, ms; older
+     * records are rejected with reason `too_old` (counted, never stored). Set against
+     * retention: it may not exceed `retentionDays`, so no record is written into a day that
+     * retention deletes (or already deleted: such a write would recreate the day index).
+     * Env `K8S_LOGS_INGEST_MAX_RECORD_AGE_MS`. Default 7 days, or `retentionDays` if shorter.
+     */
+    readonly maxRecordAgeMs: number;
+    /**
+     * Newest accepted record timestamp, as a lead over the aggregator's clock, ms (clock skew
+     * between nodes); later records are rejected with reason `too_new`, so a wrong clock
+     * cannot create a day index for the year 2099. Env `K8S_LOGS_INGEST_MAX_RECORD_AHEAD_MS`.
+     * Default 600000 (10 min).
+     */
+    readonly maxRecordAheadMs: number;
+    /**
+     * Bytes of ingest requests being processed at once (compressed body + inflated body,
+     * per request, from gunzip to the answer). A request that would pass it gets `429` +
+     * `Retry-After` (code `ingest_overloaded`) before it is decoded; a request is always
+     * admitted when nothing else is in flight. At least `maxInflatedBytes`.
+     * Env `K8S_LOGS_INGEST_MAX_INFLIGHT_BYTES`. Default 256 MiB.
+     */
+    readonly maxInFlightBytes: number;
+    /**
+     * Largest `_bulk` request body sent to OpenSearch, bytes: a batch is split into several
+     * requests at record boundaries, so none exceeds OpenSearch's `http.max_content_length`
+     * (100 MiB by default). Env `K8S_LOGS_BULK_MAX_BYTES`. Default 10 MiB.
+     */
+    readonly maxBulkBytes: number;
   };
   readonly rateLimit: {
     /** Requests per minute per token on standard endpoints; 0 disables. Env `K8S_LOGS_RATE_LIMIT_STANDARD`. Default 100. */
@@ -97,6 +126,9 @@ Flags (each also read from the environment variable shown):
                            K8S_LOGS_ADMIN_TOKEN       bootstrap admin token (default: generated once, printed)
                            K8S_LOGS_RATE_LIMIT_STANDARD / _HEAVY   requests/min per token (100 / 10)
                            K8S_LOGS_INGEST_MAX_BODY_BYTES          ingest body limit (16 MiB)
+                           K8S_LOGS_INGEST_MAX_RECORD_AGE_MS / _AHEAD_MS   accepted timestamps (7 d ≤ retention / 10 min)
+                           K8S_LOGS_INGEST_MAX_INFLIGHT_BYTES      ingest bytes in flight, then 429 (256 MiB)
+                           K8S_LOGS_BULK_MAX_BYTES                 largest _bulk request (10 MiB)
   --log-level <level>      K8S_LOGS_LOG_LEVEL         trace|debug|info|warn|error (default info)
   -h, --help               this text
 
@@ -148,6 +180,17 @@ export function loadConfig(argv: string[], env: Source): AggregatorConfig {
   if (kubeconfigPath !== undefined && !isValidClusterId(kubeCluster)) {
     problems.push(`K8S_LOGS_KUBE_CLUSTER must be a valid cluster id, got "${kubeCluster}"`);
   }
+  const retentionDays = int(str(values['retention-days'], 'K8S_LOGS_RETENTION_DAYS', '7'), 'retention days', 1, 3650);
+  const maxInflatedBytes = int(env['K8S_LOGS_INGEST_MAX_INFLATED_BYTES'] ?? String(64 << 20), 'K8S_LOGS_INGEST_MAX_INFLATED_BYTES', 1024, 1 << 30);
+  const retentionMs = retentionDays * 86_400_000;
+  const maxRecordAgeMs = int(env['K8S_LOGS_INGEST_MAX_RECORD_AGE_MS'] ?? String(Math.min(7 * 86_400_000, retentionMs)), 'K8S_LOGS_INGEST_MAX_RECORD_AGE_MS', 60_000, 3650 * 86_400_000);
+  if (maxRecordAgeMs > retentionMs) {
+    problems.push(`K8S_LOGS_INGEST_MAX_RECORD_AGE_MS (${maxRecordAgeMs}) may not exceed the retention of ${retentionDays} days (${retentionMs} ms)`);
+  }
+  const maxInFlightBytes = int(env['K8S_LOGS_INGEST_MAX_INFLIGHT_BYTES'] ?? String(256 << 20), 'K8S_LOGS_INGEST_MAX_INFLIGHT_BYTES', 1024, 2 ** 40);
+  if (maxInFlightBytes < maxInflatedBytes) {
+    problems.push(`K8S_LOGS_INGEST_MAX_INFLIGHT_BYTES (${maxInFlightBytes}) must be at least K8S_LOGS_INGEST_MAX_INFLATED_BYTES (${maxInflatedBytes})`);
+  }
   const config: AggregatorConfig = {
     host: str(values.host, 'K8S_LOGS_HOST', '0.0.0.0'),
     port: int(str(values.port, 'K8S_LOGS_PORT', '8080'), 'port', 0, 65535),
@@ -164,14 +207,18 @@ export function loadConfig(argv: string[], env: Source): AggregatorConfig {
     auth: { adminToken, tokenCacheMs: 10_000 },
     ingest: {
       maxBodyBytes: int(env['K8S_LOGS_INGEST_MAX_BODY_BYTES'] ?? String(16 << 20), 'K8S_LOGS_INGEST_MAX_BODY_BYTES', 1024, 1 << 30),
-      maxInflatedBytes: int(env['K8S_LOGS_INGEST_MAX_INFLATED_BYTES'] ?? String(64 << 20), 'K8S_LOGS_INGEST_MAX_INFLATED_BYTES', 1024, 1 << 30),
+      maxInflatedBytes,
       maxRecordBytes: 2 << 20,
+      maxRecordAgeMs,
+      maxRecordAheadMs: int(env['K8S_LOGS_INGEST_MAX_RECORD_AHEAD_MS'] ?? '600000', 'K8S_LOGS_INGEST_MAX_RECORD_AHEAD_MS', 0, 366 * 86_400_000),
+      maxInFlightBytes,
+      maxBulkBytes: int(env['K8S_LOGS_BULK_MAX_BYTES'] ?? String(10 << 20), 'K8S_LOGS_BULK_MAX_BYTES', 64 * 1024, 1 << 30),
     },
     rateLimit: {
       standardPerMinute: int(env['K8S_LOGS_RATE_LIMIT_STANDARD'] ?? '100', 'K8S_LOGS_RATE_LIMIT_STANDARD', 0, 1_000_000),
       heavyPerMinute: int(env['K8S_LOGS_RATE_LIMIT_HEAVY'] ?? '10', 'K8S_LOGS_RATE_LIMIT_HEAVY', 0, 1_000_000),
     },
-    retentionDays: int(str(values['retention-days'], 'K8S_LOGS_RETENTION_DAYS', '7'), 'retention days', 1, 3650),
+    retentionDays,
     retentionIntervalMs: int(env['K8S_LOGS_RETENTION_INTERVAL_MS'] ?? '3600000', 'K8S_LOGS_RETENTION_INTERVAL_MS', 1000, 7 * 86_400_000),
     kube: {
       clusters: kubeconfigPath === undefined ? [] : [{ cluster: kubeCluster, kubeconfigPath }],

@@ -14,8 +14,15 @@ export const ErrorCodes = {
   AGG_ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, code: 'unsupported_media_type' },
   AGG_ERR_RATE_LIMITED: { status: 429, code: 'rate_limited' },
   AGG_ERR_STORE_BUSY: { status: 429, code: 'store_busy' },
+  /** Ingest already holds its in-flight byte budget (config ingest.maxInFlightBytes). */
+  AGG_ERR_INGEST_OVERLOADED: { status: 429, code: 'ingest_overloaded' },
   AGG_ERR_INTERNAL: { status: 500, code: 'internal' },
   AGG_ERR_STORE_UNAVAILABLE: { status: 503, code: 'store_unavailable' },
+  /**
+   * The store refused the request as a whole (day index creation refused, cluster block,
+   * closed or missing index): never the caller's fault, so a retryable 503, not a 400.
+   */
+  AGG_ERR_STORE_REFUSED: { status: 503, code: 'store_refused' },
 } as const;
 
 export type ErrorName = keyof typeof ErrorCodes;

@@ -22,7 +22,11 @@ export const DiscardReasons = [
   'invalid_record',
   'record_too_large',
   'cluster_mismatch',
+  'too_old', // timestamp before the acceptance window (aggregator config ingest.maxRecordAgeMs)
+  'too_new', // timestamp after the acceptance window (ingest.maxRecordAheadMs)
   'mapping_rejected',
+  // No longer produced: a closed day index is the store's refusal, answered 503 so the
+  // agent resends. Kept so older agents' and dashboards' label values stay valid.
   'index_closed',
 ] as const;
 

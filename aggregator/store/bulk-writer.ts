@@ -2,10 +2,14 @@
  * Writes validated records into their day indices with `_bulk` + `op_type: create`.
  *
  * Contract: returns one outcome per input record, in order. `created` and `duplicate`
- * (409: an earlier send stored it) mean stored; `rejected` is final (the document can
- * never be indexed as it is); `retry` means OpenSearch pushed back or failed transiently
- * for that item, and the caller must not acknowledge the batch. Concurrency-safe: the only
- * shared state is the set of day indices known to exist, which only grows.
+ * (409: an earlier send stored it) mean stored; `rejected` is final (the document itself
+ * can never be indexed as it is); `retry` means OpenSearch pushed back, failed, or refused
+ * that item for a reason of its own (closed or blocked index), and the caller must not
+ * acknowledge the batch. A request-level failure (the day index cannot be created, the
+ * `_bulk` request itself fails) is thrown: a {@link DayIndexError} for index creation, the
+ * client's error otherwise; the caller decides what it means (this adapter never picks an
+ * HTTP status). Concurrency-safe: the only shared state is the set of day indices believed
+ * to exist, and a stale entry is corrected by the `index_not_found` path below.
  */
 import type { LogRecord } from '../../shared/record.ts';
 import type { DiscardReason } from '../../shared/reasons.ts';
@@ -13,51 +17,110 @@ import type { OpenSearch } from './opensearch.ts';
 import { storeErrorType } from './opensearch.ts';
 import { clusterAlias, dayIndexName } from './log-indices.ts';
 
+/** Why an item must be sent again; a bounded vocabulary (metric label values). */
+export type ItemRetryCause = 'busy' | 'unavailable' | 'index_missing' | 'index_closed' | 'blocked' | 'refused';
+
 export type ItemOutcome =
   | { kind: 'created' }
   | { kind: 'duplicate' }
-  | { kind: 'retry'; status: number }
+  | { kind: 'retry'; status: number; cause: ItemRetryCause }
   | { kind: 'rejected'; reason: DiscardReason; message: string };
 
-interface BulkItemResult {
+export interface BulkItemResult {
   status: number;
   error?: { type?: string; reason?: string };
 }
 
-/** Pure: what one `_bulk` item result means for delivery. */
+/**
+ * Pure: what one `_bulk` item result means for delivery. Only the record's own shape
+ * (a 400 such as a mapping error or an oversize term) is rejected for good; a refusal of
+ * the store (missing, closed or blocked index, any other 4xx) is retried, since it says
+ * nothing about the record and resending after the store is fixed succeeds.
+ */
 export function classifyBulkItem(item: BulkItemResult): ItemOutcome {
-  if (item.status >= 200 && item.status < 300) return { kind: 'created' };
-  if (item.status === 409) return { kind: 'duplicate' };
-  if (item.status === 429 || item.status >= 500) return { kind: 'retry', status: item.status };
-  const type = item.error?.type ?? 'unknown';
-  if (type === 'index_closed_exception') {
-    return { kind: 'rejected', reason: 'index_closed', message: 'the day index is closed' };
+  const status = item.status;
+  if (status >= 200 && status < 300) return { kind: 'created' };
+  if (status === 409) return { kind: 'duplicate' };
+  const type = item.error?.type;
+  if (type === 'index_not_found_exception') return { kind: 'retry', status, cause: 'index_missing' };
+  if (type === 'index_closed_exception') return { kind: 'retry', status, cause: 'index_closed' };
+  if (type === 'cluster_block_exception') return { kind: 'retry', status, cause: 'blocked' };
+  if (status === 429) return { kind: 'retry', status, cause: 'busy' };
+  if (status >= 500) return { kind: 'retry', status, cause: 'unavailable' };
+  if (status === 400 || status === 413) {
+    return { kind: 'rejected', reason: 'mapping_rejected', message: `store rejected the record (${type ?? 'unknown'})` };
   }
-  // 400-class: the document itself cannot be indexed (mapping, too large a term, …).
-  return { kind: 'rejected', reason: 'mapping_rejected', message: `store rejected the record (${type})` };
+  return { kind: 'retry', status, cause: 'refused' };
+}
+
+/** A day index could not be created: the store refused or failed the request. */
+export class DayIndexError extends Error {
+  override readonly name = 'DayIndexError';
+  readonly index: string;
+  constructor(index: string, cause: unknown) {
+    super(`creating day index ${index} failed`, { cause });
+    this.index = index;
+  }
+}
+
+/** One `_bulk` request body and the input records it holds, `[start, end)`. */
+export interface BulkChunk {
+  body: string;
+  start: number;
+  end: number;
 }
 
 /**
- * Pure: the NDJSON body of a create-only bulk request. `raw[i]`, when given, is record
- * i's JSON text exactly as validated: it is stored as received with `ingested_at`
- * appended instead of being serialised again.
+ * Pure: NDJSON bodies of create-only bulk requests, split at record boundaries so that no
+ * body is longer than `maxBytes` UTF-8 bytes unless a single record is (it then goes
+ * alone). Chunks cover the input in order. `raw[i]`, when given, is record i's JSON text
+ * exactly as validated: it is stored as received with `ingested_at` appended instead of
+ * being serialised again.
  */
+export function buildBulkChunks(
+  prefix: string,
+  records: readonly LogRecord[],
+  ingestedAt: string,
+  raw: ReadonlyArray<string | undefined> | undefined,
+  maxBytes: number,
+): BulkChunk[] {
+  const chunks: BulkChunk[] = [];
+  let body = '';
+  let bytes = 0;
+  let start = 0;
+  const stamp = `,"ingested_at":"${ingestedAt}"}`;
+  for (let i = 0; i < records.length; i++) {
+    const r = records[i]!;
+    const text = raw?.[i];
+    const close = text === undefined ? -1 : text.lastIndexOf('}');
+    const entry =
+      `{"create":{"_index":${JSON.stringify(dayIndexName(prefix, r.cluster, r.timestamp))},"_id":${JSON.stringify(r.id)}}}\n` +
+      (close > 0 ? text!.slice(0, close) + stamp : JSON.stringify({ ...r, ingested_at: ingestedAt })) +
+      '\n';
+    const entryBytes = Buffer.byteLength(entry);
+    if (bytes > 0 && bytes + entryBytes > maxBytes) {
+      chunks.push({ body, start, end: i });
+      body = '';
+      bytes = 0;
+      start = i;
+    }
+    body += entry;
+    bytes += entryBytes;
+  }
+  if (bytes > 0) chunks.push({ body, start, end: records.length });
+  return chunks;
+}
+
+/** Pure: the whole batch as one bulk body (benchmarks and direct loaders). */
 export function buildBulkBody(
   prefix: string,
   records: readonly LogRecord[],
   ingestedAt: string,
   raw?: ReadonlyArray<string | undefined>,
 ): string {
-  let body = '';
-  const stamp = `,"ingested_at":"${ingestedAt}"}`;
-  for (let i = 0; i < records.length; i++) {
-    const r = records[i]!;
-    body += `{"create":{"_index":${JSON.stringify(dayIndexName(prefix, r.cluster, r.timestamp))},"_id":${JSON.stringify(r.id)}}}\n`;
-    const text = raw?.[i];
-    const close = text === undefined ? -1 : text.lastIndexOf('}');
-    body += (close > 0 ? text!.slice(0, close) + stamp : JSON.stringify({ ...r, ingested_at: ingestedAt })) + '\n';
-  }
-  return body;
+  return buildBulkChunks(prefix, records, ingestedAt, raw, Infinity)
+    .map((c) => c.body)
+    .join('');
 }
 
 /** Only what delivery needs from the `_bulk` response: OpenSearch serialises less, we parse less. */
@@ -66,27 +129,60 @@ const BULK_FILTER_PATH = 'errors,items.*.status,items.*.error.type';
 export class BulkWriter {
   readonly #client: OpenSearch;
   readonly #prefix: string;
+  readonly #maxBulkBytes: number;
   readonly #knownIndices = new Set<string>();
 
-  constructor(client: OpenSearch, prefix: string) {
+  constructor(client: OpenSearch, prefix: string, opts: { maxBulkBytes?: number } = {}) {
     this.#client = client;
     this.#prefix = prefix;
+    this.#maxBulkBytes = opts.maxBulkBytes ?? 10 << 20;
   }
 
   /** Records must be validated and carry canonical timestamps. Throws on request-level failure. */
   async write(records: readonly LogRecord[], raw?: ReadonlyArray<string | undefined>): Promise<ItemOutcome[]> {
     if (records.length === 0) return [];
     await this.#ensureDayIndices(records);
-    const body = buildBulkBody(this.#prefix, records, new Date().toISOString(), raw);
-    // A pre-built NDJSON string: the client passes it through unchanged.
-    const res = await this.#client.bulk({ body: body as unknown as Record<string, unknown>[], filter_path: BULK_FILTER_PATH });
-    const items = (res.body as { items: Array<Record<string, BulkItemResult>> }).items;
-    return items.map((entry) => classifyBulkItem(Object.values(entry)[0] ?? { status: 500 }));
+    const outcomes = await this.#bulk(records, raw);
+    // A day index this replica believed to exist is gone (another replica's retention, an
+    // operator) and auto-create is off: forget it, create it again with its alias (so
+    // retention and queries still find it) and send its items once more. Anything still
+    // failing stays `retry`, and the agent sends the batch again.
+    const missing: number[] = [];
+    outcomes.forEach((o, i) => {
+      if (o.kind === 'retry' && o.cause === 'index_missing') missing.push(i);
+    });
+    if (missing.length === 0) return outcomes;
+    const again = missing.map((i) => records[i]!);
+    for (const r of again) this.#knownIndices.delete(dayIndexName(this.#prefix, r.cluster, r.timestamp));
+    await this.#ensureDayIndices(again);
+    const retried = await this.#bulk(again, raw ? missing.map((i) => raw[i]) : undefined);
+    missing.forEach((i, k) => {
+      outcomes[i] = retried[k]!;
+    });
+    return outcomes;
+  }
+
+  /** Sends `records` in `_bulk` requests of at most maxBulkBytes, one after another; outcomes in input order. */
+  async #bulk(records: readonly LogRecord[], raw: ReadonlyArray<string | undefined> | undefined): Promise<ItemOutcome[]> {
+    const outcomes: ItemOutcome[] = new Array<ItemOutcome>(records.length);
+    for (const chunk of buildBulkChunks(this.#prefix, records, new Date().toISOString(), raw, this.#maxBulkBytes)) {
+      // A pre-built NDJSON string: the client passes it through unchanged.
+      const res = await this.#client.bulk({ body: chunk.body as unknown as Record<string, unknown>[], filter_path: BULK_FILTER_PATH });
+      const items = (res.body as { items?: Array<Record<string, BulkItemResult>> }).items ?? [];
+      for (let i = chunk.start; i < chunk.end; i++) {
+        const entry = items[i - chunk.start];
+        // A missing item result is not an acknowledgement.
+        outcomes[i] = classifyBulkItem((entry && Object.values(entry)[0]) ?? { status: 500 });
+      }
+    }
+    return outcomes;
   }
 
   /**
    * Day indices are created explicitly (not by auto-create) so each joins its cluster's
-   * alias; the template supplies settings and mappings.
+   * alias; the template supplies settings and mappings. When the index already exists
+   * (another replica was first, or OpenSearch auto-created it without the alias) the alias
+   * is added again, which is idempotent.
    */
   async #ensureDayIndices(records: readonly LogRecord[]): Promise<void> {
     const missing = new Map<string, string>();
@@ -95,13 +191,16 @@ export class BulkWriter {
       if (!this.#knownIndices.has(index)) missing.set(index, r.cluster);
     }
     for (const [index, cluster] of missing) {
+      const alias = clusterAlias(this.#prefix, cluster);
       try {
-        await this.#client.indices.create({
-          index,
-          body: { aliases: { [clusterAlias(this.#prefix, cluster)]: {} } },
-        });
+        try {
+          await this.#client.indices.create({ index, body: { aliases: { [alias]: {} } } });
+        } catch (err) {
+          if (storeErrorType(err) !== 'resource_already_exists_exception') throw err;
+          await this.#client.indices.putAlias({ index, name: alias });
+        }
       } catch (err) {
-        if (storeErrorType(err) !== 'resource_already_exists_exception') throw err;
+        throw new DayIndexError(index, err);
       }
       this.#knownIndices.add(index);
     }

@@ -34,6 +34,27 @@ export function storeErrorType(err: unknown): string | undefined {
   return body?.error?.type;
 }
 
+/** What a use case needs to judge a store failure, without the client's classes. */
+export interface StoreErrorFacts {
+  /** HTTP status of an OpenSearch answer; undefined when there was none. */
+  status: number | undefined;
+  /** OpenSearch error type (`cluster_block_exception`, …) of that answer. */
+  type: string | undefined;
+  /** No answer at all: connection refused or reset, timeout, no living node. */
+  transport: boolean;
+}
+
+export function storeErrorFacts(err: unknown): StoreErrorFacts {
+  return {
+    status: storeStatus(err),
+    type: storeErrorType(err),
+    transport:
+      err instanceof errors.ConnectionError ||
+      err instanceof errors.NoLivingConnectionsError ||
+      err instanceof errors.TimeoutError,
+  };
+}
+
 /**
  * Maps an OpenSearch failure to the API's vocabulary: push-back becomes 429 with
  * Retry-After (the agent backs off and resends), unreachable becomes 503, a rejected query

@@ -2,7 +2,7 @@
  * The aggregator's Prometheus metrics, created on an injected registry (never the global
  * one) so tests and several app instances in one process do not collide.
  */
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export interface AggregatorMetrics {
   readonly registry: Registry;
@@ -11,6 +11,11 @@ export interface AggregatorMetrics {
   readonly rejectedRecords: Counter<'reason'>;
   readonly bulkDuration: Histogram;
   readonly storeErrors: Counter<'operation' | 'kind'>;
+  /** Batches answered 503 because the store refused them as a whole (not the batch's fault). */
+  readonly ingestStoreRefusals: Counter<'cause'>;
+  /** Batches answered 429 by the aggregator itself (in-flight byte budget). */
+  readonly ingestThrottled: Counter<'reason'>;
+  readonly ingestInFlightBytes: Gauge;
   readonly httpDuration: Histogram<'route' | 'method' | 'status'>;
 }
 
@@ -37,6 +42,23 @@ export function createMetrics(registry = new Registry(), opts: { processMetrics?
       name: `${p}opensearch_errors_total`,
       help: 'Failed OpenSearch requests by operation and kind (busy, unavailable, rejected, internal).',
       labelNames: ['operation', 'kind'],
+      registers: [registry],
+    }),
+    ingestStoreRefusals: new Counter({
+      name: `${p}ingest_store_refusals_total`,
+      help: 'Ingest batches answered 503 because the store refused the request (day index creation refused, block, closed or missing index), by cause. The agent resends them.',
+      labelNames: ['cause'],
+      registers: [registry],
+    }),
+    ingestThrottled: new Counter({
+      name: `${p}ingest_throttled_requests_total`,
+      help: 'Ingest requests answered 429 by the aggregator itself; reason="inflight_bytes": the in-flight byte budget was full.',
+      labelNames: ['reason'],
+      registers: [registry],
+    }),
+    ingestInFlightBytes: new Gauge({
+      name: `${p}ingest_inflight_bytes`,
+      help: 'Bytes of ingest requests being processed (compressed + inflated).',
       registers: [registry],
     }),
     httpDuration: new Histogram({

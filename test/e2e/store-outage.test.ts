@@ -15,6 +15,7 @@ import { configWith } from '../../aggregator/config.ts';
 import { startAgent } from '../../agent/agent.ts';
 import { defineConfig } from '../../agent/config.ts';
 import { ndjson, record } from '../helpers/records.ts';
+import { FIXTURE_MAX_AGE_MS } from '../helpers/aggregator.ts';
 
 const work = await mkdtemp(path.join(tmpdir(), 'k8s-logs-outage-'));
 t.teardown(() => rm(work, { recursive: true, force: true }));
@@ -24,7 +25,7 @@ t.teardown(() => os.stop());
 const port = os.port;
 
 const admin = 'admin-outage-' + 'x'.repeat(20);
-const app = await buildApp(configWith({ opensearchUrl: os.url, adminToken: admin, indexPrefix: 'outage' }));
+const app = await buildApp(configWith({ opensearchUrl: os.url, adminToken: admin, indexPrefix: 'outage', ingest: { maxRecordAgeMs: FIXTURE_MAX_AGE_MS } }));
 t.teardown(() => app.close());
 await app.prepareStore();
 await app.listen({ host: '127.0.0.1', port: 0 });

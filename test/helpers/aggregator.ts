@@ -5,8 +5,14 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../aggregator/app.ts';
-import { configWith } from '../../aggregator/config.ts';
+import { configWith, type AggregatorConfig } from '../../aggregator/config.ts';
 import { openSearchUrl, uniquePrefix } from './services.ts';
+
+/**
+ * Fixtures carry fixed dates (days or months back), so test aggregators accept records up
+ * to ten years old unless a test asks for the real window (`ingest.maxRecordAgeMs`).
+ */
+export const FIXTURE_MAX_AGE_MS = 3650 * 86_400_000;
 
 export interface TestAggregator {
   app: FastifyInstance;
@@ -22,13 +28,13 @@ export interface TestAggregator {
 
 export async function startTestAggregator(
   t: { teardown(fn: () => unknown): void },
-  opts: { name?: string; rateLimit?: { standardPerMinute?: number; heavyPerMinute?: number }; ingest?: { maxBodyBytes?: number } } = {},
+  opts: { name?: string; rateLimit?: { standardPerMinute?: number; heavyPerMinute?: number }; ingest?: Partial<AggregatorConfig['ingest']> } = {},
 ): Promise<TestAggregator> {
   const opensearchUrl = await openSearchUrl(t);
   const prefix = uniquePrefix(opts.name ?? 'agg');
   const adminToken = `admin-${randomBytes(16).toString('hex')}`;
   const app = await buildApp(
-    configWith({ opensearchUrl, adminToken, indexPrefix: prefix, rateLimit: { standardPerMinute: 0, heavyPerMinute: 0, ...opts.rateLimit }, ...(opts.ingest ? { ingest: opts.ingest } : {}) }),
+    configWith({ opensearchUrl, adminToken, indexPrefix: prefix, rateLimit: { standardPerMinute: 0, heavyPerMinute: 0, ...opts.rateLimit }, ingest: { maxRecordAgeMs: FIXTURE_MAX_AGE_MS, ...opts.ingest } }),
   );
   t.teardown(async () => {
     await app.close();

@@ -1,22 +1,26 @@
 /**
  * Agent ingest: `POST /v1/ingest` (gzip NDJSON batches), `POST /v1/ingest/heartbeat`,
  * `GET /v1/ingest/config`. The response semantics are the contract in
- * shared/schemas/ingest.ts: 200 only when every record is stored or rejected for good.
+ * shared/schemas/ingest.ts: 200 only when every record is stored or rejected for good;
+ * 429 when the store or this aggregator pushes back; 503 when the store is down or refuses
+ * the batch as a whole (store-refusal.ts says whose fault a failure is).
  */
 import { gunzip } from 'node:zlib';
 import { promisify } from 'node:util';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { ErrorEnvelopeSchema } from '../../../shared/schemas/error.ts';
-import { HeartbeatSchema, IngestResponseSchema, type IngestRejection } from '../../../shared/schemas/ingest.ts';
+import { HeartbeatSchema, IngestResponseSchema, type IngestRejection, type IngestResponse } from '../../../shared/schemas/ingest.ts';
 import { CollectionConfigSchema } from '../../../shared/schemas/collection-config.ts';
 import { AppError } from '../../errors.ts';
-import { decodeBatch } from './decode-batch.ts';
-import type { BulkWriter } from '../../store/bulk-writer.ts';
+import { acceptanceWindow, decodeBatch } from './decode-batch.ts';
+import { InFlightBytes } from './inflight-bytes.ts';
+import { classifyIngestStoreFailure, itemRetryVerdict, verdictError } from './store-refusal.ts';
+import { DayIndexError, type BulkWriter, type ItemRetryCause } from '../../store/bulk-writer.ts';
 import type { AggregatorMetrics } from '../../telemetry/metrics.ts';
 import type { HeartbeatStore } from '../../store/heartbeat-store.ts';
 import type { CollectionConfigStore } from '../../store/collection-config-store.ts';
-import { toAppError } from '../../store/opensearch.ts';
+import { storeErrorFacts, toAppError } from '../../store/opensearch.ts';
 
 const gunzipAsync = promisify(gunzip);
 
@@ -28,9 +32,13 @@ export interface IngestRoutesOptions {
   maxBodyBytes: number;
   maxInflatedBytes: number;
   maxRecordBytes: number;
+  maxRecordAgeMs: number;
+  maxRecordAheadMs: number;
+  maxInFlightBytes: number;
 }
 
 export const ingestRoutes: FastifyPluginAsyncTypebox<IngestRoutesOptions> = async (app, opts) => {
+  const inFlight = new InFlightBytes(opts.maxInFlightBytes);
   app.addContentTypeParser(['application/x-ndjson', 'application/ndjson'], { parseAs: 'buffer', bodyLimit: opts.maxBodyBytes }, (_req, body, done) => done(null, body));
 
   const errors = { 400: ErrorEnvelopeSchema, 401: ErrorEnvelopeSchema, 403: ErrorEnvelopeSchema, 413: ErrorEnvelopeSchema, 415: ErrorEnvelopeSchema, 429: ErrorEnvelopeSchema, 503: ErrorEnvelopeSchema };
@@ -40,7 +48,7 @@ export const ingestRoutes: FastifyPluginAsyncTypebox<IngestRoutesOptions> = asyn
     bodyLimit: opts.maxBodyBytes,
     schema: {
       summary: 'Ingest a batch of log records (agents)',
-      description: 'Body: NDJSON of log records, usually `Content-Encoding: gzip`. 200 settles the whole batch (stored, duplicate or rejected for good); 429/5xx mean send it again.',
+      description: 'Body: NDJSON of log records, usually `Content-Encoding: gzip`. 200 settles the whole batch (stored, duplicate or rejected for good, e.g. `too_old` / `too_new` outside the accepted time window); 429 (push-back, in-flight limit) and 503 (store unavailable or refusing, e.g. a day index cannot be created) mean send it again after `Retry-After`.',
       tags: ['ingest'],
       response: { 200: IngestResponseSchema, ...errors },
     },
@@ -48,47 +56,78 @@ export const ingestRoutes: FastifyPluginAsyncTypebox<IngestRoutesOptions> = asyn
     const cluster = ingestCluster(request.principal?.clusters);
     const raw = request.body as Buffer | undefined;
     if (!Buffer.isBuffer(raw)) throw new AppError('AGG_ERR_UNSUPPORTED_MEDIA_TYPE', 'send application/x-ndjson');
-    const body = await inflate(raw, request.headers['content-encoding'], opts.maxInflatedBytes);
-    const batch = decodeBatch(body, cluster, opts.maxRecordBytes);
+    // The compressed body is held first (so a full budget refuses before paying for
+    // gunzip), then the inflated one; both are released once the batch is answered.
+    let held = 0;
+    const hold = (bytes: number) => {
+      if (!inFlight.tryAcquire(bytes, held)) {
+        opts.metrics.ingestThrottled.inc({ reason: 'inflight_bytes' });
+        throw new AppError('AGG_ERR_INGEST_OVERLOADED', 'the aggregator is busy with other batches; send this one again', { retryAfterSeconds: 1 });
+      }
+      held += bytes;
+      opts.metrics.ingestInFlightBytes.inc(bytes);
+    };
+    try {
+      hold(raw.length);
+      const body = await inflate(raw, request.headers['content-encoding'], opts.maxInflatedBytes);
+      if (body !== raw) hold(body.length);
+      return await ingestBatch(body, cluster);
+    } finally {
+      inFlight.release(held);
+      opts.metrics.ingestInFlightBytes.dec(held);
+    }
+  });
+
+  async function ingestBatch(body: Buffer, cluster: string): Promise<IngestResponse> {
+    const window = acceptanceWindow(Date.now(), opts.maxRecordAgeMs, opts.maxRecordAheadMs);
+    const batch = decodeBatch(body, cluster, { maxRecordBytes: opts.maxRecordBytes, ...window });
     opts.metrics.receivedRecords.inc({ cluster }, batch.received);
     if (batch.received === 0) throw new AppError('AGG_ERR_INVALID_REQUEST', 'batch holds no records');
     if (batch.records.length === 0) {
+      // Every record is refused for its own content: the batch is settled, with reasons. A
+      // 400 here would make the agent bisect it and discard each line as `invalid_record`.
       countRejections(opts.metrics, batch.rejections);
-      throw new AppError('AGG_ERR_INVALID_REQUEST', 'no record in the batch is valid', { details: batch.rejections.slice(0, 100) });
+      return { received: batch.received, accepted: 0, duplicates: 0, rejected: batch.rejections };
     }
     const endTimer = opts.metrics.bulkDuration.startTimer();
     let outcomes;
     try {
       outcomes = await opts.writer.write(batch.records, batch.raw);
     } catch (err) {
-      const e = toAppError(err, 'indexing');
-      opts.metrics.storeErrors.inc({ operation: 'bulk', kind: e.code });
-      throw e;
+      const operation = err instanceof DayIndexError ? 'create_index' : 'bulk';
+      const cause = err instanceof DayIndexError ? err.cause : err;
+      const verdict = classifyIngestStoreFailure(operation, storeErrorFacts(cause));
+      opts.metrics.storeErrors.inc({ operation, kind: verdict.kind === 'refused' ? verdict.cause : verdict.kind });
+      // The error handler logs the store's own words (5xx); the answer carries none of them.
+      if (verdict.kind === 'refused') opts.metrics.ingestStoreRefusals.inc({ cause: verdict.cause });
+      throw verdictError(verdict, err);
     } finally {
       endTimer();
     }
     let created = 0;
     let duplicates = 0;
-    let retry = false;
+    const retryCauses = new Set<ItemRetryCause>();
     const rejected: IngestRejection[] = [...batch.rejections];
     outcomes.forEach((o, i) => {
       if (o.kind === 'created') created++;
       else if (o.kind === 'duplicate') duplicates++;
-      else if (o.kind === 'retry') retry = true;
+      else if (o.kind === 'retry') retryCauses.add(o.cause);
       else rejected.push({ line: batch.lines[i]!, id: batch.records[i]!.id, reason: o.reason, message: o.message });
     });
     opts.metrics.indexedRecords.inc({ cluster, result: 'created' }, created);
     opts.metrics.indexedRecords.inc({ cluster, result: 'duplicate' }, duplicates);
-    if (retry) {
-      // Some items were pushed back: the batch is not settled. What was stored comes back
-      // as duplicates on the resend, so the agent loses and duplicates nothing.
-      opts.metrics.storeErrors.inc({ operation: 'bulk', kind: 'item_backpressure' });
-      throw new AppError('AGG_ERR_STORE_BUSY', 'the store pushed back part of the batch; send it again', { retryAfterSeconds: 1 });
+    if (retryCauses.size > 0) {
+      // Some items were pushed back or refused: the batch is not settled. What was stored
+      // comes back as duplicates on the resend, so the agent loses and duplicates nothing.
+      const verdict = itemRetryVerdict(retryCauses);
+      for (const c of retryCauses) opts.metrics.storeErrors.inc({ operation: 'bulk', kind: `item_${c}` });
+      if (verdict.kind === 'refused') opts.metrics.ingestStoreRefusals.inc({ cause: verdict.cause });
+      throw verdictError(verdict, undefined);
     }
     countRejections(opts.metrics, rejected);
     rejected.sort((a, b) => a.line - b.line);
     return { received: batch.received, accepted: created + duplicates, duplicates, rejected };
-  });
+  }
 
   app.post('/v1/ingest/heartbeat', {
     config: { auth: 'ingest' },
