@@ -113,46 +113,73 @@ function decodeLine(text: string, line: number, cluster: string, limits: DecodeL
 
 /**
  * Pure: whether the JSON `text`, which parsed to `value`, repeats a key in any object.
- * A key is a string followed by `:`; JSON.parse keeps one property per distinct key, so
- * the text has more keys than the parsed value exactly when some object repeats one.
- * Strings are skipped with native indexOf, so the cost is a few steps per string, not per
- * character (bench/aggregator/ingest-throughput.bench.ts).
+ * Outside strings a `:` only ever follows a key, and JSON.parse keeps one property per
+ * distinct key, so the text has more keys than the parsed value exactly when some object
+ * repeats one. Counting exactly needs a walk over every character (as costly as
+ * JSON.parse itself, bench/aggregator/decode-batch.bench.ts), so {@link quickKeyCount}
+ * counts from the few `":` occurrences instead and the exact walk runs only when it cannot
+ * tell.
  */
 export function hasDuplicateKeys(text: string, value: unknown): boolean {
-  return textKeyCount(text) !== valueKeyCount(value);
+  const quick = quickKeyCount(text);
+  return (quick >= 0 ? quick : exactKeyCount(text)) !== valueKeyCount(value);
 }
 
-function textKeyCount(text: string): number {
+/** Whitespace right before a colon: a key would not end in `":`, so the quick count is off. */
+const SPACE_BEFORE_COLON = /[ \t\r\n]:/;
+
+/**
+ * The keys of `text` counted as the `":` pairs whose quote is unescaped, or -1 when the
+ * count could be wrong. Without whitespace before a colon every key ends in `":`. The only
+ * other unescaped `":` is a string opening with a colon (`":-)"`), whose quote follows
+ * `:` `,` `[` `{` or whitespace; a pair after one of those may be either, so -1.
+ */
+function quickKeyCount(text: string): number {
+  if (SPACE_BEFORE_COLON.test(text)) return -1;
   let keys = 0;
   let at = 0;
   for (;;) {
-    const open = text.indexOf('"', at);
-    if (open === -1) return keys;
-    let close = text.indexOf('"', open + 1);
-    while (close !== -1 && isEscaped(text, close)) close = text.indexOf('"', close + 1);
-    if (close === -1) return keys;
-    let next = close + 1;
-    let c = text.charCodeAt(next);
-    while (c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d) c = text.charCodeAt(++next);
-    if (c === 0x3a) keys++;
-    at = next;
+    const q = text.indexOf('":', at);
+    if (q === -1) return keys;
+    at = q + 2;
+    let k = q - 1;
+    while (text.charCodeAt(k) === 0x5c) k--;
+    if (((q - 1 - k) & 1) === 1) continue; // an escaped quote, inside a string
+    const prev = text.charCodeAt(q - 1);
+    if (prev === 0x3a || prev === 0x2c || prev === 0x5b || prev === 0x7b || prev === 0x20 || prev === 0x09 || prev === 0x0a || prev === 0x0d) return -1;
+    keys++;
   }
 }
 
-/** The quote at `at` is escaped when an odd run of backslashes precedes it. */
-function isEscaped(text: string, at: number): boolean {
-  let k = at - 1;
-  while (text.charCodeAt(k) === 0x5c) k--;
-  return ((at - 1 - k) & 1) === 1;
+/** The colons outside strings, one plain loop over the text. */
+function exactKeyCount(text: string): number {
+  let keys = 0;
+  let inString = false;
+  for (let i = 0, n = text.length; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // the escaped character cannot end the string
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x3a) keys++;
+  }
+  return keys;
 }
 
 function valueKeyCount(value: unknown): number {
-  if (value === null || typeof value !== 'object') return 0;
   let n = 0;
   if (Array.isArray(value)) {
-    for (const v of value) n += valueKeyCount(v);
+    for (let i = 0; i < value.length; i++) {
+      const v: unknown = value[i];
+      if (v !== null && typeof v === 'object') n += valueKeyCount(v);
+    }
     return n;
   }
-  for (const k in value) n += 1 + valueKeyCount((value as Record<string, unknown>)[k]);
+  if (value === null || typeof value !== 'object') return 0;
+  for (const k in value) {
+    n++;
+    const v = (value as Record<string, unknown>)[k];
+    if (v !== null && typeof v === 'object') n += valueKeyCount(v);
+  }
   return n;
 }

@@ -43,6 +43,17 @@ t.test('duplicate keys are found at any depth, and only outside strings', async 
     ['{"__proto__":1,"b":2}', false],
     ['{"__proto__":1,"__proto__":2}', true],
     ['{}', false],
+    // whitespace before a colon or strings opening with one: the exact count decides
+    ['{"cluster":"evil", "cluster" :"alpha","x":1}', true],
+    ['{"a" :1,"b":2}', false],
+    ['{"m":":-)","m":"x"}', true],
+    ['{"m":":-)","n":"x"}', false],
+    ['{"m":[":a"],"m":1}', true],
+    ['{":k":1,":k":2}', true],
+    ['{"":1,"":2}', true],
+    ['{"":1,"b":2}', false],
+    ['{"a\\\\":1,"a\\\\":2}', true],
+    ['{"a\\\\":{"b":"\\":\\"","c":1},"d":2}', false],
   ];
   for (const [text, dup] of cases) t.equal(hasDuplicateKeys(text, JSON.parse(text)), dup, text);
 });
@@ -57,4 +68,40 @@ t.test('a record with a duplicated key is stored as validated, never as its text
   const doc = buildBulkBody('k8s-logs', out.records, 'x', out.raw).split('\n')[1]!;
   t.equal(doc.match(/"cluster"/g)?.length, 1, 'one cluster key in what is stored');
   t.match(JSON.parse(doc), { cluster: 'c1', labels: { app: 'b' } });
+});
+
+t.test('duplicate-key detection agrees with the truth on generated JSON (keys and strings full of : " \\ and spaces)', async (t) => {
+  let seed = 42; // mulberry32: reproducible
+  const rand = (n: number) => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let x = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
+    return Math.floor((((x ^ (x >>> 14)) >>> 0) / 4294967296) * n);
+  };
+  const alphabet = ['a', 'b', ':', '"', '\\', ' ', ',', '{', '[', '-'];
+  const str = () => JSON.stringify(Array.from({ length: rand(4) }, () => alphabet[rand(alphabet.length)]).join(''));
+  const ws = () => [' ', '', '', '\t'][rand(4)]!;
+  let dups = 0;
+  // Returns [text, has a duplicated key anywhere].
+  const gen = (depth: number): [string, boolean] => {
+    const r = rand(depth > 2 ? 2 : 5);
+    if (r === 0) return [str(), false];
+    if (r === 1) return [String(rand(100)), false];
+    if (r === 2) {
+      const items = Array.from({ length: rand(3) }, () => gen(depth + 1));
+      return [`[${items.map((i) => i[0]).join(',')}]`, items.some((i) => i[1])];
+    }
+    const pool = [str(), str(), str()];
+    const keys = Array.from({ length: rand(4) }, () => pool[rand(3)]!);
+    const values = keys.map(() => gen(depth + 1));
+    const dup = new Set(keys.map((k) => JSON.parse(k) as string)).size !== keys.length || values.some((v) => v[1]);
+    return [`{${keys.map((k, i) => `${ws()}${k}${ws()}:${ws()}${values[i]![0]}`).join(',')}}`, dup];
+  };
+  for (let i = 0; i < 5000; i++) {
+    const [text, dup] = gen(0);
+    if (!text.startsWith('{')) continue;
+    if (dup) dups++;
+    t.equal(hasDuplicateKeys(text, JSON.parse(text)), dup, text);
+  }
+  t.ok(dups > 100, `${dups} texts with duplicates among them`);
 });
