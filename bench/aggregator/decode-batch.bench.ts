@@ -14,11 +14,22 @@ import { acceptanceWindow, decodeBatch, hasDuplicateKeys } from '../../aggregato
 import { emitResult, log, round } from './bench-services.ts';
 import { generateRecords, podsOf } from './realistic-records.ts';
 
-const { values } = parseArgs({ options: { docs: { type: 'string', default: '200000' }, rounds: { type: 'string', default: '5' } } });
+const { values } = parseArgs({
+  options: { docs: { type: 'string', default: '200000' }, rounds: { type: 'string', default: '5' } },
+});
 const DOCS = Number(values.docs);
 const ROUNDS = Number(values.rounds);
 const nowMs = Date.now();
-const texts = [...generateRecords({ cluster: 'bench', pods: podsOf(10, 20), count: DOCS, startMs: nowMs - 3_600_000, endMs: nowMs, seed: 7 })].map((r) => JSON.stringify(r));
+const texts = [
+  ...generateRecords({
+    cluster: 'bench',
+    pods: podsOf(10, 20),
+    count: DOCS,
+    startMs: nowMs - 3_600_000,
+    endMs: nowMs,
+    seed: 7,
+  }),
+].map((r) => JSON.stringify(r));
 const parsed = texts.map((s) => JSON.parse(s) as unknown);
 const bodies: Buffer[] = [];
 for (let i = 0; i < texts.length; i += 2000) bodies.push(Buffer.from(texts.slice(i, i + 2000).join('\n') + '\n'));
@@ -39,7 +50,9 @@ for (let r = 0; r <= ROUNDS; r++) {
   if (r === 0) continue; // warm-up
   decode.push((d * 1000) / DOCS);
   dup.push((k * 1000) / DOCS);
-  log(`round ${r}: decode ${round(decode.at(-1)!, 2)} µs/record, duplicate-key check ${round(dup.at(-1)!, 3)} µs/record`);
+  log(
+    `round ${r}: decode ${round(decode.at(-1)!, 2)} µs/record, duplicate-key check ${round(dup.at(-1)!, 3)} µs/record`,
+  );
 }
 if (sink !== DOCS * (ROUNDS + 1)) throw new Error(`unexpected decode result ${sink}`);
 emitResult({

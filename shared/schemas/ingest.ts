@@ -8,11 +8,19 @@
  * Response semantics the agent relies on for checkpointing:
  * - 200: the whole batch is settled — every record is stored (`accepted`, including
  *   `duplicates` already stored by an earlier send) or rejected for good (`rejected`,
- *   with reasons). The agent may commit offsets past every record of the batch.
+ *   with reasons), also when no record of the batch is valid. Only a record's own content
+ *   is rejected for good (`invalid_json`, `invalid_record`, `cluster_mismatch`,
+ *   `record_too_large`, `too_old` / `too_new` outside the acceptance window,
+ *   `mapping_rejected`). The agent may commit offsets past every record of the batch.
  * - 429 / 5xx / network error: nothing is settled; send the same batch again
- *   (honour `Retry-After`). Records that did get stored come back as duplicates.
- * - other 4xx (bad gzip, bad token, oversize body): the request as a whole is refused,
- *   nothing was stored; the error envelope says why. Retrying unchanged will not help.
+ *   (honour `Retry-After`). Records that did get stored come back as duplicates. 429:
+ *   `store_busy` (OpenSearch pushed back) or `ingest_overloaded` (the aggregator's
+ *   in-flight byte budget is full). 503: `store_unavailable` (OpenSearch unreachable or
+ *   failing) or `store_refused` (OpenSearch refused the request as a whole: a day index
+ *   cannot be created, a cluster block, a closed or missing index — never the batch's fault).
+ * - other 4xx (bad gzip, bad token, oversize body, no record at all): the request as a
+ *   whole is refused, nothing was stored; the error envelope says why. Retrying unchanged
+ *   will not help.
  */
 import { Type, type Static } from 'typebox';
 import { DiscardReasons } from '../reasons.ts';

@@ -59,13 +59,20 @@ async function writeLines(n: number) {
 }
 
 async function openSearch(pathAndQuery: string, method = 'GET', body?: object) {
-  const res = await fetch(`${os.url}/${pathAndQuery}`, { method, headers: { 'content-type': 'application/json' }, ...(body ? { body: JSON.stringify(body) } : {}) });
+  const res = await fetch(`${os.url}/${pathAndQuery}`, {
+    method,
+    headers: { 'content-type': 'application/json' },
+    ...(body ? { body: JSON.stringify(body) } : {}),
+  });
   const text = await res.text();
   if (res.status >= 300 && res.status !== 404) throw new Error(`${method} ${pathAndQuery}: ${res.status} ${text}`);
   return { status: res.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
 }
-const clusterSetting = (settings: Record<string, unknown>) => openSearch('_cluster/settings', 'PUT', { transient: settings });
-t.teardown(() => clusterSetting({ 'cluster.max_shards_per_node': null, 'action.auto_create_index': null }).catch(() => {}));
+const clusterSetting = (settings: Record<string, unknown>) =>
+  openSearch('_cluster/settings', 'PUT', { transient: settings });
+t.teardown(() =>
+  clusterSetting({ 'cluster.max_shards_per_node': null, 'action.auto_create_index': null }).catch(() => {}),
+);
 
 /** Stored lines; 0 while the index is missing or its shard is still starting. */
 async function storedCount(): Promise<number> {
@@ -96,41 +103,73 @@ async function until(what: string, cond: () => Promise<boolean>, timeoutMs: numb
 
 const agent = await startAgent(
   defineConfig({
-    aggregatorUrl: url, token, cluster: 'refusal', node: 'n1', dataDir: path.join(work, 'agent'), logPath: logDir,
-    kubernetes: 'off', metricsPort: 0, metricsHost: '127.0.0.1', maxBatchAgeMs: 100, maxBatchRecords: 50,
-    retryBaseMs: 100, retryMaxMs: 1000, heartbeatIntervalMs: 0, logLevel: 'silent',
+    aggregatorUrl: url,
+    token,
+    cluster: 'refusal',
+    node: 'n1',
+    dataDir: path.join(work, 'agent'),
+    logPath: logDir,
+    kubernetes: 'off',
+    metricsPort: 0,
+    metricsHost: '127.0.0.1',
+    maxBatchAgeMs: 100,
+    maxBatchRecords: 50,
+    retryBaseMs: 100,
+    retryMaxMs: 1000,
+    heartbeatIntervalMs: 0,
+    logLevel: 'silent',
   }),
   { processMetrics: false },
 );
 t.teardown(() => agent.stop(2000));
 const agentMetrics = () => agent.registry.metrics();
 
-t.test('a refused day index creation (shard limit) is retried, never discarded, and every line arrives once it is lifted', async (t) => {
-  // One shard per node: the cluster already holds more, so no new index can be created.
-  await clusterSetting({ 'cluster.max_shards_per_node': 1 });
-  await writeLines(300);
-  // Either outcome ends the wait: the agent retrying (right) or discarding (wrong).
-  await until('the agent to retry or discard the refused batches', async () => {
-    const m = await agentMetrics();
-    return metricSum(m, 'k8s_logs_agent_send_retries_total') >= 2 || metricSum(m, 'k8s_logs_agent_discarded_records_total') > 0;
-  }, 60_000);
-  const agg = await aggregatorMetrics();
-  t.ok(metricSum(agg, 'k8s_logs_aggregator_ingest_store_refusals_total', 'cause="index_create_refused"') >= 1, 'counted as a store refusal');
-  t.equal(metricSum(agg, 'k8s_logs_aggregator_http_request_duration_seconds_count', 'status="400"'), 0, 'never a 400 for the store\'s refusal');
-  t.ok(metricSum(agg, 'k8s_logs_aggregator_http_request_duration_seconds_count', 'status="503"') >= 2, 'answered 503');
-  let m = await agentMetrics();
-  t.equal(metricSum(m, 'k8s_logs_agent_discarded_records_total'), 0, 'no line discarded while refused');
-  t.equal(metricSum(m, 'k8s_logs_agent_rejected_records_total'), 0, 'no line rejected while refused');
-  t.equal((await openSearch(dayIndex)).status, 404, 'the day index could not be created');
+t.test(
+  'a refused day index creation (shard limit) is retried, never discarded, and every line arrives once it is lifted',
+  async (t) => {
+    // One shard per node: the cluster already holds more, so no new index can be created.
+    await clusterSetting({ 'cluster.max_shards_per_node': 1 });
+    await writeLines(300);
+    // Either outcome ends the wait: the agent retrying (right) or discarding (wrong).
+    await until(
+      'the agent to retry or discard the refused batches',
+      async () => {
+        const m = await agentMetrics();
+        return (
+          metricSum(m, 'k8s_logs_agent_send_retries_total') >= 2 ||
+          metricSum(m, 'k8s_logs_agent_discarded_records_total') > 0
+        );
+      },
+      60_000,
+    );
+    const agg = await aggregatorMetrics();
+    t.ok(
+      metricSum(agg, 'k8s_logs_aggregator_ingest_store_refusals_total', 'cause="index_create_refused"') >= 1,
+      'counted as a store refusal',
+    );
+    t.equal(
+      metricSum(agg, 'k8s_logs_aggregator_http_request_duration_seconds_count', 'status="400"'),
+      0,
+      "never a 400 for the store's refusal",
+    );
+    t.ok(
+      metricSum(agg, 'k8s_logs_aggregator_http_request_duration_seconds_count', 'status="503"') >= 2,
+      'answered 503',
+    );
+    let m = await agentMetrics();
+    t.equal(metricSum(m, 'k8s_logs_agent_discarded_records_total'), 0, 'no line discarded while refused');
+    t.equal(metricSum(m, 'k8s_logs_agent_rejected_records_total'), 0, 'no line rejected while refused');
+    t.equal((await openSearch(dayIndex)).status, 404, 'the day index could not be created');
 
-  await clusterSetting({ 'cluster.max_shards_per_node': null });
-  await until('every line stored', async () => (await storedCount()) >= 300, 90_000);
-  t.equal(await storedCount(), 300, 'each of the 300 lines exactly once');
-  m = await agentMetrics();
-  t.equal(metricSum(m, 'k8s_logs_agent_discarded_records_total'), 0, 'still nothing discarded');
-  const alias = await openSearch(`${dayIndex}/_alias`);
-  t.ok(JSON.stringify(alias.body).includes('"refusal-refusal"'), 'the day index joined its cluster alias');
-});
+    await clusterSetting({ 'cluster.max_shards_per_node': null });
+    await until('every line stored', async () => (await storedCount()) >= 300, 90_000);
+    t.equal(await storedCount(), 300, 'each of the 300 lines exactly once');
+    m = await agentMetrics();
+    t.equal(metricSum(m, 'k8s_logs_agent_discarded_records_total'), 0, 'still nothing discarded');
+    const alias = await openSearch(`${dayIndex}/_alias`);
+    t.ok(JSON.stringify(alias.body).includes('"refusal-refusal"'), 'the day index joined its cluster alias');
+  },
+);
 
 t.test('with auto-create off, a day index deleted behind the aggregator is created again with its alias', async (t) => {
   await clusterSetting({ 'action.auto_create_index': false });
@@ -140,7 +179,10 @@ t.test('with auto-create off, a day index deleted behind the aggregator is creat
   await until('the new lines stored', async () => (await storedCount()) >= 200, 90_000);
   t.equal(await storedCount(), 200, 'each of the 200 new lines exactly once');
   const alias = await openSearch(`${dayIndex}/_alias`);
-  t.ok(JSON.stringify(alias.body).includes('"refusal-refusal"'), 'the recreated index is in its alias, so retention and queries find it');
+  t.ok(
+    JSON.stringify(alias.body).includes('"refusal-refusal"'),
+    'the recreated index is in its alias, so retention and queries find it',
+  );
   const m = await agentMetrics();
   t.equal(metricSum(m, 'k8s_logs_agent_discarded_records_total'), 0, 'nothing discarded');
   t.equal(metricSum(m, 'k8s_logs_agent_rejected_records_total'), 0, 'nothing rejected');

@@ -16,23 +16,18 @@ import type { ItemRetryCause } from '../../store/bulk-writer.ts';
 
 /** Bounded vocabulary: metric label values of `ingest_store_refusals_total{cause}`. */
 export type StoreRefusalCause =
-  | 'index_create_refused'
-  | 'cluster_block'
-  | 'index_closed'
-  | 'index_missing'
-  | 'request_too_large'
-  | 'rejected';
+  'index_create_refused' | 'cluster_block' | 'index_closed' | 'index_missing' | 'request_too_large' | 'rejected';
 
 export type IngestStoreVerdict =
-  | { kind: 'busy' }
-  | { kind: 'unavailable' }
-  | { kind: 'refused'; cause: StoreRefusalCause }
-  | { kind: 'internal' };
+  { kind: 'busy' } | { kind: 'unavailable' } | { kind: 'refused'; cause: StoreRefusalCause } | { kind: 'internal' };
 
 /** Seconds: push-back clears fast; a refusal needs an operator or the next retention run. */
 export const RETRY_AFTER_SECONDS = { busy: 2, unavailable: 5, refused: 10 } as const;
 
-export function classifyIngestStoreFailure(operation: 'create_index' | 'bulk', facts: StoreErrorFacts): IngestStoreVerdict {
+export function classifyIngestStoreFailure(
+  operation: 'create_index' | 'bulk',
+  facts: StoreErrorFacts,
+): IngestStoreVerdict {
   const { status, type } = facts;
   if (facts.transport) return { kind: 'unavailable' };
   if (status === undefined) return { kind: 'internal' };
@@ -42,7 +37,8 @@ export function classifyIngestStoreFailure(operation: 'create_index' | 'bulk', f
   if (status === 429) return { kind: 'busy' };
   if (status === 413) return { kind: 'refused', cause: 'request_too_large' };
   if (status >= 500) return { kind: 'unavailable' };
-  if (status >= 400) return { kind: 'refused', cause: operation === 'create_index' ? 'index_create_refused' : 'rejected' };
+  if (status >= 400)
+    return { kind: 'refused', cause: operation === 'create_index' ? 'index_create_refused' : 'rejected' };
   return { kind: 'internal' };
 }
 
@@ -59,14 +55,24 @@ export function itemRetryVerdict(causes: ReadonlySet<ItemRetryCause>): IngestSto
 export function verdictError(verdict: IngestStoreVerdict, cause: unknown): AppError {
   switch (verdict.kind) {
     case 'busy':
-      return new AppError('AGG_ERR_STORE_BUSY', 'indexing: the store is busy; send the batch again', { retryAfterSeconds: RETRY_AFTER_SECONDS.busy, cause });
-    case 'unavailable':
-      return new AppError('AGG_ERR_STORE_UNAVAILABLE', 'indexing: the store is unavailable; send the batch again', { retryAfterSeconds: RETRY_AFTER_SECONDS.unavailable, cause });
-    case 'refused':
-      return new AppError('AGG_ERR_STORE_REFUSED', `indexing: the store refused the batch (${verdict.cause}); nothing is wrong with it, send it again`, {
-        retryAfterSeconds: RETRY_AFTER_SECONDS.refused,
+      return new AppError('AGG_ERR_STORE_BUSY', 'indexing: the store is busy; send the batch again', {
+        retryAfterSeconds: RETRY_AFTER_SECONDS.busy,
         cause,
       });
+    case 'unavailable':
+      return new AppError('AGG_ERR_STORE_UNAVAILABLE', 'indexing: the store is unavailable; send the batch again', {
+        retryAfterSeconds: RETRY_AFTER_SECONDS.unavailable,
+        cause,
+      });
+    case 'refused':
+      return new AppError(
+        'AGG_ERR_STORE_REFUSED',
+        `indexing: the store refused the batch (${verdict.cause}); nothing is wrong with it, send it again`,
+        {
+          retryAfterSeconds: RETRY_AFTER_SECONDS.refused,
+          cause,
+        },
+      );
     case 'internal':
       return new AppError('AGG_ERR_INTERNAL', 'indexing failed', { cause });
   }

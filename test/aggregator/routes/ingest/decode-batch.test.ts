@@ -5,10 +5,24 @@ import { buildBulkBody } from '../../../../aggregator/store/bulk-writer.ts';
 const now = Date.parse('2026-11-25T12:00:00Z');
 const limits = { maxRecordBytes: 1 << 20, ...acceptanceWindow(now, 7 * 86_400_000, 600_000) };
 const line = (over: Record<string, unknown>) =>
-  JSON.stringify({ id: 'abcdefgh-1', timestamp: '2026-11-25T11:00:00.000000001Z', cluster: 'c1', namespace: 'n', pod: 'p', container: 'c', stream: 'stdout', level: 'info', message: 'm', ...over });
+  JSON.stringify({
+    id: 'abcdefgh-1',
+    timestamp: '2026-11-25T11:00:00.000000001Z',
+    cluster: 'c1',
+    namespace: 'n',
+    pod: 'p',
+    container: 'c',
+    stream: 'stdout',
+    level: 'info',
+    message: 'm',
+    ...over,
+  });
 
 t.test('the acceptance window is inclusive and in canonical form', async (t) => {
-  t.same(acceptanceWindow(now, 7 * 86_400_000, 600_000), { oldest: '2026-11-18T12:00:00.000000000Z', newest: '2026-11-25T12:10:00.000999999Z' });
+  t.same(acceptanceWindow(now, 7 * 86_400_000, 600_000), {
+    oldest: '2026-11-18T12:00:00.000000000Z',
+    newest: '2026-11-25T12:10:00.000999999Z',
+  });
 });
 
 t.test('records outside the acceptance window are rejected as too_old / too_new', async (t) => {
@@ -60,7 +74,9 @@ t.test('duplicate keys are found at any depth, and only outside strings', async 
 
 t.test('a record with a duplicated key is stored as validated, never as its text', async (t) => {
   // JSON.parse keeps the last "cluster", which matches the token; stored text would carry both.
-  const text = line({ labels: { app: 'a' } }).replace('"cluster":"c1"', '"cluster":"other","cluster":"c1"').replace('"app":"a"', '"app":"a","app":"b"');
+  const text = line({ labels: { app: 'a' } })
+    .replace('"cluster":"c1"', '"cluster":"other","cluster":"c1"')
+    .replace('"app":"a"', '"app":"a","app":"b"');
   const out = decodeBatch(Buffer.from(`${text}\n${line({ id: 'abcdefgh-2' })}\n`), 'c1', limits);
   t.same(out.rejections, []);
   t.equal(out.raw[0], undefined, 'duplicated keys: re-serialised');
@@ -70,38 +86,41 @@ t.test('a record with a duplicated key is stored as validated, never as its text
   t.match(JSON.parse(doc), { cluster: 'c1', labels: { app: 'b' } });
 });
 
-t.test('duplicate-key detection agrees with the truth on generated JSON (keys and strings full of : " \\ and spaces)', async (t) => {
-  let seed = 42; // mulberry32: reproducible
-  const rand = (n: number) => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let x = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return Math.floor((((x ^ (x >>> 14)) >>> 0) / 4294967296) * n);
-  };
-  const alphabet = ['a', 'b', ':', '"', '\\', ' ', ',', '{', '[', '-'];
-  const str = () => JSON.stringify(Array.from({ length: rand(4) }, () => alphabet[rand(alphabet.length)]).join(''));
-  const ws = () => [' ', '', '', '\t'][rand(4)]!;
-  let dups = 0;
-  // Returns [text, has a duplicated key anywhere].
-  const gen = (depth: number): [string, boolean] => {
-    const r = rand(depth > 2 ? 2 : 5);
-    if (r === 0) return [str(), false];
-    if (r === 1) return [String(rand(100)), false];
-    if (r === 2) {
-      const items = Array.from({ length: rand(3) }, () => gen(depth + 1));
-      return [`[${items.map((i) => i[0]).join(',')}]`, items.some((i) => i[1])];
+t.test(
+  'duplicate-key detection agrees with the truth on generated JSON (keys and strings full of : " \\ and spaces)',
+  async (t) => {
+    let seed = 42; // mulberry32: reproducible
+    const rand = (n: number) => {
+      seed = (seed + 0x6d2b79f5) | 0;
+      let x = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+      x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
+      return Math.floor((((x ^ (x >>> 14)) >>> 0) / 4294967296) * n);
+    };
+    const alphabet = ['a', 'b', ':', '"', '\\', ' ', ',', '{', '[', '-'];
+    const str = () => JSON.stringify(Array.from({ length: rand(4) }, () => alphabet[rand(alphabet.length)]).join(''));
+    const ws = () => [' ', '', '', '\t'][rand(4)]!;
+    let dups = 0;
+    // Returns [text, has a duplicated key anywhere].
+    const gen = (depth: number): [string, boolean] => {
+      const r = rand(depth > 2 ? 2 : 5);
+      if (r === 0) return [str(), false];
+      if (r === 1) return [String(rand(100)), false];
+      if (r === 2) {
+        const items = Array.from({ length: rand(3) }, () => gen(depth + 1));
+        return [`[${items.map((i) => i[0]).join(',')}]`, items.some((i) => i[1])];
+      }
+      const pool = [str(), str(), str()];
+      const keys = Array.from({ length: rand(4) }, () => pool[rand(3)]!);
+      const values = keys.map(() => gen(depth + 1));
+      const dup = new Set(keys.map((k) => JSON.parse(k) as string)).size !== keys.length || values.some((v) => v[1]);
+      return [`{${keys.map((k, i) => `${ws()}${k}${ws()}:${ws()}${values[i]![0]}`).join(',')}}`, dup];
+    };
+    for (let i = 0; i < 5000; i++) {
+      const [text, dup] = gen(0);
+      if (!text.startsWith('{')) continue;
+      if (dup) dups++;
+      t.equal(hasDuplicateKeys(text, JSON.parse(text)), dup, text);
     }
-    const pool = [str(), str(), str()];
-    const keys = Array.from({ length: rand(4) }, () => pool[rand(3)]!);
-    const values = keys.map(() => gen(depth + 1));
-    const dup = new Set(keys.map((k) => JSON.parse(k) as string)).size !== keys.length || values.some((v) => v[1]);
-    return [`{${keys.map((k, i) => `${ws()}${k}${ws()}:${ws()}${values[i]![0]}`).join(',')}}`, dup];
-  };
-  for (let i = 0; i < 5000; i++) {
-    const [text, dup] = gen(0);
-    if (!text.startsWith('{')) continue;
-    if (dup) dups++;
-    t.equal(hasDuplicateKeys(text, JSON.parse(text)), dup, text);
-  }
-  t.ok(dups > 100, `${dups} texts with duplicates among them`);
-});
+    t.ok(dups > 100, `${dups} texts with duplicates among them`);
+  },
+);

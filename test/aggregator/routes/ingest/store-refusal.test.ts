@@ -1,15 +1,31 @@
 import t from 'tap';
-import { classifyIngestStoreFailure, itemRetryVerdict, verdictError } from '../../../../aggregator/routes/ingest/store-refusal.ts';
+import {
+  classifyIngestStoreFailure,
+  itemRetryVerdict,
+  verdictError,
+} from '../../../../aggregator/routes/ingest/store-refusal.ts';
 import type { ItemRetryCause } from '../../../../aggregator/store/bulk-writer.ts';
 
-t.test('a request-level store failure is never the batch\'s fault', async (t) => {
+t.test("a request-level store failure is never the batch's fault", async (t) => {
   const facts = (status: number | undefined, type?: string, transport = false) => ({ status, type, transport });
   const cases: Array<[string, 'create_index' | 'bulk', ReturnType<typeof facts>, string, string?]> = [
     // 00:00 UTC: cluster.max_shards_per_node reached, the new day index is refused.
     ['shard limit on create', 'create_index', facts(400, 'validation_exception'), 'refused', 'index_create_refused'],
-    ['bad settings on create', 'create_index', facts(400, 'illegal_argument_exception'), 'refused', 'index_create_refused'],
+    [
+      'bad settings on create',
+      'create_index',
+      facts(400, 'illegal_argument_exception'),
+      'refused',
+      'index_create_refused',
+    ],
     ['create-index block', 'create_index', facts(403, 'cluster_block_exception'), 'refused', 'cluster_block'],
-    ['read-only-allow-delete (disk watermark)', 'bulk', facts(429, 'cluster_block_exception'), 'refused', 'cluster_block'],
+    [
+      'read-only-allow-delete (disk watermark)',
+      'bulk',
+      facts(429, 'cluster_block_exception'),
+      'refused',
+      'cluster_block',
+    ],
     ['closed index', 'create_index', facts(400, 'index_closed_exception'), 'refused', 'index_closed'],
     ['auto-create off, index gone', 'bulk', facts(404, 'index_not_found_exception'), 'refused', 'index_missing'],
     ['request too large', 'bulk', facts(413), 'refused', 'request_too_large'],
