@@ -97,10 +97,11 @@ export const ingestRoutes: FastifyPluginAsyncTypebox<IngestRoutesOptions> = asyn
       const operation = err instanceof DayIndexError ? 'create_index' : 'bulk';
       const cause = err instanceof DayIndexError ? err.cause : err;
       const verdict = classifyIngestStoreFailure(operation, storeErrorFacts(cause));
-      opts.metrics.storeErrors.inc({ operation, kind: verdict.kind === 'refused' ? verdict.cause : verdict.kind });
+      const answer = verdictError(verdict, err);
+      opts.metrics.storeErrors.inc({ operation, kind: answer.code });
       // The error handler logs the store's own words (5xx); the answer carries none of them.
       if (verdict.kind === 'refused') opts.metrics.ingestStoreRefusals.inc({ cause: verdict.cause });
-      throw verdictError(verdict, err);
+      throw answer;
     } finally {
       endTimer();
     }
