@@ -96,7 +96,7 @@ export async function buildApp(config: AggregatorConfig, deps: AppDeps = {}): Pr
   let storePrepared = false;
   const liveClusters =
     deps.liveClusters ??
-    (config.kube.clusters.length > 0 ? new KubeClusterView(config.kube.clusters, { requestTimeoutMs: config.kube.requestTimeoutMs }) : NO_LIVE_VIEW);
+    (config.kube.clusters.length > 0 ? new KubeClusterView(config.kube.clusters, { requestTimeoutMs: config.kube.requestTimeoutMs, log: app.log }) : NO_LIVE_VIEW);
   const writer = new BulkWriter(opensearch, prefix);
   const pits = new PitGate(config.query.maxOpenPits);
   const retention = new RetentionJob({
@@ -168,6 +168,7 @@ export async function buildApp(config: AggregatorConfig, deps: AppDeps = {}): Pr
   await app.register(discoveryRoutes, { prefix: API_BASE, discovery: new DiscoveryService(opensearch, prefix, liveClusters, app.log), limits: config.query });
   app.addHook('onClose', async () => {
     await stopJobs?.();
+    if (!deps.liveClusters) await liveClusters.close?.();
     if (!deps.opensearch) await opensearch.close();
   });
   // Routes are typed through the plugins' own type provider; callers see a plain instance.
