@@ -40,7 +40,8 @@ const proxied = new KubeConfig();
 proxied.loadFromClusterAndUser({ name: 'fake', server: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`, skipTLSVerify: true }, { name: 'fake-user' });
 const kubeconfigPath = path.join(dir, 'kubeconfig');
 await writeFile(kubeconfigPath, proxied.exportConfig());
-const podLists = () => listRequests.filter((p) => p === '/api/v1/pods').length;
+// Any LIST of pods, of one namespace or of all.
+const podLists = () => listRequests.filter((p) => /\/pods$/.test(p)).length;
 
 async function until<T>(what: string, get: () => Promise<T>, ok: (v: T) => boolean, ms = 15_000): Promise<T> {
   const deadline = Date.now() + ms;
