@@ -15,14 +15,24 @@
  * Started lazily on the first read; `stop()` ends the watch and any pending retry.
  * Single-threaded: no locking; readers see the map ListWatch maintains.
  */
-import { ListWatch, Watch, type KubeConfig, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
+import {
+  ListWatch,
+  Watch,
+  type KubeConfig,
+  type KubernetesListObject,
+  type KubernetesObject,
+} from '@kubernetes/client-node';
 
 export interface InformerLogger {
   warn(obj: object, msg: string): void;
 }
 
 /** Lists one page; must honour the signal (abort the HTTP request). */
-export type ListPage<T extends KubernetesObject> = (page: { limit: number; continue: string | undefined; signal: AbortSignal }) => Promise<KubernetesListObject<T>>;
+export type ListPage<T extends KubernetesObject> = (page: {
+  limit: number;
+  continue: string | undefined;
+  signal: AbortSignal;
+}) => Promise<KubernetesListObject<T>>;
 
 export interface ResourceInformerOptions {
   /** Abort a LIST page after this long, ms. */
@@ -114,7 +124,12 @@ export class ResourceInformer<T extends KubernetesObject> {
     // the wrapper is how we know whether the cache is being kept current.
     const inner = new Watch(this.#kc);
     const watch = {
-      watch: async (path: string, params: Record<string, string | number | boolean | undefined>, cb: (phase: string, obj: unknown, raw?: unknown) => void, done: (err: unknown) => void) => {
+      watch: async (
+        path: string,
+        params: Record<string, string | number | boolean | undefined>,
+        cb: (phase: string, obj: unknown, raw?: unknown) => void,
+        done: (err: unknown) => void,
+      ) => {
         // A watch refused outright calls `done` before `watch()` returns: then it never was up.
         let ended = false;
         const controller = await inner.watch(path, { ...params, allowWatchBookmarks: true }, cb, (err: unknown) => {
@@ -134,7 +149,10 @@ export class ResourceInformer<T extends KubernetesObject> {
     lw.on('error', (err: unknown) => {
       if (!current()) return;
       this.#watching = false;
-      this.#opts.log?.warn({ resource: this.#label, err: (err as Error)?.message ?? String(err) }, 'live cluster view: list/watch failed; retrying');
+      this.#opts.log?.warn(
+        { resource: this.#label, err: (err as Error)?.message ?? String(err) },
+        'live cluster view: list/watch failed; retrying',
+      );
       void lw.stop();
       this.#lw = undefined;
       this.#wake();

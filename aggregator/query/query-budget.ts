@@ -47,7 +47,8 @@ export function budgetFor(request: FastifyRequest, reply: FastifyReply, limits: 
   const controller = new AbortController();
   const raw = reply.raw;
   raw.once('close', () => {
-    if (!raw.writableFinished) controller.abort(new AppError('AGG_ERR_CLIENT_CLOSED', 'the client closed the connection'));
+    if (!raw.writableFinished)
+      controller.abort(new AppError('AGG_ERR_CLIENT_CLOSED', 'the client closed the connection'));
   });
   return {
     requestClass: cls,
@@ -60,7 +61,11 @@ export function budgetFor(request: FastifyRequest, reply: FastifyReply, limits: 
 const HOUR_NS = 3_600_000_000_000n;
 
 /** 400 `window_too_large` when `end - start` exceeds the class's limit; the message names the limit. */
-export function checkWindow(budget: Pick<QueryBudget, 'requestClass' | 'maxWindowHours'>, startNs: bigint, endNs: bigint): void {
+export function checkWindow(
+  budget: Pick<QueryBudget, 'requestClass' | 'maxWindowHours'>,
+  startNs: bigint,
+  endNs: bigint,
+): void {
   const limitNs = BigInt(budget.maxWindowHours) * HOUR_NS;
   if (endNs - startNs <= limitNs) return;
   const asked = Number((endNs - startNs) / HOUR_NS);
@@ -96,12 +101,21 @@ export function withDeadline<T>(d: StoreDeadline | undefined, what: string, call
     const onAbort = () => {
       settle();
       call.abort();
-      reject(d.signal.reason instanceof AppError ? d.signal.reason : new AppError('AGG_ERR_CLIENT_CLOSED', `${what}: the client went away`));
+      reject(
+        d.signal.reason instanceof AppError
+          ? d.signal.reason
+          : new AppError('AGG_ERR_CLIENT_CLOSED', `${what}: the client went away`),
+      );
     };
     const timer = setTimeout(() => {
       settle();
       call.abort();
-      reject(new AppError('AGG_ERR_QUERY_TIMEOUT', `${what}: the query ran longer than ${d.timeoutMs} ms and was cancelled; narrow the time window or the filters`));
+      reject(
+        new AppError(
+          'AGG_ERR_QUERY_TIMEOUT',
+          `${what}: the query ran longer than ${d.timeoutMs} ms and was cancelled; narrow the time window or the filters`,
+        ),
+      );
     }, d.timeoutMs);
     const settle = () => {
       clearTimeout(timer);

@@ -18,14 +18,21 @@ const admin = agg.adminToken;
 const api = `${agg.url}/v1/k8s/logs`;
 
 // Three records so that a one-record page has a next_cursor.
-const seedRes = await ingest(agg.url, await agg.ingestToken('alpha'), ndjson([1, 2, 3].map((i) => record({ cluster: 'alpha', namespace: 'shop', pod: `web-${i}` }))));
+const seedRes = await ingest(
+  agg.url,
+  await agg.ingestToken('alpha'),
+  ndjson([1, 2, 3].map((i) => record({ cluster: 'alpha', namespace: 'shop', pod: `web-${i}` }))),
+);
 if (seedRes.status !== 200) throw new Error(`seed: ${seedRes.status}`);
 await agg.refresh();
 
 async function firstCursor(path: string, query: Record<string, string>): Promise<string> {
-  const res = await fetch(`${api}${path}?${new URLSearchParams({ limit: '1', ...query })}`, { headers: { authorization: `Bearer ${admin}` } });
+  const res = await fetch(`${api}${path}?${new URLSearchParams({ limit: '1', ...query })}`, {
+    headers: { authorization: `Bearer ${admin}` },
+  });
   const body = (await res.json()) as { next_cursor?: string | null };
-  if (res.status !== 200 || !body.next_cursor) throw new Error(`no cursor from ${path}: ${res.status} ${JSON.stringify(body)}`);
+  if (res.status !== 200 || !body.next_cursor)
+    throw new Error(`no cursor from ${path}: ${res.status} ${JSON.stringify(body)}`);
   return body.next_cursor;
 }
 /** A cursor of `GET /?namespace=shop`: foreign to every other query and route. */
@@ -33,7 +40,9 @@ const listCursor = await firstCursor('/', { namespace: 'shop' });
 /** A discovery cursor: foreign to the log routes. */
 const podsCursor = await firstCursor('/containers', { cluster: 'alpha' });
 // Valid JSON in our shape, but a window no request could ask for.
-const forged = Buffer.from(JSON.stringify([1, '2026-11-25T10:00:00.000000000Z', 'x', '0', '99999999999999999999999', 'q'])).toString('base64url');
+const forged = Buffer.from(
+  JSON.stringify([1, '2026-11-25T10:00:00.000000000Z', 'x', '0', '99999999999999999999999', 'q']),
+).toString('base64url');
 
 /** One bad input: query parameters (GET) and the same as raw JSON members (POST). */
 interface Case {
@@ -86,7 +95,12 @@ for (const [path, ops] of Object.entries(spec.paths)) {
 
 t.test('the routes come from the OpenAPI document', async (t) => {
   const names = routes.map((r) => `${r.method} ${r.path}`);
-  for (const expected of ['GET /v1/k8s/logs/', 'POST /v1/k8s/logs/search', 'GET /v1/k8s/logs/pods', 'POST /v1/k8s/logs/tokens']) {
+  for (const expected of [
+    'GET /v1/k8s/logs/',
+    'POST /v1/k8s/logs/search',
+    'GET /v1/k8s/logs/pods',
+    'POST /v1/k8s/logs/tokens',
+  ]) {
     t.ok(names.includes(expected), `${expected} is covered`);
   }
 });
@@ -96,8 +110,16 @@ function send(route: Route, c: Case, headers: Record<string, string> = {}) {
   if (route.method === 'GET') {
     return fetch(`${agg.url}${route.path}?${new URLSearchParams(c.query)}`, { headers: auth });
   }
-  const members = c.json ?? Object.entries(c.query).map(([k, v]) => `${JSON.stringify(k)}: ${JSON.stringify(v)}`).join(', ');
-  return fetch(`${agg.url}${route.path}`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: `{${members}}` });
+  const members =
+    c.json ??
+    Object.entries(c.query)
+      .map(([k, v]) => `${JSON.stringify(k)}: ${JSON.stringify(v)}`)
+      .join(', ');
+  return fetch(`${agg.url}${route.path}`, {
+    method: 'POST',
+    headers: { ...auth, 'content-type': 'application/json' },
+    body: `{${members}}`,
+  });
 }
 
 /** 4xx that says the input was refused; 401/403/404/405 would mean the case never reached validation. */
@@ -111,7 +133,10 @@ async function assertRefused(t: Test, res: Response, what: string) {
   }
   const ok = res.status >= 400 && res.status < 500 && ![401, 403, 404, 405].includes(res.status);
   t.ok(ok, `${what}: 4xx, got ${res.status} ${text.slice(0, 200)}`);
-  t.ok(body.error?.status === res.status && typeof body.error.code === 'string' && typeof body.request_id === 'string', `${what}: error envelope with a code`);
+  t.ok(
+    body.error?.status === res.status && typeof body.error.code === 'string' && typeof body.request_id === 'string',
+    `${what}: error envelope with a code`,
+  );
 }
 
 for (const route of routes) {
@@ -121,13 +146,21 @@ for (const route of routes) {
 }
 
 t.test('a cursor is refused with invalid_cursor when it belongs to another query', async (t) => {
-  for (const [path, query] of [['/', { namespace: 'other', cursor: listCursor }], ['/', { cursor: podsCursor }], ['/pods', { cursor: podsCursor }]] as const) {
-    const res = await fetch(`${api}${path}?${new URLSearchParams(query)}`, { headers: { authorization: `Bearer ${admin}` } });
+  for (const [path, query] of [
+    ['/', { namespace: 'other', cursor: listCursor }],
+    ['/', { cursor: podsCursor }],
+    ['/pods', { cursor: podsCursor }],
+  ] as const) {
+    const res = await fetch(`${api}${path}?${new URLSearchParams(query)}`, {
+      headers: { authorization: `Bearer ${admin}` },
+    });
     const body = (await res.json()) as { error: { code: string } };
     t.equal(res.status, 400, `${path} ${Object.keys(query).join(',')}`);
     t.equal(body.error.code, 'invalid_cursor');
   }
-  const same = await fetch(`${api}/?${new URLSearchParams({ namespace: 'shop', limit: '1', cursor: listCursor })}`, { headers: { authorization: `Bearer ${admin}` } });
+  const same = await fetch(`${api}/?${new URLSearchParams({ namespace: 'shop', limit: '1', cursor: listCursor })}`, {
+    headers: { authorization: `Bearer ${admin}` },
+  });
   t.equal(same.status, 200, 'the same query continues with it');
 });
 

@@ -30,7 +30,12 @@ async function until(what: string, cond: () => boolean | Promise<boolean>, ms = 
 
 /** The real client, except that `search` hangs until aborted, counting calls and aborts. */
 function hangingSearch(real: OpenSearch) {
-  const seen = { searches: 0, aborts: 0, requestTimeouts: [] as Array<number | undefined>, params: [] as Array<Record<string, unknown>> };
+  const seen = {
+    searches: 0,
+    aborts: 0,
+    requestTimeouts: [] as Array<number | undefined>,
+    params: [] as Array<Record<string, unknown>>,
+  };
   const search = (params: Record<string, unknown>, options?: { requestTimeout?: number }) => {
     seen.searches++;
     seen.params.push(params);
@@ -45,7 +50,9 @@ function hangingSearch(real: OpenSearch) {
       },
     });
   };
-  const client = new Proxy(real, { get: (target, key, recv) => (key === 'search' ? search : Reflect.get(target, key, recv)) });
+  const client = new Proxy(real, {
+    get: (target, key, recv) => (key === 'search' ? search : Reflect.get(target, key, recv)),
+  });
   return { client, seen };
 }
 
@@ -55,7 +62,11 @@ t.test('a search past its class timeout is aborted and answered 504 query_timeou
   const real = createOpenSearchClient(configWith({ opensearchUrl }).opensearch);
   t.teardown(() => real.close());
   const { client, seen } = hangingSearch(real);
-  const agg = await startTestAggregator(t, { name: 'qtimeout', deps: { opensearch: client }, query: { standardTimeoutMs: 200, heavyTimeoutMs: 300 } });
+  const agg = await startTestAggregator(t, {
+    name: 'qtimeout',
+    deps: { opensearch: client },
+    query: { standardTimeoutMs: 200, heavyTimeoutMs: 300 },
+  });
   const reader = await agg.createToken({ name: 'r', scopes: ['logs:read'] });
   const auth = { authorization: `Bearer ${reader}` };
 
@@ -70,9 +81,17 @@ t.test('a search past its class timeout is aborted and answered 504 query_timeou
 
   const standard = await fetch(`${agg.url}/v1/k8s/logs/`, { headers: auth });
   t.equal(standard.status, 504);
-  t.match(((await standard.json()) as { error: { message: string } }).error.message, /200 ms/, 'plain GET / is standard');
+  t.match(
+    ((await standard.json()) as { error: { message: string } }).error.message,
+    /200 ms/,
+    'plain GET / is standard',
+  );
 
-  const search = await fetch(`${agg.url}/v1/k8s/logs/search`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: '{}' });
+  const search = await fetch(`${agg.url}/v1/k8s/logs/search`, {
+    method: 'POST',
+    headers: { ...auth, 'content-type': 'application/json' },
+    body: '{}',
+  });
   t.equal(search.status, 504);
   const pods = await fetch(`${agg.url}/v1/k8s/logs/pods`, { headers: auth });
   t.equal(pods.status, 504, 'discovery searches are bounded too');
@@ -83,7 +102,11 @@ t.test('a client that goes away aborts its store search', async (t) => {
   const real = createOpenSearchClient(configWith({ opensearchUrl }).opensearch);
   t.teardown(() => real.close());
   const { client, seen } = hangingSearch(real);
-  const agg = await startTestAggregator(t, { name: 'qclose', deps: { opensearch: client }, query: { standardTimeoutMs: 600_000, heavyTimeoutMs: 600_000 } });
+  const agg = await startTestAggregator(t, {
+    name: 'qclose',
+    deps: { opensearch: client },
+    query: { standardTimeoutMs: 600_000, heavyTimeoutMs: 600_000 },
+  });
   const reader = await agg.createToken({ name: 'r', scopes: ['logs:read'] });
   for (const [what, init] of [
     ['GET /', { url: `${agg.url}/v1/k8s/logs/` }],
@@ -113,16 +136,32 @@ t.test('aborting a client call cancels the search task in OpenSearch', async (t)
   t.teardown(() => fetch(`${opensearchUrl}/${index}`, { method: 'DELETE' }).catch(() => {}));
   let bulk = '';
   for (let i = 0; i < 2000; i++) bulk += `{"index":{}}\n{"n":${i}}\n`;
-  const res = await fetch(`${opensearchUrl}/${index}/_bulk?refresh=true`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body: bulk });
+  const res = await fetch(`${opensearchUrl}/${index}/_bulk?refresh=true`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-ndjson' },
+    body: bulk,
+  });
   t.equal(res.status, 200);
   const opaqueId = `qg-${randomBytes(6).toString('hex')}`;
   const ours = async () => {
     const r = await fetch(`${opensearchUrl}/_tasks?actions=*search*&detailed=true`);
-    const body = (await r.json()) as { nodes?: Record<string, { tasks: Record<string, { headers?: Record<string, string> }> }> };
-    return Object.values(body.nodes ?? {}).flatMap((n) => Object.values(n.tasks)).filter((task) => task.headers?.['X-Opaque-Id'] === opaqueId).length;
+    const body = (await r.json()) as {
+      nodes?: Record<string, { tasks: Record<string, { headers?: Record<string, string> }> }>;
+    };
+    return Object.values(body.nodes ?? {})
+      .flatMap((n) => Object.values(n.tasks))
+      .filter((task) => task.headers?.['X-Opaque-Id'] === opaqueId).length;
   };
   // A painless loop per document: minutes of work, far longer than the test waits.
-  const slow = { query: { bool: { filter: { script: { script: { source: 'long x = 0; for (int i = 0; i < 900000; i++) { x += i; } return x > 0;' } } } } } };
+  const slow = {
+    query: {
+      bool: {
+        filter: {
+          script: { script: { source: 'long x = 0; for (int i = 0; i < 900000; i++) { x += i; } return x > 0;' } },
+        },
+      },
+    },
+  };
   const signal = new AbortController();
   const call = withDeadline(
     { signal: signal.signal, timeoutMs: 600_000 },
@@ -132,7 +171,10 @@ t.test('aborting a client call cancels the search task in OpenSearch', async (t)
   call.catch(() => {});
   await until('the search task to run in OpenSearch', async () => (await ours()) > 0, 30_000);
   signal.abort();
-  const err = await call.then(() => undefined, (e: unknown) => e);
+  const err = await call.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   t.ok(err instanceof AppError && err.code === 'client_closed_request', 'the caller is told the client left');
   await until('no search task of ours left in OpenSearch', async () => (await ours()) === 0, 30_000);
   t.pass('OpenSearch cancelled the search when the HTTP request was aborted');
@@ -148,12 +190,27 @@ t.test('open points in time are capped per replica; a slot is freed at the end a
   // Two concurrent exports through the store: the first holds the point in time (it is
   // suspended between pages), the second is refused before it opens one.
   const search = new LogSearch(agg.app.services.opensearch, agg.prefix, new PitGate(1));
-  const q: LogQuery = { scope: { clusters: null, namespaces: null }, startNs: 0n, endNs: BigInt(Date.now() + 60_000) * 1_000_000n, direction: 'forward', limit: 100 };
+  const q: LogQuery = {
+    scope: { clusters: null, namespaces: null },
+    startNs: 0n,
+    endNs: BigInt(Date.now() + 60_000) * 1_000_000n,
+    direction: 'forward',
+    limit: 100,
+  };
   const first = search.exportNdjson(q, { pageSize: 1 });
   const page = await first.next();
   t.equal(page.done, false, 'the first export is under way');
-  const second = await search.exportNdjson(q, { pageSize: 1 }).next().then(() => undefined, (e: unknown) => e);
-  t.ok(second instanceof AppError && second.status === 429 && second.code === 'too_many_exports', 'the second is 429 too_many_exports');
+  const second = await search
+    .exportNdjson(q, { pageSize: 1 })
+    .next()
+    .then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+  t.ok(
+    second instanceof AppError && second.status === 429 && second.code === 'too_many_exports',
+    'the second is 429 too_many_exports',
+  );
   t.ok(second instanceof AppError && (second.retryAfterSeconds ?? 0) > 0, '… with Retry-After');
   await first.return(undefined); // the consumer stops early: the slot and the PIT are released
   const third = search.exportNdjson(q, { pageSize: 100 });
@@ -166,23 +223,32 @@ t.test('open points in time are capped per replica; a slot is freed at the end a
   // Over HTTP: the replica's gate is full → 429 envelope with Retry-After.
   const held = agg.app.services.pits.tryAcquire();
   t.ok(held, 'the test holds the only slot');
-  const refused = await fetch(`${agg.url}/v1/k8s/logs/?start=now-1h`, { headers: { authorization: `Bearer ${reader}`, accept: 'application/x-ndjson' } });
+  const refused = await fetch(`${agg.url}/v1/k8s/logs/?start=now-1h`, {
+    headers: { authorization: `Bearer ${reader}`, accept: 'application/x-ndjson' },
+  });
   const body = (await refused.json()) as { error: { code: string } };
   t.equal(refused.status, 429);
   t.equal(body.error.code, 'too_many_exports');
   t.ok(Number(refused.headers.get('retry-after')) > 0, 'Retry-After is set');
   held?.();
-  const ok = await fetch(`${agg.url}/v1/k8s/logs/?start=now-1h`, { headers: { authorization: `Bearer ${reader}`, accept: 'application/x-ndjson' } });
+  const ok = await fetch(`${agg.url}/v1/k8s/logs/?start=now-1h`, {
+    headers: { authorization: `Bearer ${reader}`, accept: 'application/x-ndjson' },
+  });
   t.equal(ok.status, 200);
   t.equal((await ok.text()).split('\n').filter(Boolean).length, 3);
   t.equal(agg.app.services.pits.open, 0, 'the export released its slot');
 });
 
 t.test('GET / with q, exports and discovery are in the heavy rate class', async (t) => {
-  const agg = await startTestAggregator(t, { name: 'qclass', rateLimit: { standardPerMinute: 1000, heavyPerMinute: 3 } });
+  const agg = await startTestAggregator(t, {
+    name: 'qclass',
+    rateLimit: { standardPerMinute: 1000, heavyPerMinute: 3 },
+  });
   const reader = await agg.createToken({ name: 'r', scopes: ['logs:read'] });
   const limitOf = async (path: string, headers: Record<string, string> = {}) =>
-    (await fetch(`${agg.url}/v1/k8s/logs${path}`, { headers: { authorization: `Bearer ${reader}`, ...headers } })).headers.get('x-ratelimit-limit');
+    (
+      await fetch(`${agg.url}/v1/k8s/logs${path}`, { headers: { authorization: `Bearer ${reader}`, ...headers } })
+    ).headers.get('x-ratelimit-limit');
   t.equal(await limitOf('/'), '1000', 'plain GET / is standard');
   t.equal(await limitOf('/?q=x'), '3', 'GET / with q is heavy');
   t.equal(await limitOf('/', { accept: 'application/x-ndjson' }), '3', 'an export is heavy');
