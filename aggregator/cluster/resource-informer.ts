@@ -87,6 +87,9 @@ export class ResourceInformer<T extends KubernetesObject> {
   async waitConnected(timeoutMs: number): Promise<boolean> {
     this.#ensureStarted();
     if (this.connected) return true;
+    // Failed and waiting to retry: answer now rather than make every request wait out
+    // the timeout while the cluster is down.
+    if (this.#retryTimer) return false;
     return new Promise<boolean>((resolve) => {
       const done = () => {
         clearTimeout(timer);

@@ -4,7 +4,9 @@
  * the client goes away. Every OpenSearch search of the retrieval and discovery routes
  * runs under `withDeadline`, which aborts the HTTP request to OpenSearch on either event;
  * OpenSearch cancels a search whose HTTP channel closes, and `cancel_after_time_interval`
- * is the store-side backstop should the abort not reach it.
+ * is the store-side backstop should the abort not reach it. (The body's `timeout` is not
+ * used: it makes shards return partial hits as a normal 200, which a page or an export
+ * would then silently be short of.)
  *
  * A timed-out store call is a 504 `query_timeout` (the store did not answer in time for
  * this query; a 503 would suggest the store itself is down). A client that went away
