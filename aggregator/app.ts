@@ -23,6 +23,7 @@ import { HeartbeatStore } from './store/heartbeat-store.ts';
 import { CollectionConfigStore } from './store/collection-config-store.ts';
 import { TokenStore } from './auth/token-store.ts';
 import { LogSearch } from './query/log-search.ts';
+import { PitGate } from './query/pit-gate.ts';
 import { createMetrics, type AggregatorMetrics } from './telemetry/metrics.ts';
 import { errorHandlerPlugin } from './plugins/error-handler.ts';
 import { authPlugin } from './plugins/auth.ts';
@@ -38,6 +39,13 @@ import { JobLeases } from './jobs/job-lease.ts';
 import { RetentionJob, startRetentionSchedule } from './jobs/retention-job.ts';
 
 export const API_BASE = '/v1/k8s/logs';
+
+const REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
+
+/** The caller's request id when it is 1–128 printable ASCII characters (no spaces), else undefined. */
+export function acceptedRequestId(header: string | string[] | undefined): string | undefined {
+  return typeof header === 'string' && REQUEST_ID.test(header) ? header : undefined;
+}
 
 export interface AppDeps {
   opensearch?: OpenSearch;
@@ -60,6 +68,8 @@ declare module 'fastify' {
       heartbeats: HeartbeatStore;
       metrics: AggregatorMetrics;
       retention: RetentionJob;
+      /** Open exports (points in time) of this replica. */
+      pits: PitGate;
     };
   }
 }
@@ -67,9 +77,12 @@ declare module 'fastify' {
 export async function buildApp(config: AggregatorConfig, deps: AppDeps = {}): Promise<FastifyInstance> {
   const app = Fastify({
     ...(deps.logger ? { loggerInstance: deps.logger as FastifyBaseLogger } : { logger: { level: config.logLevel } }),
-    requestIdHeader: 'x-request-id',
-    genReqId: () => randomUUID(),
-    bodyLimit: config.ingest.maxBodyBytes,
+    // A caller's X-Request-Id is kept only when short and printable (it lands in logs and
+    // headers); otherwise one is generated.
+    requestIdHeader: false,
+    genReqId: (req) => acceptedRequestId(req.headers['x-request-id']) ?? randomUUID(),
+    // Non-ingest bodies are small JSON; the ingest route sets its own, larger limit.
+    bodyLimit: config.query.maxJsonBodyBytes,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: true, useDefaults: true, allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
@@ -83,8 +96,9 @@ export async function buildApp(config: AggregatorConfig, deps: AppDeps = {}): Pr
   let storePrepared = false;
   const liveClusters =
     deps.liveClusters ??
-    (config.kube.clusters.length > 0 ? new KubeClusterView(config.kube.clusters, { requestTimeoutMs: config.kube.requestTimeoutMs }) : NO_LIVE_VIEW);
+    (config.kube.clusters.length > 0 ? new KubeClusterView(config.kube.clusters, { requestTimeoutMs: config.kube.requestTimeoutMs, log: app.log }) : NO_LIVE_VIEW);
   const writer = new BulkWriter(opensearch, prefix, { maxBulkBytes: config.ingest.maxBulkBytes });
+  const pits = new PitGate(config.query.maxOpenPits);
   const retention = new RetentionJob({
     client: opensearch,
     leases: new JobLeases(opensearch, prefix),
@@ -97,7 +111,7 @@ export async function buildApp(config: AggregatorConfig, deps: AppDeps = {}): Pr
   });
   let stopJobs: (() => Promise<void>) | undefined;
 
-  app.decorate('services', { opensearch, tokens, configs, heartbeats, metrics, retention });
+  app.decorate('services', { opensearch, tokens, configs, heartbeats, metrics, retention, pits });
   app.decorate('startJobs', () => {
     if (stopJobs) return;
     stopJobs = startRetentionSchedule(retention, { intervalMs: config.retentionIntervalMs, log: app.log }).stop;
@@ -149,11 +163,12 @@ export async function buildApp(config: AggregatorConfig, deps: AppDeps = {}): Pr
     configs,
     ...config.ingest,
   });
-  await app.register(logsRoutes, { prefix: API_BASE, search: new LogSearch(opensearch, prefix) });
+  await app.register(logsRoutes, { prefix: API_BASE, search: new LogSearch(opensearch, prefix, pits), limits: config.query });
   await app.register(tokenRoutes, { prefix: API_BASE, tokens });
-  await app.register(discoveryRoutes, { prefix: API_BASE, discovery: new DiscoveryService(opensearch, prefix, liveClusters, app.log) });
+  await app.register(discoveryRoutes, { prefix: API_BASE, discovery: new DiscoveryService(opensearch, prefix, liveClusters, app.log), limits: config.query });
   app.addHook('onClose', async () => {
     await stopJobs?.();
+    if (!deps.liveClusters) await liveClusters.close?.();
     if (!deps.opensearch) await opensearch.close();
   });
   // Routes are typed through the plugins' own type provider; callers see a plain instance.

@@ -80,6 +80,24 @@ export interface AggregatorConfig {
     /** Requests per minute per token on heavy endpoints (search, LogQL, archive start, collect); 0 disables. Env `K8S_LOGS_RATE_LIMIT_HEAVY`. Default 10. */
     readonly heavyPerMinute: number;
   };
+  /**
+   * Bounds of API requests outside ingest (README "Limits"). Heavy = `POST /search`,
+   * `GET /` with `q`, every NDJSON export and discovery; everything else is standard.
+   */
+  readonly query: {
+    /** Largest JSON body of a non-ingest route, bytes (413 beyond). Env `K8S_LOGS_QUERY_MAX_BODY_BYTES`. Default 1 MiB. */
+    readonly maxJsonBodyBytes: number;
+    /** Longest a standard request's store query may run before it is cancelled (504), ms. Env `K8S_LOGS_QUERY_TIMEOUT_STANDARD_MS`. Default 10000. */
+    readonly standardTimeoutMs: number;
+    /** Same for heavy requests (per page read, for exports), ms. Env `K8S_LOGS_QUERY_TIMEOUT_HEAVY_MS`. Default 30000. */
+    readonly heavyTimeoutMs: number;
+    /** Longest time window (`end - start`) of a standard request, hours (400 beyond). Env `K8S_LOGS_QUERY_MAX_WINDOW_STANDARD_HOURS`. Default 744 (31 d). */
+    readonly maxWindowStandardHours: number;
+    /** Longest time window of a heavy request, hours. Env `K8S_LOGS_QUERY_MAX_WINDOW_HEAVY_HOURS`. Default 168 (7 d). */
+    readonly maxWindowHeavyHours: number;
+    /** Points in time (open exports) this replica holds at once; beyond it 429 + Retry-After. Env `K8S_LOGS_QUERY_MAX_OPEN_PITS`. Default 8. */
+    readonly maxOpenPits: number;
+  };
   /** Days of logs kept in OpenSearch; older day indices are deleted. Env `K8S_LOGS_RETENTION_DAYS`. Default 7. */
   readonly retentionDays: number;
   /**
@@ -129,6 +147,10 @@ Flags (each also read from the environment variable shown):
                            K8S_LOGS_INGEST_MAX_RECORD_AGE_MS / _AHEAD_MS   accepted timestamps (7 d ≤ retention / 10 min)
                            K8S_LOGS_INGEST_MAX_INFLIGHT_BYTES      ingest bytes in flight, then 429 (256 MiB)
                            K8S_LOGS_BULK_MAX_BYTES                 largest _bulk request (10 MiB)
+                           K8S_LOGS_QUERY_MAX_BODY_BYTES           other JSON bodies (1 MiB)
+                           K8S_LOGS_QUERY_TIMEOUT_STANDARD_MS / _HEAVY_MS   query timeouts (10000 / 30000)
+                           K8S_LOGS_QUERY_MAX_WINDOW_STANDARD_HOURS / _HEAVY_HOURS   time window (744 / 168)
+                           K8S_LOGS_QUERY_MAX_OPEN_PITS            concurrent exports per replica (8)
   --log-level <level>      K8S_LOGS_LOG_LEVEL         trace|debug|info|warn|error (default info)
   -h, --help               this text
 
@@ -218,6 +240,14 @@ export function loadConfig(argv: string[], env: Source): AggregatorConfig {
       standardPerMinute: int(env['K8S_LOGS_RATE_LIMIT_STANDARD'] ?? '100', 'K8S_LOGS_RATE_LIMIT_STANDARD', 0, 1_000_000),
       heavyPerMinute: int(env['K8S_LOGS_RATE_LIMIT_HEAVY'] ?? '10', 'K8S_LOGS_RATE_LIMIT_HEAVY', 0, 1_000_000),
     },
+    query: {
+      maxJsonBodyBytes: int(env['K8S_LOGS_QUERY_MAX_BODY_BYTES'] ?? String(1 << 20), 'K8S_LOGS_QUERY_MAX_BODY_BYTES', 1024, 1 << 30),
+      standardTimeoutMs: int(env['K8S_LOGS_QUERY_TIMEOUT_STANDARD_MS'] ?? '10000', 'K8S_LOGS_QUERY_TIMEOUT_STANDARD_MS', 100, 600_000),
+      heavyTimeoutMs: int(env['K8S_LOGS_QUERY_TIMEOUT_HEAVY_MS'] ?? '30000', 'K8S_LOGS_QUERY_TIMEOUT_HEAVY_MS', 100, 600_000),
+      maxWindowStandardHours: int(env['K8S_LOGS_QUERY_MAX_WINDOW_STANDARD_HOURS'] ?? '744', 'K8S_LOGS_QUERY_MAX_WINDOW_STANDARD_HOURS', 1, 24 * 3660),
+      maxWindowHeavyHours: int(env['K8S_LOGS_QUERY_MAX_WINDOW_HEAVY_HOURS'] ?? '168', 'K8S_LOGS_QUERY_MAX_WINDOW_HEAVY_HOURS', 1, 24 * 3660),
+      maxOpenPits: int(env['K8S_LOGS_QUERY_MAX_OPEN_PITS'] ?? '8', 'K8S_LOGS_QUERY_MAX_OPEN_PITS', 1, 1000),
+    },
     retentionDays,
     retentionIntervalMs: int(env['K8S_LOGS_RETENTION_INTERVAL_MS'] ?? '3600000', 'K8S_LOGS_RETENTION_INTERVAL_MS', 1000, 7 * 86_400_000),
     kube: {
@@ -236,6 +266,7 @@ export function configWith(overrides: {
   indexPrefix?: string;
   rateLimit?: Partial<AggregatorConfig['rateLimit']>;
   ingest?: Partial<AggregatorConfig['ingest']>;
+  query?: Partial<AggregatorConfig['query']>;
   logLevel?: string;
 }): AggregatorConfig {
   const base = loadConfig([], {
@@ -250,6 +281,7 @@ export function configWith(overrides: {
     host: '127.0.0.1',
     rateLimit: { ...base.rateLimit, ...overrides.rateLimit },
     ingest: { ...base.ingest, ...overrides.ingest },
+    query: { ...base.query, ...overrides.query },
   });
 }
 

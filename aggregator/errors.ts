@@ -6,6 +6,10 @@
 
 export const ErrorCodes = {
   AGG_ERR_INVALID_REQUEST: { status: 400, code: 'invalid_request' },
+  /** A cursor that is not one of ours, or belongs to another query. */
+  AGG_ERR_INVALID_CURSOR: { status: 400, code: 'invalid_cursor' },
+  /** The time window is longer than the request class allows (config `query.maxWindow*Ms`). */
+  AGG_ERR_WINDOW_TOO_LARGE: { status: 400, code: 'window_too_large' },
   AGG_ERR_UNAUTHORIZED: { status: 401, code: 'unauthorized' },
   AGG_ERR_FORBIDDEN: { status: 403, code: 'forbidden' },
   AGG_ERR_NOT_FOUND: { status: 404, code: 'not_found' },
@@ -16,6 +20,10 @@ export const ErrorCodes = {
   AGG_ERR_STORE_BUSY: { status: 429, code: 'store_busy' },
   /** Ingest already holds its in-flight byte budget (config ingest.maxInFlightBytes). */
   AGG_ERR_INGEST_OVERLOADED: { status: 429, code: 'ingest_overloaded' },
+  /** This replica already holds `query.maxOpenPits` points in time (open exports). */
+  AGG_ERR_TOO_MANY_EXPORTS: { status: 429, code: 'too_many_exports' },
+  /** The client went away; nobody reads this answer (it is only logged). */
+  AGG_ERR_CLIENT_CLOSED: { status: 499, code: 'client_closed_request' },
   AGG_ERR_INTERNAL: { status: 500, code: 'internal' },
   AGG_ERR_STORE_UNAVAILABLE: { status: 503, code: 'store_unavailable' },
   /**
@@ -23,6 +31,8 @@ export const ErrorCodes = {
    * closed or missing index): never the caller's fault, so a retryable 503, not a 400.
    */
   AGG_ERR_STORE_REFUSED: { status: 503, code: 'store_refused' },
+  /** The query ran past its class's timeout and was cancelled in the store. */
+  AGG_ERR_QUERY_TIMEOUT: { status: 504, code: 'query_timeout' },
 } as const;
 
 export type ErrorName = keyof typeof ErrorCodes;

@@ -22,6 +22,14 @@ const UNIT_NS: Record<string, bigint> = {
   w: 604_800_000_000_000n,
 };
 
+/**
+ * The instants an API time may name: from the epoch to the last one OpenSearch's
+ * `date_nanos` can hold (2^63 - 1 ns, 2262-04-11T23:47:16.854775807Z). Outside it a time
+ * cannot be formatted for the store, so it is the caller's error, not ours.
+ */
+export const MIN_TIME_NS = 0n;
+export const MAX_TIME_NS = 9_223_372_036_854_775_807n;
+
 export class InvalidTimeError extends Error {
   override readonly name = 'InvalidTimeError';
 }
@@ -78,6 +86,14 @@ export function nowNanos(): bigint {
  * request resolves all its times against one instant.
  */
 export function parseTimeParam(value: string, now: bigint): bigint {
+  const ns = parseTimeUnbounded(value, now);
+  if (ns < MIN_TIME_NS || ns > MAX_TIME_NS) {
+    throw new InvalidTimeError(`time "${value.length > 40 ? `${value.slice(0, 40)}…` : value}" is out of range: use an instant from 1970-01-01 to 2262-04-11`);
+  }
+  return ns;
+}
+
+function parseTimeUnbounded(value: string, now: bigint): bigint {
   const v = value.trim();
   const rel = RELATIVE.exec(v);
   if (rel) {

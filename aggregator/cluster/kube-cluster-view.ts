@@ -1,16 +1,19 @@
 /**
- * LiveClusterView over the Kubernetes API with @kubernetes/client-node: one CoreV1Api per
- * configured cluster, built from a kubeconfig file (or a KubeConfig, for tests).
+ * LiveClusterView over the Kubernetes API with @kubernetes/client-node: per configured
+ * cluster (a kubeconfig file, or a KubeConfig for tests) one informer of pods and one of
+ * namespaces (resource-informer.ts: list + watch cache). A discovery request reads the
+ * caches; the API sees one LIST per resource per cluster and then watches, not a listing
+ * of every pod of the cluster per request.
  *
- * Lists are paged (`limit` + `continue`) so a large cluster is read in bounded responses,
- * and every call is bounded by `requestTimeoutMs`: past it the caller gets a LiveViewError
- * and answers from the index (the underlying request is abandoned, not awaited).
- * Concurrency-safe: no state besides the immutable client map.
+ * The informers start on the first request. A request waits at most `requestTimeoutMs`
+ * for a cluster's cache to be connected (first sync, or a watch being re-established);
+ * past it, or when listing failed, the caller gets a LiveViewError and answers from the
+ * index with the cluster flagged `connected: false` (as before the cache existed). Each
+ * LIST page is aborted after `requestTimeoutMs` too.
  */
-import { CoreV1Api, KubeConfig, type V1Pod } from '@kubernetes/client-node';
+import { CoreV1Api, KubeConfig, Observable, type RequestContext, type ResponseContext, type V1Namespace, type V1Pod } from '@kubernetes/client-node';
 import { LiveViewError, type LiveClusterView, type LivePod } from './live-cluster-view.ts';
-
-const PAGE_SIZE = 500;
+import { ResourceInformer, type InformerLogger } from './resource-informer.ts';
 
 export interface KubeClusterSource {
   cluster: string;
@@ -20,11 +23,35 @@ export interface KubeClusterSource {
   kubeConfig?: KubeConfig;
 }
 
+interface ClusterCaches {
+  pods: ResourceInformer<V1Pod>;
+  namespaces: ResourceInformer<V1Namespace>;
+}
+
+/**
+ * Makes the generated client pass `signal` to its fetch, so a hung LIST is really aborted.
+ * The object-parameter API hands options to the observable layer, hence an Observable.
+ */
+function withSignal(signal: AbortSignal) {
+  return {
+    middleware: [
+      {
+        pre: (ctx: RequestContext) => {
+          ctx.setSignal(signal);
+          return new Observable(Promise.resolve(ctx));
+        },
+        post: (res: ResponseContext) => new Observable(Promise.resolve(res)),
+      },
+    ],
+    middlewareMergeStrategy: 'append' as const,
+  };
+}
+
 export class KubeClusterView implements LiveClusterView {
-  readonly #apis = new Map<string, CoreV1Api>();
+  readonly #caches = new Map<string, ClusterCaches>();
   readonly #timeoutMs: number;
 
-  constructor(sources: readonly KubeClusterSource[], opts: { requestTimeoutMs: number }) {
+  constructor(sources: readonly KubeClusterSource[], opts: { requestTimeoutMs: number; log?: InformerLogger }) {
     this.#timeoutMs = opts.requestTimeoutMs;
     for (const s of sources) {
       let kc = s.kubeConfig;
@@ -33,67 +60,63 @@ export class KubeClusterView implements LiveClusterView {
         kc = new KubeConfig();
         kc.loadFromFile(s.kubeconfigPath);
       }
-      this.#apis.set(s.cluster, kc.makeApiClient(CoreV1Api));
+      const api = kc.makeApiClient(CoreV1Api);
+      const informerOpts = { listTimeoutMs: opts.requestTimeoutMs, ...(opts.log ? { log: opts.log } : {}) };
+      this.#caches.set(s.cluster, {
+        pods: new ResourceInformer<V1Pod>(
+          kc,
+          '/api/v1/pods',
+          ({ limit, continue: cont, signal }) => api.listPodForAllNamespaces({ limit, ...(cont ? { _continue: cont } : {}) }, withSignal(signal)),
+          { ...informerOpts, label: `${s.cluster}/pods` },
+        ),
+        namespaces: new ResourceInformer<V1Namespace>(
+          kc,
+          '/api/v1/namespaces',
+          ({ limit, continue: cont, signal }) => api.listNamespace({ limit, ...(cont ? { _continue: cont } : {}) }, withSignal(signal)),
+          { ...informerOpts, label: `${s.cluster}/namespaces` },
+        ),
+      });
     }
   }
 
   clusters(): readonly string[] {
-    return [...this.#apis.keys()];
+    return [...this.#caches.keys()];
   }
 
   async listNamespaces(cluster: string): Promise<string[]> {
-    const api = this.#api(cluster);
+    const informer = await this.#connected(cluster, 'namespaces');
     const names: string[] = [];
-    await this.#bounded(cluster, async () => {
-      let cont: string | undefined;
-      do {
-        const page = await api.listNamespace({ limit: PAGE_SIZE, ...(cont ? { _continue: cont } : {}) });
-        for (const ns of page.items) if (ns.metadata?.name) names.push(ns.metadata.name);
-        cont = page.metadata?._continue || undefined;
-      } while (cont);
-    });
+    for (const ns of informer.list()) if (ns.metadata?.name) names.push(ns.metadata.name);
     return names.sort(compare);
   }
 
   async listPods(cluster: string, namespace: string | undefined): Promise<LivePod[]> {
-    const api = this.#api(cluster);
+    const informer = await this.#connected(cluster, 'pods');
     const pods: LivePod[] = [];
-    await this.#bounded(cluster, async () => {
-      let cont: string | undefined;
-      do {
-        const paging = { limit: PAGE_SIZE, ...(cont ? { _continue: cont } : {}) };
-        const page = namespace === undefined
-          ? await api.listPodForAllNamespaces(paging)
-          : await api.listNamespacedPod({ namespace, ...paging });
-        for (const pod of page.items) {
-          const live = toLivePod(pod);
-          if (live) pods.push(live);
-        }
-        cont = page.metadata?._continue || undefined;
-      } while (cont);
-    });
+    for (const pod of informer.list(namespace)) {
+      const live = toLivePod(pod);
+      if (live) pods.push(live);
+    }
     return pods.sort((a, b) => compare(a.namespace, b.namespace) || compare(a.name, b.name));
   }
 
-  #api(cluster: string): CoreV1Api {
-    const api = this.#apis.get(cluster);
-    if (!api) throw new LiveViewError(cluster, 'not connected');
-    return api;
+  /** Complete LISTs per cluster and resource since start, for tests and diagnostics. */
+  listCount(cluster: string, resource: 'pods' | 'namespaces'): number {
+    return this.#caches.get(cluster)?.[resource].lists ?? 0;
   }
 
-  async #bounded(cluster: string, work: () => Promise<void>): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new LiveViewError(cluster, `no answer within ${this.#timeoutMs} ms`)), this.#timeoutMs);
-    });
-    try {
-      await Promise.race([work(), timeout]);
-    } catch (err) {
-      if (err instanceof LiveViewError) throw err;
-      throw new LiveViewError(cluster, 'Kubernetes API request failed', { cause: err });
-    } finally {
-      clearTimeout(timer);
+  async close(): Promise<void> {
+    await Promise.all([...this.#caches.values()].flatMap((c) => [c.pods.stop(), c.namespaces.stop()]));
+  }
+
+  async #connected<K extends keyof ClusterCaches>(cluster: string, resource: K): Promise<ClusterCaches[K]> {
+    const caches = this.#caches.get(cluster);
+    if (!caches) throw new LiveViewError(cluster, 'not connected');
+    const informer = caches[resource];
+    if (!(await informer.waitConnected(this.#timeoutMs))) {
+      throw new LiveViewError(cluster, `${resource}: no current list/watch within ${this.#timeoutMs} ms`);
     }
+    return informer;
   }
 }
 

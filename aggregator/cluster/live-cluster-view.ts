@@ -25,6 +25,8 @@ export interface LiveClusterView {
   listNamespaces(cluster: string): Promise<string[]>;
   /** Pods of one namespace, or of all namespaces when `namespace` is undefined; sorted by namespace, name. */
   listPods(cluster: string, namespace: string | undefined): Promise<LivePod[]>;
+  /** Stops background work (watches); the app calls it on close for a view it built. */
+  close?(): Promise<void>;
 }
 
 export class LiveViewError extends Error {

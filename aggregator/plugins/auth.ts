@@ -14,6 +14,7 @@ import { AppError } from '../errors.ts';
 import { grants, type Principal, type Scope } from '../auth/scopes.ts';
 import type { TokenStore } from '../auth/token-store.ts';
 import { RateLimiter } from '../auth/rate-limiter.ts';
+import { requestClass } from '../auth/request-class.ts';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -62,7 +63,7 @@ export const authPlugin = fp(
       request.principal = principal;
       // Agents are limited by backpressure (429 from the store), not by request counts.
       if (needed === 'ingest') return;
-      const heavy = request.routeOptions.config?.heavy === true;
+      const heavy = requestClass(request) === 'heavy';
       const limit = heavy ? opts.rateLimit.heavyPerMinute : opts.rateLimit.standardPerMinute;
       if (limit <= 0) return;
       const d = limiter.take(`${principal.tokenId}:${heavy ? 'h' : 's'}`, limit, Date.now());

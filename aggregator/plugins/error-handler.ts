@@ -11,10 +11,20 @@ export function envelope(request: FastifyRequest, status: number, code: string, 
   return { error: { status, code, message, ...(details && details.length > 0 ? { details } : {}) }, request_id: request.id };
 }
 
+type Violation = NonNullable<FastifyError['validation']>[number];
+
+/** One schema violation in words; an unknown parameter or property is named (ajv keeps it in params). */
+function describeViolation(v: Violation): string {
+  const where = v.instancePath || '/';
+  const extra = (v.params as { additionalProperty?: unknown } | undefined)?.additionalProperty;
+  if (v.keyword === 'additionalProperties' && typeof extra === 'string') return `${where} unknown parameter "${extra.slice(0, 100)}"`;
+  return `${where} ${v.message ?? ''}`.trim();
+}
+
 function fromFastify(err: FastifyError): AppError | undefined {
   if (err.validation) {
     const details = err.validation.map((v) => ({ in: err.validationContext, path: v.instancePath || '/', message: v.message, params: v.params }));
-    return new AppError('AGG_ERR_INVALID_REQUEST', `invalid ${err.validationContext ?? 'request'}: ${err.validation.map((v) => `${v.instancePath || '/'} ${v.message ?? ''}`.trim()).join('; ')}`, { details });
+    return new AppError('AGG_ERR_INVALID_REQUEST', `invalid ${err.validationContext ?? 'request'}: ${err.validation.map(describeViolation).join('; ')}`, { details });
   }
   switch (err.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':

@@ -6,6 +6,10 @@
  * cursor cannot be replayed against a different query).
  */
 import { createHash } from 'node:crypto';
+import { MAX_TIME_NS } from '../../shared/time.ts';
+
+/** Canonical timestamp (shared/time.ts): what `search_after` compares against. */
+const CANONICAL_TS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{9}Z$/;
 
 export interface CursorState {
   /** Canonical timestamp of the last record returned. */
@@ -39,12 +43,16 @@ export function decodeCursor(cursor: string): CursorState {
     parsed.length !== 6 ||
     parsed[0] !== 1 ||
     !parsed.slice(1).every((v) => typeof v === 'string') ||
-    !/^\d+$/.test(parsed[3] as string) ||
-    !/^\d+$/.test(parsed[4] as string)
+    !CANONICAL_TS.test(parsed[1] as string) ||
+    (parsed[2] as string).length > 256 ||
+    !/^\d{1,19}$/.test(parsed[3] as string) ||
+    !/^\d{1,19}$/.test(parsed[4] as string)
   ) {
     throw new CursorError('malformed cursor');
   }
   const [, ts, id, start, end, q] = parsed as [number, string, string, string, string, string];
+  // A window the request could not have asked for: forged or corrupted.
+  if (BigInt(end) > MAX_TIME_NS || BigInt(start) > BigInt(end)) throw new CursorError('malformed cursor');
   return { ts, id, start, end, q };
 }
 

@@ -6,10 +6,12 @@ import type { LogRecord } from '../../shared/record.ts';
 import type { OpenSearch } from '../store/opensearch.ts';
 import { toAppError } from '../store/opensearch.ts';
 import { logIndexPattern } from '../store/log-indices.ts';
-import { invalidRequest, type AppError } from '../errors.ts';
+import { AppError, invalidRequest } from '../errors.ts';
 import { compileSearch, type LogQuery } from './log-query.ts';
 import { exportNdjson, type ExportOptions } from './log-export.ts';
 import { encodeCursor } from './cursor.ts';
+import type { PitGate } from './pit-gate.ts';
+import { storeTimeoutParams, transportOptions, withDeadline, type StoreDeadline } from './query-budget.ts';
 
 /** Totals are counted exactly up to this bound, then reported as a lower bound. */
 export const TOTAL_BOUND = 10_000;
@@ -26,10 +28,13 @@ export interface LogPage {
 export class LogSearch {
   readonly #client: OpenSearch;
   readonly #prefix: string;
+  readonly #pits: PitGate | undefined;
 
-  constructor(client: OpenSearch, indexPrefix: string) {
+  /** `pits` bounds the concurrent exports of this replica; undefined = unbounded. */
+  constructor(client: OpenSearch, indexPrefix: string, pits?: PitGate) {
     this.#client = client;
     this.#prefix = indexPrefix;
+    this.#pits = pits;
   }
 
   indexPattern(q: LogQuery): string {
@@ -39,11 +44,11 @@ export class LogSearch {
 
   /** Every match as NDJSON chunks over a point in time; see log-export.ts. */
   exportNdjson(q: LogQuery, opts: ExportOptions = {}): AsyncGenerator<string, void, undefined> {
-    return exportNdjson(this.#client, this.indexPattern(q), q, opts);
+    return exportNdjson(this.#client, this.indexPattern(q), q, { ...(this.#pits ? { pits: this.#pits } : {}), ...opts });
   }
 
-  async page(q: LogQuery, digest: string): Promise<LogPage> {
-    const { page } = await this.pageWithExtras(q, digest, {});
+  async page(q: LogQuery, digest: string, deadline?: StoreDeadline): Promise<LogPage> {
+    const { page } = await this.pageWithExtras(q, digest, {}, deadline);
     return page;
   }
 
@@ -55,16 +60,19 @@ export class LogSearch {
     q: LogQuery,
     digest: string,
     extras: { aggs?: Record<string, unknown> | undefined; highlight?: Record<string, unknown> | undefined },
+    deadline?: StoreDeadline,
   ): Promise<{ page: LogPage; aggregations: Record<string, unknown> | undefined; highlights: Record<string, string[]> | undefined }> {
     const body = compileSearch(q, { fetch: q.limit + 1, trackTotalHits: TOTAL_BOUND, aggs: extras.aggs, highlight: extras.highlight });
     let res;
     try {
-      res = await this.#client.search({
-        index: this.indexPattern(q),
-        body,
-        ignore_unavailable: true,
-        allow_no_indices: true,
-      });
+      res = await withDeadline(
+        deadline,
+        'search',
+        this.#client.search(
+          { index: this.indexPattern(q), body, ignore_unavailable: true, allow_no_indices: true, ...storeTimeoutParams(deadline) },
+          transportOptions(deadline),
+        ),
+      );
     } catch (err) {
       throw searchError(err, q);
     }
@@ -108,6 +116,11 @@ export class LogSearch {
  */
 export function searchError(err: unknown, q: LogQuery): AppError {
   const e = toAppError(err, 'search');
+  if (err instanceof AppError) return err;
+  // The store's own backstop (`cancel_after_time_interval`) fired before our abort did.
+  if (/task_cancelled_exception|TaskCancelledException/.test(JSON.stringify((err as { body?: unknown }).body ?? ''))) {
+    return new AppError('AGG_ERR_QUERY_TIMEOUT', 'search: the query ran too long and was cancelled by the store; narrow the time window or the filters', { cause: err });
+  }
   if (q.regex && (e.status === 400 || /determiniz|regexp|automaton/i.test(JSON.stringify((err as { body?: unknown }).body ?? '')))) {
     return invalidRequest('regex: the store refused the pattern (too complex to match efficiently, or unsupported); simplify it');
   }

@@ -1,5 +1,8 @@
 import t from 'tap';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { KubeConfig } from '@kubernetes/client-node';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { buildApp } from '../../aggregator/app.ts';
@@ -16,8 +19,39 @@ const kube = await startFakeKubeApi();
 t.teardown(() => kube.close());
 const dir = await mkdtemp(path.join(tmpdir(), 'k8s-logs-discovery-'));
 t.teardown(() => rm(dir, { recursive: true, force: true }));
+// The aggregator reaches the fake API through a counting proxy, so a test can tell how many
+// LISTs (requests without `watch`) it made.
+const listRequests: string[] = [];
+const proxy = createServer((req, res) => {
+  const u = new URL(req.url ?? '/', 'http://proxy');
+  if (u.searchParams.get('watch') !== 'true') listRequests.push(u.pathname);
+  const upstream = httpRequest({ host: '127.0.0.1', port: kube.port, method: req.method, path: req.url, headers: req.headers }, (up) => {
+    res.writeHead(up.statusCode ?? 502, up.headers);
+    res.flushHeaders(); // a watch's headers must not wait for its first event
+    up.pipe(res);
+  });
+  upstream.on('error', () => res.destroy());
+  res.on('close', () => upstream.destroy());
+  req.pipe(upstream);
+});
+await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+t.teardown(() => new Promise<void>((resolve) => { proxy.closeAllConnections(); proxy.close(() => resolve()); }));
+const proxied = new KubeConfig();
+proxied.loadFromClusterAndUser({ name: 'fake', server: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`, skipTLSVerify: true }, { name: 'fake-user' });
 const kubeconfigPath = path.join(dir, 'kubeconfig');
-await writeFile(kubeconfigPath, kube.kubeConfig().exportConfig());
+await writeFile(kubeconfigPath, proxied.exportConfig());
+// Any LIST of pods, of one namespace or of all.
+const podLists = () => listRequests.filter((p) => /\/pods$/.test(p)).length;
+
+async function until<T>(what: string, get: () => Promise<T>, ok: (v: T) => boolean, ms = 15_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await get();
+    if (ok(v)) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: last ${JSON.stringify(v)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
 
 const prefix = uniquePrefix('discovery');
 const adminToken = 'discovery-test-admin-token';
@@ -28,6 +62,7 @@ const app = await buildApp({
     K8S_LOGS_ADMIN_TOKEN: adminToken,
     K8S_LOGS_LOG_LEVEL: 'silent',
     K8S_LOGS_RATE_LIMIT_STANDARD: '0',
+    K8S_LOGS_RATE_LIMIT_HEAVY: '0',
     K8S_LOGS_KUBECONFIG: kubeconfigPath,
     K8S_LOGS_KUBE_CLUSTER: 'alpha',
     K8S_LOGS_KUBE_TIMEOUT_MS: '2000',
@@ -127,13 +162,33 @@ t.test('containers of one pod', async (t) => {
   ]);
 });
 
-t.test('live changes show up on the next request', async (t) => {
+t.test('many requests read one cached list; live changes arrive by watch', async (t) => {
+  const before = podLists();
+  const answers = await Promise.all(Array.from({ length: 12 }, () => getJson(`${api}/pods?namespace=shop`, reader)));
+  t.ok(answers.every((a) => a.status === 200 && a.body['live_clusters'][0].connected === true), '12 concurrent requests answered live');
+  t.equal(podLists(), 1, 'exactly one LIST of pods since the start, however many requests');
+  t.equal(podLists(), before, 'none for these requests');
   kube.addPod({ namespace: 'shop', name: 'api-2', containers: ['main'] });
   kube.deletePod('shop', api1.metadata.name);
-  const got = await getJson(`${api}/pods?namespace=shop`, reader);
-  t.same(got.body['pods'].map((p: { name: string; live: boolean; log_count: number }) => [p.name, p.live, p.log_count]), [['api-1', false, 5], ['api-2', true, 0], ['worker-1', false, 1]]);
+  const names = (got: { body: Record<string, any> }) => got.body['pods'].map((p: { name: string; live: boolean; log_count: number }) => [p.name, p.live, p.log_count]);
+  const want = JSON.stringify([['api-1', false, 5], ['api-2', true, 0], ['worker-1', false, 1]]);
+  const got = await until('the watch to deliver the new and the deleted pod', () => getJson(`${api}/pods?namespace=shop`, reader), (g) => JSON.stringify(names(g)) === want);
+  t.same(names(got), JSON.parse(want));
+  t.equal(podLists(), 1, 'the changes came by watch, not by another LIST');
   kube.deletePod('shop', 'api-2');
   kube.addPod({ namespace: 'shop', name: 'api-1', containers: ['main', 'sidecar'], nodeName: 'node-a' });
+  await until('the restored pod', () => getJson(`${api}/pods?namespace=shop`, reader), (g) => JSON.stringify(names(g)) === JSON.stringify([['api-1', true, 5], ['worker-1', false, 1]]));
+});
+
+t.test('an expired watch (410 Gone) relists once and keeps answering live', async (t) => {
+  const before = podLists();
+  kube.expireWatches();
+  kube.addPod({ namespace: 'payments', name: 'pay-2', containers: ['main'] });
+  const got = await until('the relisted cache to show pay-2', () => getJson(`${api}/pods?namespace=payments`, reader), (g) => g.body['pods'].some((p: { name: string }) => p.name === 'pay-2'));
+  t.equal(got.body['live_clusters'][0].connected, true);
+  t.ok(podLists() > before, 'relisted after 410');
+  kube.deletePod('payments', 'pay-2');
+  await until('pay-2 gone', () => getJson(`${api}/pods?namespace=payments`, reader), (g) => !g.body['pods'].some((p: { name: string; live: boolean }) => p.name === 'pay-2' && p.live));
 });
 
 t.test('restricted tokens see only their namespaces and clusters, from both sources', async (t) => {
@@ -180,7 +235,8 @@ t.test('paging with limit and cursor visits every item once, in order', async (t
 t.test('an unreachable cluster API degrades to the index view', async (t) => {
   await kube.setOffline(true, 'refuse');
   t.teardown(() => kube.setOffline(false));
-  const got = await getJson(`${api}/namespaces?cluster=alpha`, reader);
+  // The cache notices when its watch drops; until then it may still answer live.
+  const got = await until('the view to report alpha unreachable', () => getJson(`${api}/namespaces?cluster=alpha`, reader), (g) => g.body['live_clusters']?.[0]?.connected === false);
   t.equal(got.status, 200);
   t.same(got.body['live_clusters'], [{ cluster: 'alpha', connected: false }]);
   t.same(got.body['namespaces'].map((n: { name: string; live: boolean }) => [n.name, n.live]), [['payments', false], ['shop', false]]);
@@ -190,6 +246,6 @@ t.test('bad input gives a 400 envelope', async (t) => {
   for (const q of ['namespaces?limit=0', 'namespaces?limit=1001', 'namespaces?cursor=garbage', 'namespaces?unknown=1', 'pods?start=2026-03-10T00:00:00Z&end=2026-03-09T00:00:00Z', 'containers?start=yesterday', 'pods?cursor=' + Buffer.from('["d1",["a","b","c","d"],"1","2","x"]').toString('base64url')]) {
     const got = await getJson(`${api}/${q}`, reader);
     t.equal(got.status, 400, q);
-    t.equal(got.body['error']?.code, 'invalid_request', q);
+    t.equal(got.body['error']?.code, q.includes('cursor=') ? 'invalid_cursor' : 'invalid_request', q);
   }
 });

@@ -273,7 +273,7 @@ t.test('bad input gets a 400 envelope, never a 500', async (t) => {
     });
     const json = (await res.json()) as Record<string, any>;
     t.equal(res.status, 400, `${name}: ${JSON.stringify(json)}`);
-    t.equal(json['error']?.code, 'invalid_request', name);
+    t.equal(json['error']?.code, /cursor/.test(name) ? 'invalid_cursor' : 'invalid_request', name);
     t.type(json['request_id'], 'string', name);
   }
   const regex = await search({ regex: '(abc' });

@@ -38,6 +38,14 @@ t.test('parseTimeParam rejects what is not a time', async (t) => {
   }
 });
 
+t.test('parseTimeParam rejects instants the store cannot hold (a 400, not a formatting crash)', async (t) => {
+  for (const bad of ['now-9999999999d', '99999999999999999999', '1969-12-31T23:59:59Z', '0000-01-01T00:00:00Z', '9999-12-31T23:59:59Z', 'now-300y']) {
+    t.throws(() => parseTimeParam(bad, now), InvalidTimeError, JSON.stringify(bad));
+  }
+  t.equal(parseTimeParam('9223372036854775807', now), 9_223_372_036_854_775_807n, 'the last date_nanos instant is accepted');
+  t.equal(parseTimeParam('0', now), 0n, 'the epoch is accepted');
+});
+
 t.test('canonical timestamps sort in time order and name the day index', async (t) => {
   const a = canonicalTimestamp('2026-11-25T23:59:59.999999999+00:00')!;
   const b = canonicalTimestamp('2026-11-26T00:00:00.1Z')!;

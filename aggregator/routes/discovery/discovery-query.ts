@@ -9,6 +9,7 @@
  * key. The token's access scope is part of the query model and always lands in the filter.
  */
 import { createHash } from 'node:crypto';
+import { MAX_TIME_NS } from '../../../shared/time.ts';
 import { compileFilters, type AccessScope, type LogQuery } from '../../query/log-query.ts';
 
 export type DiscoveryLevel = 'namespace' | 'pod' | 'container';
@@ -196,8 +197,10 @@ export function decodeDiscoveryCursor(cursor: string, level: DiscoveryLevel): Di
   if (
     !Array.isArray(v) || v.length !== 5 || v[0] !== 'd1' ||
     !Array.isArray(v[1]) || v[1].length !== KEY_FIELDS[level].length || !v[1].every((k) => typeof k === 'string') ||
-    typeof v[2] !== 'string' || !/^\d+$/.test(v[2]) || typeof v[3] !== 'string' || !/^\d+$/.test(v[3]) ||
-    typeof v[4] !== 'string'
+    typeof v[2] !== 'string' || !/^\d{1,19}$/.test(v[2]) || typeof v[3] !== 'string' || !/^\d{1,19}$/.test(v[3]) ||
+    typeof v[4] !== 'string' ||
+    // A window no request could have asked for: forged or corrupted.
+    BigInt(v[3]) > MAX_TIME_NS || BigInt(v[2]) > BigInt(v[3])
   ) {
     throw new DiscoveryCursorError('malformed cursor');
   }

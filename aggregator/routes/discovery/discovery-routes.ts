@@ -4,10 +4,11 @@
  * with `limit` + `cursor`. The token's cluster/namespace limits apply to both sources.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ErrorEnvelopeSchema } from '../../../shared/schemas/error.ts';
 import { nowNanos } from '../../../shared/time.ts';
-import { invalidRequest } from '../../errors.ts';
+import { AppError, invalidRequest } from '../../errors.ts';
+import { budgetFor, checkWindow, type QueryLimits } from '../../query/query-budget.ts';
 import { checkWithinScope, list, resolveWindow, scopeOf, DEFAULT_LIMIT } from '../logs/log-params.ts';
 import type { DiscoveryService } from './discovery-service.ts';
 import {
@@ -30,12 +31,16 @@ import {
 
 export interface DiscoveryRoutesOptions {
   discovery: DiscoveryService;
+  limits: QueryLimits;
 }
 
 /** Default window of the index counts. */
 export const DISCOVERY_WINDOW_NS = 24n * 3_600_000_000_000n;
 
-const errors = { 400: ErrorEnvelopeSchema, 401: ErrorEnvelopeSchema, 403: ErrorEnvelopeSchema, 429: ErrorEnvelopeSchema, 503: ErrorEnvelopeSchema };
+const errors = {
+  400: ErrorEnvelopeSchema, 401: ErrorEnvelopeSchema, 403: ErrorEnvelopeSchema,
+  429: ErrorEnvelopeSchema, 503: ErrorEnvelopeSchema, 504: ErrorEnvelopeSchema,
+};
 
 interface Params {
   cluster?: string;
@@ -48,7 +53,7 @@ interface Params {
 }
 
 export const discoveryRoutes: FastifyPluginAsyncTypebox<DiscoveryRoutesOptions> = async (app, opts) => {
-  const run = async (level: DiscoveryLevel, p: Params, request: FastifyRequest) => {
+  const run = async (level: DiscoveryLevel, p: Params, request: FastifyRequest, reply: FastifyReply) => {
     const started = performance.now();
     const scope = scopeOf(request.principal);
     const clusters = list(p.cluster);
@@ -62,10 +67,10 @@ export const discoveryRoutes: FastifyPluginAsyncTypebox<DiscoveryRoutesOptions> 
       try {
         c = decodeDiscoveryCursor(p.cursor, level);
       } catch (err) {
-        if (err instanceof DiscoveryCursorError) throw invalidRequest('cursor: malformed cursor');
+        if (err instanceof DiscoveryCursorError) throw new AppError('AGG_ERR_INVALID_CURSOR', 'cursor: malformed cursor');
         throw err;
       }
-      if (c.digest !== digest) throw invalidRequest('cursor: belongs to a different query; repeat the same filters');
+      if (c.digest !== digest) throw new AppError('AGG_ERR_INVALID_CURSOR', 'cursor: belongs to a different query; repeat the same filters');
       q = { ...base, startNs: c.startNs, endNs: c.endNs, limit: p.limit ?? DEFAULT_LIMIT, after: c.after };
     } else {
       const now = nowNanos();
@@ -74,7 +79,9 @@ export const discoveryRoutes: FastifyPluginAsyncTypebox<DiscoveryRoutesOptions> 
       if (endNs < startNs) throw invalidRequest('`end` is before `start`');
       q = { ...base, startNs, endNs, limit: p.limit ?? DEFAULT_LIMIT };
     }
-    const page = await opts.discovery.page(q);
+    const budget = budgetFor(request, reply, opts.limits);
+    checkWindow(budget, q.startNs, q.endNs);
+    const page = await opts.discovery.page(q, budget);
     const last = page.items[page.items.length - 1];
     return {
       items: page.items,
@@ -86,28 +93,30 @@ export const discoveryRoutes: FastifyPluginAsyncTypebox<DiscoveryRoutesOptions> 
   };
 
   app.get('/namespaces', {
-    config: { auth: 'logs:read' },
+    // Composite aggregations over the window (and the live view): heavy.
+    config: { auth: 'logs:read', heavy: true },
     schema: {
       summary: 'Namespaces with logs (counts, first/last seen) and, for connected clusters, those that exist now',
       tags: ['discovery'],
       querystring: NamespacesQuerySchema,
       response: { 200: NamespacesPageSchema, ...errors },
     },
-  }, async (request) => {
-    const { items, ...rest } = await run('namespace', request.query, request);
+  }, async (request, reply) => {
+    const { items, ...rest } = await run('namespace', request.query, request, reply);
     return { namespaces: items.map(({ key: [cluster = '', name = ''], ...seen }) => ({ cluster, name, ...seenOf(seen) })), ...rest };
   });
 
   app.get('/pods', {
-    config: { auth: 'logs:read' },
+    // Composite aggregations over the window (and the live view): heavy.
+    config: { auth: 'logs:read', heavy: true },
     schema: {
       summary: 'Pods with logs (counts, first/last seen) and, for connected clusters, those that exist now (with phase)',
       tags: ['discovery'],
       querystring: PodsQuerySchema,
       response: { 200: PodsPageSchema, ...errors },
     },
-  }, async (request) => {
-    const { items, ...rest } = await run('pod', request.query, request);
+  }, async (request, reply) => {
+    const { items, ...rest } = await run('pod', request.query, request, reply);
     return {
       pods: items.map(({ key: [cluster = '', namespace = '', name = ''], ...seen }) => ({
         cluster, namespace, name, ...seenOf(seen),
@@ -119,15 +128,16 @@ export const discoveryRoutes: FastifyPluginAsyncTypebox<DiscoveryRoutesOptions> 
   });
 
   app.get('/containers', {
-    config: { auth: 'logs:read' },
+    // Composite aggregations over the window (and the live view): heavy.
+    config: { auth: 'logs:read', heavy: true },
     schema: {
       summary: 'Containers with logs (counts, first/last seen) and, for connected clusters, those that exist now',
       tags: ['discovery'],
       querystring: ContainersQuerySchema,
       response: { 200: ContainersPageSchema, ...errors },
     },
-  }, async (request) => {
-    const { items, ...rest } = await run('container', request.query, request);
+  }, async (request, reply) => {
+    const { items, ...rest } = await run('container', request.query, request, reply);
     return {
       containers: items.map(({ key: [cluster = '', namespace = '', pod = '', name = ''], ...seen }) => ({ cluster, namespace, pod, name, ...seenOf(seen) })),
       ...rest,

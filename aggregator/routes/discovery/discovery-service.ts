@@ -8,6 +8,7 @@ import type { OpenSearch } from '../../store/opensearch.ts';
 import { toAppError } from '../../store/opensearch.ts';
 import { logIndexPattern } from '../../store/log-indices.ts';
 import type { LiveClusterView, LivePod } from '../../cluster/live-cluster-view.ts';
+import { storeTimeoutParams, transportOptions, withDeadline, type StoreDeadline } from '../../query/query-budget.ts';
 import {
   compileDiscoverySearch,
   liveItemInScope,
@@ -46,12 +47,12 @@ export class DiscoveryService {
     this.#log = log;
   }
 
-  async page(q: DiscoveryQuery): Promise<DiscoveryPage> {
+  async page(q: DiscoveryQuery, deadline?: StoreDeadline): Promise<DiscoveryPage> {
     const liveClusters = this.#live
       .clusters()
       .filter((c) => (!q.scope.clusters || q.scope.clusters.includes(c)) && (!q.clusters || q.clusters.includes(c)));
     const [indexed, liveResults] = await Promise.all([
-      this.#indexed(q),
+      this.#indexed(q, deadline),
       Promise.all(liveClusters.map((c) => this.#liveItems(q, c))),
     ]);
     const live = liveResults.flatMap((r) => r ?? []);
@@ -63,15 +64,23 @@ export class DiscoveryService {
     };
   }
 
-  async #indexed(q: DiscoveryQuery) {
+  async #indexed(q: DiscoveryQuery, deadline: StoreDeadline | undefined) {
     const clusters = q.clusters?.length ? q.clusters : (q.scope.clusters ?? undefined);
     try {
-      const res = await this.#client.search({
-        index: logIndexPattern(this.#prefix, clusters),
-        body: compileDiscoverySearch(q),
-        ignore_unavailable: true,
-        allow_no_indices: true,
-      });
+      const res = await withDeadline(
+        deadline,
+        'discovery',
+        this.#client.search(
+          {
+            index: logIndexPattern(this.#prefix, clusters),
+            body: compileDiscoverySearch(q),
+            ignore_unavailable: true,
+            allow_no_indices: true,
+            ...storeTimeoutParams(deadline),
+          },
+          transportOptions(deadline),
+        ),
+      );
       return parseDiscoveryBuckets(q.level, res.body.aggregations);
     } catch (err) {
       throw toAppError(err, 'discovery');

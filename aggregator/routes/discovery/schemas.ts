@@ -5,8 +5,8 @@ const Name = (description: string) => Type.Optional(Type.String({ minLength: 1, 
 
 const common = {
   cluster: Name('Cluster id (comma-separated for several). Default: every cluster the token may read.'),
-  start: Type.Optional(Type.String({ description: 'Start of the window the index counts cover: RFC 3339, epoch s/ms/ns or `now-24h`. Default: end - 24h.' })),
-  end: Type.Optional(Type.String({ description: 'End of the window: RFC 3339, epoch s/ms/ns or `now`. Default: now.' })),
+  start: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'Start of the window the index counts cover: RFC 3339, epoch s/ms/ns or `now-24h`. Default: end - 24h.' })),
+  end: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'End of the window: RFC 3339, epoch s/ms/ns or `now`. Default: now.' })),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
   cursor: Type.Optional(Type.String({ maxLength: 4000, description: '`next_cursor` of the previous page.' })),
 };

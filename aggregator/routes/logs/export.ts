@@ -13,6 +13,7 @@ import { Readable } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { LogQuery } from '../../query/log-query.ts';
 import type { LogSearch } from '../../query/log-search.ts';
+import type { StoreDeadline } from '../../query/query-budget.ts';
 
 export const NDJSON = 'application/x-ndjson';
 
@@ -26,9 +27,17 @@ export function wantsNdjson(request: FastifyRequest): boolean {
   });
 }
 
-export async function sendExport(request: FastifyRequest, reply: FastifyReply, search: LogSearch, query: LogQuery, max: number | undefined): Promise<FastifyReply> {
+export async function sendExport(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  search: LogSearch,
+  query: LogQuery,
+  max: number | undefined,
+  deadline?: StoreDeadline,
+): Promise<FastifyReply> {
   const pages = search.exportNdjson(query, {
     max,
+    deadline,
     onCleanupError: (err) => request.log.warn({ err }, 'export: could not delete the point in time; it expires by itself'),
   });
   const first = await pages.next(); // setup errors become envelopes

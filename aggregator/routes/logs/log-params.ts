@@ -63,10 +63,10 @@ export function applyCursor(q: LogQuery, cursor: string | undefined, digest: str
   try {
     state = decodeCursor(cursor);
   } catch (err) {
-    if (err instanceof CursorError) throw invalidRequest('cursor: malformed cursor');
+    if (err instanceof CursorError) throw new AppError('AGG_ERR_INVALID_CURSOR', 'cursor: malformed cursor');
     throw err;
   }
-  if (state.q !== digest) throw invalidRequest('cursor: belongs to a different query; repeat the same filters');
+  if (state.q !== digest) throw new AppError('AGG_ERR_INVALID_CURSOR', 'cursor: belongs to a different query; repeat the same filters');
   return { ...q, startNs: BigInt(state.start), endNs: BigInt(state.end), after: { ts: state.ts, id: state.id } };
 }
 

@@ -18,12 +18,17 @@ import { SearchBodySchema, SearchResponseSchema } from './search-schemas.ts';
 import type { Static } from 'typebox';
 import { applyCursor, checkWithinScope, digestOf, parseLabels, resolveWindow, scopeOf, DEFAULT_LIMIT } from './log-params.ts';
 import { sendExport, wantsNdjson } from './export.ts';
+import { budgetFor, checkWindow, type QueryLimits } from '../../query/query-budget.ts';
 
 export interface SearchRoutesOptions {
   search: LogSearch;
+  limits: QueryLimits;
 }
 
-const errors = { 400: ErrorEnvelopeSchema, 401: ErrorEnvelopeSchema, 403: ErrorEnvelopeSchema, 429: ErrorEnvelopeSchema, 503: ErrorEnvelopeSchema };
+const errors = {
+  400: ErrorEnvelopeSchema, 401: ErrorEnvelopeSchema, 403: ErrorEnvelopeSchema, 413: ErrorEnvelopeSchema,
+  429: ErrorEnvelopeSchema, 503: ErrorEnvelopeSchema, 504: ErrorEnvelopeSchema,
+};
 
 type SearchBody = Static<typeof SearchBodySchema>;
 
@@ -75,9 +80,14 @@ export const searchRoutes: FastifyPluginAsyncTypebox<SearchRoutesOptions> = asyn
     const digest = digestOf({ ...filters, scope, endpoint: 'search' });
     const window = resolveWindow(b.start === undefined ? undefined : String(b.start), b.end === undefined ? undefined : String(b.end));
     const whole: LogQuery = { scope, ...filters, ...window, limit: b.limit ?? DEFAULT_LIMIT };
+    const budget = budgetFor(request, reply, opts.limits);
     // An export is every match: limit and cursor do not apply.
-    if (wantsNdjson(request)) return sendExport(request, reply, opts.search, whole, b.max);
+    if (wantsNdjson(request)) {
+      checkWindow(budget, whole.startNs, whole.endNs);
+      return sendExport(request, reply, opts.search, whole, b.max, budget);
+    }
     const query = applyCursor(whole, b.cursor, digest);
+    checkWindow(budget, query.startNs, query.endNs);
 
     // Counts describe the whole result, so they come with the first page only.
     const firstPage = b.cursor === undefined;
@@ -92,7 +102,7 @@ export const searchRoutes: FastifyPluginAsyncTypebox<SearchRoutesOptions> = asyn
     }
     const aggKeys = firstPage ? (b.aggregations ?? []) : [];
     const aggs = compileAggregations(aggKeys, interval ? { interval, startNs: query.startNs, endNs: query.endNs } : undefined);
-    const res = await opts.search.pageWithExtras(query, digest, { aggs, highlight: b.highlight ? compileHighlight() : undefined });
+    const res = await opts.search.pageWithExtras(query, digest, { aggs, highlight: b.highlight ? compileHighlight() : undefined }, budget);
     return {
       ...res.page,
       ...(aggKeys.length ? { aggregations: shapeTermCounts(aggKeys, res.aggregations) } : {}),

@@ -35,7 +35,7 @@ const errors = { 400: ErrorEnvelopeSchema, 401: ErrorEnvelopeSchema, 403: ErrorE
 export const tokenRoutes: FastifyPluginAsyncTypebox<{ tokens: TokenStore }> = async (app, { tokens }) => {
   app.get('/tokens', {
     config: { auth: 'admin' },
-    schema: { summary: 'List access tokens (secrets are never shown)', tags: ['tokens'], response: { 200: Type.Object({ tokens: Type.Array(TokenSchema) }), ...errors } },
+    schema: { summary: 'List access tokens (secrets are never shown)', tags: ['tokens'], querystring: Type.Object({}, { additionalProperties: false }), response: { 200: Type.Object({ tokens: Type.Array(TokenSchema) }), ...errors } },
   }, async () => ({ tokens: await tokens.list().catch((e: unknown) => { throw toAppError(e, 'token list'); }) }));
 
   app.post('/tokens', {
