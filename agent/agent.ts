@@ -187,7 +187,8 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     acks,
     budget,
     (batch) => gate.submit(batch),
-    (err, failures) => log.error({ err: String(err), consecutive_failures: failures }, 'batch compression failed; retrying'),
+    (err, failures) =>
+      log.error({ err: String(err), consecutive_failures: failures }, 'batch compression failed; retrying'),
     deps.compress,
   );
 

@@ -230,8 +230,7 @@ export class FilePipeline implements FileConsumer, LogicalLineSink, TrackedFile 
     // While replaying recorded records, partial lines are cut where the journal says, never
     // by this run's timer (the bytes are on disk; only backpressure can make reading slow).
     let any =
-      this.decoder.floor() >= this.journal.replayHi &&
-      this.decoder.flushOlderThan(nowMs - this.ctx.partialFlushMs);
+      this.decoder.floor() >= this.journal.replayHi && this.decoder.flushOlderThan(nowMs - this.ctx.partialFlushMs);
     if (this.merger.holding && this.merger.flushIdleSince(nowMs - this.ctx.multilineFlushMs)) any = true;
     if (any) {
       this.ctx.acks.touch(this);

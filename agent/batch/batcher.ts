@@ -182,7 +182,10 @@ export class Batcher {
           this.compressFailures++;
           this.onError(err, this.compressFailures);
           this.retrying++;
-          const delay = Math.min(COMPRESS_RETRY_MAX_MS, COMPRESS_RETRY_BASE_MS * 2 ** Math.min(this.compressFailures - 1, 20));
+          const delay = Math.min(
+            COMPRESS_RETRY_MAX_MS,
+            COMPRESS_RETRY_BASE_MS * 2 ** Math.min(this.compressFailures - 1, 20),
+          );
           setTimeout(() => {
             this.retrying--;
             this.waiting.unshift(item);
@@ -201,5 +204,4 @@ export class Batcher {
       });
     }
   }
-
 }

@@ -157,7 +157,12 @@ export class ReplayJournal {
     for (let i = 0; i + 2 < c.length && c[i + 2]! <= acked; i += 2) keepFrom = i + 2;
     if (keepFrom > 0) c.splice(0, keepFrom);
     if (this.hi <= acked && c.length === 0) return undefined;
-    return { hi: this.hi > acked ? this.hi : acked, spans: this.spans.slice(), cuts: this.cuts.slice(), clock: c.slice() };
+    return {
+      hi: this.hi > acked ? this.hi : acked,
+      spans: this.spans.slice(),
+      cuts: this.cuts.slice(),
+      clock: c.slice(),
+    };
   }
 }
 
