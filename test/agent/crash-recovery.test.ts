@@ -1,8 +1,9 @@
 /**
  * SIGKILL of the agent process at random moments while writers append (with partial lines
  * and a rename rotation), then restart: every written line arrives, no line arrives under
- * a second id, nothing is invented. Resends of the same id are allowed (the aggregator
- * stores them once); the sink counts unique ids.
+ * a second id, nothing is invented. Resends of the same id are allowed: the sink, like the
+ * aggregator's `create`, keeps the first write of an id, and the stored *content* is
+ * compared with what was written (each line exactly once).
  */
 import t from 'tap';
 import { mkdir, open, rename, type FileHandle } from 'node:fs/promises';
@@ -34,7 +35,7 @@ interface Gen {
   text: string;
 }
 
-t.test('SIGKILL at random moments, then restart: no line lost, none under a second id', async (t) => {
+t.test('SIGKILL at random moments, then restart: every line stored exactly once, none under a second id', async (t) => {
   const dir = await tempDir(t);
   const logs = join(dir, 'logs');
   await mkdir(logs);
@@ -60,6 +61,8 @@ t.test('SIGKILL at random moments, then restart: no line lost, none under a seco
     gens[i]!.push({ dev: st.dev, ino: st.ino, text: '' });
   }
   let written = 0;
+  /** The content of every record written (a P+F pair joined), each to be stored once. */
+  const contents: string[] = [];
   const TOTAL_ROUNDS = 60;
   let rotated = false;
   const writeRound = async (round: number): Promise<void> => {
@@ -71,8 +74,11 @@ t.test('SIGKILL at random moments, then restart: no line lost, none under a seco
           // A partial line: P then F; interleaved with the other stream.
           chunk += cri(`part-${n}-`, { tag: 'P' }) + cri(`err ${n}`, { stream: 'stderr' }) + cri(`end-${n}`);
           written++; // the stderr line is a record of its own
+          contents.push(`part-${n}-end-${n}`, `err ${n}`);
         } else {
-          chunk += cri(`round ${round} file ${f} line ${n} ${'x'.repeat(n % 120)}`);
+          const msg = `round ${round} file ${f} line ${n} ${'x'.repeat(n % 120)}`;
+          chunk += cri(msg);
+          contents.push(msg);
         }
       }
       await handles[f]!.write(chunk);
@@ -149,6 +155,17 @@ t.test('SIGKILL at random moments, then restart: no line lost, none under a seco
   t.equal(sink.uniqueIds, written, 'unique ids received = records written (no loss, no extra ids)');
   const missing = [...expected].filter((id) => !sink.idCounts.has(id));
   t.same(missing.slice(0, 20), [], 'no expected id missing');
+  // The sink keeps the first write of each id (as `create` does): check what it holds.
+  const report = sink.contentReport(contents);
+  t.same(
+    {
+      missing: report.missing.slice(0, 10),
+      doubled: report.doubled.slice(0, 10),
+      unexpected: report.unexpected.slice(0, 10),
+    },
+    { missing: [], doubled: [], unexpected: [] },
+    "every written line's content stored exactly once",
+  );
   if (missing.length > 0 || sink.uniqueIds !== written) {
     t.comment(
       `missing ${missing.length}; extra ${[...sink.idCounts.keys()]
