@@ -67,6 +67,8 @@ export class FileTailer {
   private fingerprint = '';
   /** Content generation of the current identity (shared/ids.ts). */
   private generation = 0;
+  /** Latest generation of each fingerprint this inode had (truncations while tailing). */
+  private readonly generations = new Map<string, number>();
   private realPath = '';
   private pos = 0;
   /** Last size seen by fstat (for bytes-behind). */
@@ -211,11 +213,15 @@ export class FileTailer {
         const st = await this.fh.stat();
         this.size = st.size;
         let start: StartPoint;
-        // A shrink seen while tailing: the bytes from 0 are new content. With the same first
-        // line (same fingerprint) they must not reuse the old generation's ids.
-        if (truncated !== null) start = { offset: 0, why: truncated, generation: this.generation + 1 };
-        else start = this.deps.host.startFor(this.path, this.dev, this.ino, fp, st.size);
+        // A shrink seen while tailing: the bytes from 0 are new content. With a first line
+        // seen before in this inode (same fingerprint) they must not reuse the ids of that
+        // earlier generation: `create` would drop them as duplicates.
+        if (truncated !== null) {
+          const seen = this.generations.get(fp);
+          start = { offset: 0, why: truncated, generation: seen === undefined ? 0 : seen + 1 };
+        } else start = this.deps.host.startFor(this.path, this.dev, this.ino, fp, st.size);
         this.generation = start.generation ?? 0;
+        this.generations.set(fp, this.generation);
         this.pos = start.offset;
         const real = await realpath(this.path).catch(() => this.path);
         this.realPath = real;
