@@ -86,6 +86,8 @@ export class IngestSink {
   /** Requests by status answered. */
   readonly statuses = new Map<number | 'reset', number>();
   requests = 0;
+  /** Ingest answers in order, with the time they were given (Retry-After checks). */
+  readonly answers: Array<{ atMs: number; status: number | 'reset'; firstId?: string }> = [];
   bodyBytes = 0;
   invalid: Array<{ line: string; errors: unknown }> = [];
   readonly heartbeats: unknown[] = [];
@@ -244,8 +246,10 @@ export class IngestSink {
     for (const f of w) f();
   }
 
-  private count(status: number | 'reset'): void {
+  private count(status: number | 'reset', text?: string): void {
     this.statuses.set(status, (this.statuses.get(status) ?? 0) + 1);
+    const firstId = text !== undefined && text.startsWith('{"id":"') ? text.slice(7, text.indexOf('"', 7)) : undefined;
+    this.answers.push({ atMs: Date.now(), status, ...(firstId !== undefined ? { firstId } : {}) });
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
@@ -294,12 +298,14 @@ export class IngestSink {
     if (f !== null && f.times > 0) {
       f.times--;
       if (f.times <= 0) this.failure = null;
-      if (f.storeFirst === true && f.status !== 'reset') {
-        const text = this.inflate(req, res, body);
-        if (text === null) return;
-        this.store(text);
+      let text: string | undefined;
+      try {
+        text = req.headers['content-encoding'] === 'gzip' ? gunzipSync(body).toString('utf8') : body.toString('utf8');
+      } catch {
+        text = undefined;
       }
-      this.count(f.status);
+      if (f.storeFirst === true && f.status !== 'reset' && text !== undefined) this.store(text);
+      this.count(f.status, text);
       this.notify();
       if (f.status === 'reset') {
         req.socket.destroy();
@@ -349,7 +355,7 @@ export class IngestSink {
       this.notify();
       return;
     }
-    this.count(200);
+    this.count(200, text);
     const response: IngestResponse = {
       received: outcome.received,
       accepted: outcome.received - outcome.rejected.length,
