@@ -141,9 +141,9 @@ export class FilePipeline implements FileConsumer, LogicalLineSink, TrackedFile 
     this.encoder = new RecordEncoder(this.key, this.recordMeta(undefined));
     this.merger = new MultilineMerger(
       { maxLines: ctx.multilineMaxLines, maxBytes: ctx.maxLineBytes },
-      (line, capped) => {
+      (line, capped, merged) => {
         if (capped) this.anomalyCounts[4]!++;
-        this.emit(line);
+        this.emit(line, merged);
       },
     );
     this.decision = { exclude: null, minLevelRank: 0, multiline: false, rateLimit: 0 };
@@ -336,9 +336,10 @@ export class FilePipeline implements FileConsumer, LogicalLineSink, TrackedFile 
     else this.emit(line);
   }
 
-  private emit(line: LogicalLine): void {
+  /** `merged`: a multiline group (several logical lines), recorded in the replay journal. */
+  private emit(line: LogicalLine, merged = false): void {
     if (line.multi) this.spans.push(line.spanStart, line.end);
-    this.journal.record(line);
+    this.journal.record(line, merged);
     const d = this.decision;
     const level: Level = detectLevel(line.message);
     if (d.minLevelRank > 0) {

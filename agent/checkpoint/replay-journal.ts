@@ -19,11 +19,12 @@
  *   stream up to the span's end; every other logical line is a record of its own (that is
  *   what it was: a record that was not grouped is not recorded). Normal grouping (multiline
  *   merge, partial timeouts) resumes past `hi`.
- * - `spans`: [stream, start, end] of every grouped record (partials joined, multiline merged),
- *   i.e. every record whose extent a different run could have decided differently. Split
- *   pieces of an overlong line are not recorded: they follow from the bytes and `maxLineBytes`.
+ * - `spans`: [stream, start, end] of every multiline group (several logical lines merged):
+ *   records whose extent a different run (timers, config) could decide differently.
  * - `cuts`: [stream, end] where a partial line was emitted early (flush timeout) although its
- *   later pieces followed; the replay cuts the partial there instead of joining.
+ *   later pieces followed; the replay cuts the partial there instead of joining. Otherwise
+ *   the joining of partials (and the splitting of overlong lines) follows from the bytes
+ *   alone, so a logical line is the same in every run and needs no span.
  * - `clock`: [offset, unix ms] anchors for lines without a runtime timestamp (raw lines of a
  *   plain file, unparseable lines). Such a line gets the time of the last anchor at or before
  *   its offset; a new anchor (the read time) is added at most once per
@@ -106,14 +107,17 @@ export class ReplayJournal {
     return this.plannedCuts !== null && end <= this.replayHi && this.plannedCuts.has(end * 2 + stream);
   }
 
-  /** A record was handed on (after multiline merge): remember its extent if it may be sent. */
-  record(line: LogicalLine): void {
+  /**
+   * A record was handed on (after multiline merge); `merged`: it is a multiline group of
+   * several logical lines, whose extent is recorded.
+   */
+  record(line: LogicalLine, merged: boolean): void {
     if (line.end <= this.replayHi) return; // re-formed from the plan, already recorded
     if (line.end > this.hi) {
       this.hi = line.end;
       this.dirty = true;
     }
-    if (line.multi && line.anomaly !== 'line_split' && line.anomaly !== 'line_truncated') {
+    if (merged) {
       this.spans.push(streamIndex(line), line.spanStart, line.end);
       this.dirty = true;
     }

@@ -202,16 +202,19 @@ t.test('lines without a runtime timestamp get the same time on a replay of the s
   t.equal(b, a, 'anchors are at most one per second');
   t.equal(c, '2026-11-26T00:00:02.000Z', 'a later read gets a later anchor');
   // Lines up to 130 were handed on (may be stored); nothing is committed yet.
-  j1.record({
-    offset: 120,
-    spanStart: 120,
-    end: 130,
-    multi: false,
-    timestamp: c,
-    stream: 'stdout',
-    message: 'x',
-    anomaly: 'parse_failed',
-  });
+  j1.record(
+    {
+      offset: 120,
+      spanStart: 120,
+      end: 130,
+      multi: false,
+      timestamp: c,
+      stream: 'stdout',
+      message: 'x',
+      anomaly: 'parse_failed',
+    },
+    false,
+  );
   const persisted = j1.plan(0)!;
   // Replay two days later: same bytes, same times; bytes past what was handed on get the new time.
   const j2 = new ReplayJournal(persisted, 0);
