@@ -11,11 +11,13 @@
  *   and not stored, as the aggregator does (decode-batch.ts). Answers as
  *   aggregator/routes/ingest/ingest-routes.ts does:
  *   - 200 IngestResponse: `accepted` = stored now or before, `duplicates`, `rejected` with
- *     reasons (also `rejectWhen`, e.g. `too_old` / `too_new` outside the timestamp window);
- *   - 400 `invalid_request` when the batch holds no record, or no valid one (details);
+ *     reasons (also `rejectWhen`, e.g. `too_old` / `too_new` outside the timestamp window),
+ *     also when no record of the batch is valid (settled: every record refused for good);
+ *   - 400 `invalid_request` when the batch holds no record at all;
  *   - 415 for another content type or encoding, 400 for a body that is not gzip;
  *   - injected failures (`fail`): any status with Retry-After (429 `store_busy` /
- *     `rate_limited`, 503 `store_unavailable`), optionally after storing the batch
+ *     `ingest_overloaded`, 503 `store_unavailable` / `store_refused`), optionally after
+ *     storing the batch
  *     (`storeFirst`: a store that took part of the bulk, then pushed back), or `reset`;
  *   - `hold()`: store the batch but never answer (the connection stays open until
  *     `release()`), for a crash between "stored" and "acknowledged".
@@ -41,6 +43,11 @@ export interface SinkFailure {
   times: number;
   /** Store the batch first, then answer the failure (the resend then finds duplicates). */
   storeFirst?: boolean;
+  /**
+   * Error envelope code; default by status: 429 `ingest_overloaded` (with `storeFirst`:
+   * `store_busy`), 503 `store_unavailable`.
+   */
+  code?: string;
 }
 
 /** A per-record rejection in a 200 (the aggregator's validation, e.g. the timestamp window). */
@@ -314,13 +321,14 @@ export class IngestSink {
       const headers: Record<string, string> = {};
       if (f.retryAfter !== undefined) headers['retry-after'] = f.retryAfter;
       const code =
-        f.status === 503
+        f.code ??
+        (f.status === 503
           ? 'store_unavailable'
           : f.status === 429
             ? f.storeFirst
               ? 'store_busy'
-              : 'rate_limited'
-            : 'injected';
+              : 'ingest_overloaded'
+            : 'injected');
       this.error(res, f.status, code, 'injected failure', headers);
       return;
     }
@@ -342,11 +350,6 @@ export class IngestSink {
       this.count(400);
       this.notify();
       return this.error(res, 400, 'invalid_request', 'batch holds no records');
-    }
-    if (outcome.received === outcome.rejected.length) {
-      this.count(400);
-      this.notify();
-      return this.error(res, 400, 'invalid_request', 'no record in the batch is valid', {}, outcome.rejected);
     }
     if (this.holding) {
       // Stored; the answer never comes (the test kills the agent, then `release`s).
