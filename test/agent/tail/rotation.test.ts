@@ -16,14 +16,6 @@ import {
   until,
 } from '../helpers.ts';
 
-/** The messages of full CRI lines (`<ts> <stream> F <message>`), in order. */
-function criMessages(text: string): string[] {
-  return text
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((l) => l.split(' ').slice(3).join(' '));
-}
-
 interface Generation {
   dev: bigint;
   ino: bigint;
@@ -290,3 +282,11 @@ t.test('odd content: empty files, 1 MiB lines, invalid UTF-8, binary garbage, pa
   t.notOk(sink.records.some((r) => r.pod === 'empty'));
   void append;
 });
+
+/** The messages of full CRI lines (`<ts> <stream> F <message>`), in order. */
+function criMessages(text: string): string[] {
+  return text
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => l.split(' ').slice(3).join(' '));
+}
