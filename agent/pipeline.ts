@@ -117,7 +117,7 @@ export class FilePipeline implements FileConsumer, LogicalLineSink, TrackedFile 
   private readonly journal: ReplayJournal;
   /** Per stream: a recorded grouped record being re-formed during a replay. */
   private readonly forced: [ForcedGroup | null, ForcedGroup | null] = [null, null];
-  /** Replayed lines that did not fit the journal's spans (config change): counted, logged. */
+  /** Replayed records that did not fit the journal's spans (see `mismatch`). */
   replayMismatches = 0;
 
   constructor(ctx: PipelineContext, file: OpenedFile) {
@@ -299,7 +299,7 @@ export class FilePipeline implements FileConsumer, LogicalLineSink, TrackedFile 
       g.parts.push(line.message);
       g.last = line;
       if (line.end >= g.end) {
-        if (line.end > g.end) this.replayMismatches++;
+        if (line.end > g.end) this.mismatch(g.first.offset, g.end, line.end);
         this.forced[idx] = null;
         this.route(forcedLine(g));
       }
@@ -311,7 +311,7 @@ export class FilePipeline implements FileConsumer, LogicalLineSink, TrackedFile 
         this.forced[idx] = { first: line, last: line, end, parts: [line.message] };
         return;
       }
-      if (end >= 0 && end < line.end) this.replayMismatches++;
+      if (end >= 0 && end < line.end) this.mismatch(line.offset, end, line.end);
     }
     this.route(line);
   }
@@ -321,8 +321,21 @@ export class FilePipeline implements FileConsumer, LogicalLineSink, TrackedFile 
     const g = this.forced[idx];
     if (g === null || g === undefined) return;
     this.forced[idx] = null;
-    this.replayMismatches++;
+    this.mismatch(g.first.offset, g.end, g.last.end);
     this.route(forcedLine(g));
+  }
+
+  /**
+   * A replayed record could not be re-formed with its recorded extent (the bytes or
+   * `maxLineBytes` changed): the record goes on as read; its content may overlap what was
+   * stored. Rare; logged with where.
+   */
+  private mismatch(offset: number, recordedEnd: number, end: number): void {
+    this.replayMismatches++;
+    this.ctx.events.log.warn(
+      { path: this.path, file_key: this.key, offset, recorded_end: recordedEnd, end },
+      'replayed record does not match the replay journal',
+    );
   }
 
   private route(line: LogicalLine): void {
