@@ -10,10 +10,11 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { Pool } from './send/undici-pool.ts';
 import { Registry } from 'prom-client';
 import { AckTracker } from './batch/ack-tracker.ts';
-import { Batcher, type SealedBatch } from './batch/batcher.ts';
+import { Batcher, type Compressor, type SealedBatch } from './batch/batcher.ts';
 import { ByteBudget } from './batch/byte-budget.ts';
 import { MemoryGovernor } from './batch/memory-governor.ts';
 import { CheckpointStore, type CheckpointEntry } from './checkpoint/checkpoint-store.ts';
+import { JournalGate } from './checkpoint/journal-gate.ts';
 import type { TrackedFile } from './checkpoint/tracked-file.ts';
 import type { AgentConfig } from './config.ts';
 import { LogDiscovery } from './discover/log-discovery.ts';
@@ -55,6 +56,8 @@ export interface AgentDeps {
    * metadata changed. Default: from `config.kubernetes` (enrich/pod-watch.ts), none when off.
    */
   metadata?: (onChange: () => void, events: AgentEvents) => Promise<StartedMetadata | null>;
+  /** Batch compression (tests inject failures); default gzip on libuv's pool. */
+  compress?: Compressor;
 }
 
 export interface RunningAgent {
@@ -112,16 +115,22 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     (used) => metrics.queueBytes.set(used),
   );
 
-  const entryOf = (f: TrackedFile, offset: number): CheckpointEntry => ({
-    key: f.key,
-    path: f.path,
-    real_path: f.realPath,
-    dev: f.dev,
-    ino: f.ino,
-    fingerprint: f.fingerprint,
-    offset,
-    updated_at: now(),
-  });
+  const entryOf = (f: TrackedFile, offset: number): CheckpointEntry => {
+    const p = f as FilePipeline;
+    const inflight = p.inflightPlan(offset);
+    return {
+      key: f.key,
+      path: f.path,
+      real_path: f.realPath,
+      dev: f.dev,
+      ino: f.ino,
+      fingerprint: f.fingerprint,
+      offset,
+      ...(p.generation > 0 ? { generation: p.generation } : {}),
+      ...(inflight !== undefined ? { inflight } : {}),
+      updated_at: now(),
+    };
+  };
 
   const finished = (p: FilePipeline): void => {
     store.delete(p.key);
@@ -156,6 +165,18 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     },
   );
 
+  // Write-ahead: the replay journal of every record in a batch is on disk before the batch
+  // is sent (see checkpoint/replay-journal.ts), so a crash between "stored" and
+  // "checkpointed" replays exactly the records that may be stored.
+  const gate = new JournalGate<SealedBatch>(
+    async () => {
+      for (const p of pipelines.values()) if (p.journalDirty) store.set(entryOf(p, p.ackedOffset));
+      await store.flush();
+    },
+    (batch) => sender.submit(batch),
+    (err) => events.checkpointFailed(err),
+  );
+
   const batcher = new Batcher(
     {
       maxBatchBytes: config.maxBatchBytes,
@@ -165,8 +186,10 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     },
     acks,
     budget,
-    (batch) => sender.submit(batch),
-    (err) => log.error({ err: String(err) }, 'batch compression failed'),
+    (batch) => gate.submit(batch),
+    (err, failures) =>
+      log.error({ err: String(err), consecutive_failures: failures }, 'batch compression failed; retrying'),
+    deps.compress,
   );
 
   const ctx: PipelineContext = {
@@ -192,8 +215,25 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     startFor(path, dev, ino, fingerprint, size) {
       const e = store.find(dev, ino, fingerprint);
       if (e !== undefined) {
-        if (e.offset <= size) return { offset: e.offset, why: 'checkpoint' };
-        return { offset: 0, why: 'checkpoint-beyond-eof' };
+        const generation = e.generation ?? 0;
+        if (e.offset <= size) {
+          return {
+            offset: e.offset,
+            why: 'checkpoint',
+            generation,
+            ...(e.inflight !== undefined ? { replay: e.inflight } : {}),
+          };
+        }
+        // Shorter than its checkpoint, same first line: truncated and written again while we
+        // were down. The bytes from 0 are new content; under the old identity their ids would
+        // be those of the old lines, already stored, and `create` would drop them as
+        // duplicates. A new generation gives them ids of their own.
+        log.warn(
+          { path, file_key: e.key, offset: e.offset, size, generation: generation + 1 },
+          'file is shorter than its checkpoint: reading it from 0 as a new generation',
+        );
+        store.delete(e.key);
+        return { offset: 0, why: 'regenerated', generation: generation + 1 };
       }
       if (firstStart && config.readFrom === 'end' && initialPaths.has(path)) return { offset: size, why: 'policy-end' };
       return { offset: 0, why: 'new' };
@@ -313,7 +353,12 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
   checkpointTimer.unref();
 
   const health = (): HealthReport => ({
-    ok: !stopping && checkpointFailures < 3,
+    // A journal that cannot be written holds every batch back (nothing is sent that a replay
+    // could not rebuild); compression that keeps failing holds them too. Both end in a
+    // paused tail: report it, so the pod is restarted rather than silently stuck.
+    ok: !stopping && checkpointFailures < 3 && gate.failures < 3 && batcher.compressFailures < 3,
+    journal_failures: gate.failures,
+    compression_failures: batcher.compressFailures,
     stopping,
     files_watched: manager.tailers.size,
     queue_bytes: budget.bytes,
@@ -387,7 +432,13 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
 
   const waitAcked = async (deadline: number): Promise<boolean> => {
     while (now() < deadline) {
-      if (batcher.inCompression === 0 && sender.pending === 0 && batcher.openRecords === 0 && acks.outstanding === 0)
+      if (
+        batcher.inCompression === 0 &&
+        gate.pending === 0 &&
+        sender.pending === 0 &&
+        batcher.openRecords === 0 &&
+        acks.outstanding === 0
+      )
         return true;
       await delay(10);
     }
@@ -412,6 +463,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
       clearInterval(checkpointTimer);
       while (checkpointRunning) await delay(5);
       await persist();
+      gate.close();
       await sender.close();
       await control.destroy().catch(() => undefined);
       await metadata?.stop();

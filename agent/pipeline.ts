@@ -17,6 +17,7 @@ import type { DiscardReason } from '../shared/reasons.ts';
 import type { Level } from '../shared/record.ts';
 import type { AckTracker } from './batch/ack-tracker.ts';
 import type { Batcher } from './batch/batcher.ts';
+import { ReplayJournal, type InflightPlan } from './checkpoint/replay-journal.ts';
 import type { TrackedFile } from './checkpoint/tracked-file.ts';
 import { pathMeta, type PathMeta } from './enrich/path-meta.ts';
 import { recordLabels, type PodMeta } from './enrich/pod-metadata.ts';
@@ -51,6 +52,29 @@ export interface PipelineContext {
   finished(p: FilePipeline): void;
 }
 
+interface ForcedGroup {
+  first: LogicalLine;
+  last: LogicalLine;
+  /** The recorded end of the record. */
+  end: number;
+  parts: string[];
+}
+
+function forcedLine(g: ForcedGroup): LogicalLine {
+  if (g.parts.length === 1) return g.first;
+  const f = g.first;
+  return {
+    offset: f.offset,
+    spanStart: f.spanStart,
+    end: g.last.end,
+    multi: true,
+    timestamp: f.timestamp,
+    stream: f.stream,
+    message: g.parts.join('\n'),
+    anomaly: f.anomaly,
+  };
+}
+
 const ANOMALIES: readonly (LineAnomaly | 'multiline_capped')[] = [
   'parse_failed',
   'line_split',
@@ -67,6 +91,7 @@ export class FilePipeline implements FileConsumer, LogicalLineSink, TrackedFile 
   readonly dev: string;
   readonly ino: string;
   readonly fingerprint: string;
+  readonly generation: number;
   readonly meta: PathMeta;
   ackedOffset: number;
   dirty = false;
@@ -88,6 +113,12 @@ export class FilePipeline implements FileConsumer, LogicalLineSink, TrackedFile 
   private readonly discards = new Map<DiscardReason, number>();
   /** [start, end) pairs of emitted multi-line records not yet wholly below the floor. */
   private readonly spans: number[] = [];
+  /** What a replay of this identity must rebuild; see agent/checkpoint/replay-journal.ts. */
+  private readonly journal: ReplayJournal;
+  /** Per stream: a recorded grouped record being re-formed during a replay. */
+  private readonly forced: [ForcedGroup | null, ForcedGroup | null] = [null, null];
+  /** Replayed records that did not fit the journal's spans (see `mismatch`). */
+  replayMismatches = 0;
 
   constructor(ctx: PipelineContext, file: OpenedFile) {
     this.ctx = ctx;
@@ -96,26 +127,37 @@ export class FilePipeline implements FileConsumer, LogicalLineSink, TrackedFile 
     this.dev = file.dev;
     this.ino = file.ino;
     this.fingerprint = file.fingerprint;
+    this.generation = file.generation ?? 0;
     this.key = fileKey(ctx.cluster, ctx.node, {
       dev: BigInt(file.dev),
       ino: BigInt(file.ino),
       fingerprint: file.fingerprint,
+      generation: this.generation,
     });
+    const journal = new ReplayJournal(file.replay, file.startOffset);
+    this.journal = journal;
     this.ackedOffset = file.startOffset;
     this.meta = pathMeta(file.path, file.realPath);
     this.encoder = new RecordEncoder(this.key, this.recordMeta(undefined));
     this.merger = new MultilineMerger(
       { maxLines: ctx.multilineMaxLines, maxBytes: ctx.maxLineBytes },
-      (line, capped) => {
+      (line, capped, merged) => {
         if (capped) this.anomalyCounts[4]!++;
-        this.emit(line);
+        this.emit(line, merged);
       },
     );
     this.decision = { exclude: null, minLevelRank: 0, multiline: false, rateLimit: 0 };
     this.refresh();
     this.decoder = new LineDecoder(
       file.startOffset,
-      { format: ctx.format, maxLineBytes: ctx.maxLineBytes, overflow: ctx.overflow, now: ctx.now },
+      {
+        format: ctx.format,
+        maxLineBytes: ctx.maxLineBytes,
+        overflow: ctx.overflow,
+        now: ctx.now,
+        untimestamped: (offset) => journal.timestampAt(offset, this.nowMs > 0 ? this.nowMs : ctx.now()),
+        ...(journal.hasCuts ? { cutAt: (stream: number, end: number) => journal.isCut(stream, end) } : {}),
+      },
       this,
     );
   }
@@ -135,6 +177,10 @@ export class FilePipeline implements FileConsumer, LogicalLineSink, TrackedFile 
     const d = this.decoder.floor();
     const m = this.merger.floor();
     let f = m < d ? m : d;
+    const fa = this.forced[0];
+    const fb = this.forced[1];
+    if (fa !== null && fa.first.spanStart < f) f = fa.first.spanStart;
+    if (fb !== null && fb.first.spanStart < f) f = fb.first.spanStart;
     const spans = this.spans;
     if (spans.length === 0) return f;
     let moved = true;
@@ -181,7 +227,10 @@ export class FilePipeline implements FileConsumer, LogicalLineSink, TrackedFile 
   tick(nowMs: number): void {
     this.nowMs = nowMs;
     if (this.stateVersion !== this.ctx.state.version) this.refresh();
-    let any = this.decoder.flushOlderThan(nowMs - this.ctx.partialFlushMs);
+    // While replaying recorded records, partial lines are cut where the journal says, never
+    // by this run's timer (the bytes are on disk; only backpressure can make reading slow).
+    let any =
+      this.decoder.floor() >= this.journal.replayHi && this.decoder.flushOlderThan(nowMs - this.ctx.partialFlushMs);
     if (this.merger.holding && this.merger.flushIdleSince(nowMs - this.ctx.multilineFlushMs)) any = true;
     if (any) {
       this.ctx.acks.touch(this);
@@ -205,6 +254,8 @@ export class FilePipeline implements FileConsumer, LogicalLineSink, TrackedFile 
   end(_why: EndReason): void {
     this.nowMs = this.ctx.now();
     this.decoder.flushAll();
+    this.flushForced(0);
+    this.flushForced(1);
     this.merger.flushAll();
     this.endOffset = this.floor();
     this.ctx.acks.touch(this);
@@ -212,21 +263,96 @@ export class FilePipeline implements FileConsumer, LogicalLineSink, TrackedFile 
     if (this.ackedOffset >= this.endOffset) this.ctx.finished(this);
   }
 
+  /** The journal to persist with committed offset `acked` (agent.ts, before each send). */
+  inflightPlan(acked: number): InflightPlan | undefined {
+    return this.journal.plan(acked);
+  }
+
+  /** The journal changed since the last {@link inflightPlan}. */
+  get journalDirty(): boolean {
+    return this.journal.dirty;
+  }
+
   onLine(line: LogicalLine): void {
     this.records++;
-    if (line.anomaly !== null) this.anomalyCounts[ANOMALY_INDEX[line.anomaly]!]!++;
+    if (line.anomaly !== null) {
+      this.anomalyCounts[ANOMALY_INDEX[line.anomaly]!]!++;
+      if (line.anomaly === 'partial_flushed') this.journal.cut(line);
+    }
+    if (line.spanStart < this.journal.replayHi) {
+      this.replayed(line);
+      return;
+    }
+    const idx = line.stream === 'stdout' ? 0 : 1;
+    if (this.forced[idx] !== null) this.flushForced(idx);
+    this.route(line);
+  }
+
+  /**
+   * A line below the journal's `hi`: re-form the records exactly as the run that may have
+   * sent them did (see replay-journal.ts), never through the multiline merger.
+   */
+  private replayed(line: LogicalLine): void {
+    const idx = line.stream === 'stdout' ? 0 : 1;
+    const g = this.forced[idx];
+    if (g !== null) {
+      g.parts.push(line.message);
+      g.last = line;
+      if (line.end >= g.end) {
+        if (line.end > g.end) this.mismatch(g.first.offset, g.end, line.end);
+        this.forced[idx] = null;
+        this.route(forcedLine(g));
+      }
+      return;
+    }
+    if (line.anomaly !== 'line_split' && line.anomaly !== 'line_truncated') {
+      const end = this.journal.plannedEnd(idx, line.spanStart);
+      if (end > line.end) {
+        this.forced[idx] = { first: line, last: line, end, parts: [line.message] };
+        return;
+      }
+      if (end >= 0 && end < line.end) this.mismatch(line.offset, end, line.end);
+    }
+    this.route(line);
+  }
+
+  /** Emits a re-formed group that did not reach its recorded end (file ended, config changed). */
+  private flushForced(idx: number): void {
+    const g = this.forced[idx];
+    if (g === null || g === undefined) return;
+    this.forced[idx] = null;
+    this.mismatch(g.first.offset, g.end, g.last.end);
+    this.route(forcedLine(g));
+  }
+
+  /**
+   * A replayed record could not be re-formed with its recorded extent (the bytes or
+   * `maxLineBytes` changed): the record goes on as read; its content may overlap what was
+   * stored. Rare; logged with where.
+   */
+  private mismatch(offset: number, recordedEnd: number, end: number): void {
+    this.replayMismatches++;
+    this.ctx.events.log.warn(
+      { path: this.path, file_key: this.key, offset, recorded_end: recordedEnd, end },
+      'replayed record does not match the replay journal',
+    );
+  }
+
+  private route(line: LogicalLine): void {
     const ex = this.decision.exclude;
     if (ex !== null) {
       if (line.multi) this.spans.push(line.spanStart, line.end);
       this.discard(ex);
       return;
     }
-    if (this.multiline) this.merger.push(line, this.nowMs);
+    if (this.multiline && line.spanStart >= this.journal.replayHi) this.merger.push(line, this.nowMs);
     else this.emit(line);
   }
 
-  private emit(line: LogicalLine): void {
+  /** `merged`: a multiline group (several logical lines), recorded in the replay journal. */
+  private emit(line: LogicalLine, merged = false): void {
     if (line.multi) this.spans.push(line.spanStart, line.end);
+    this.journal.record(line, merged);
     const d = this.decision;
     const level: Level = detectLevel(line.message);
     if (d.minLevelRank > 0) {

@@ -18,11 +18,22 @@ export interface FileIdentity {
   ino: number | bigint;
   /** Hex digest of the file's first bytes; tells inode reuse apart. */
   fingerprint: string;
+  /**
+   * Content generation of the same inode + fingerprint: bumped when the file was truncated
+   * and written again (a checkpoint past its end, or a shrink seen while tailing) so that the
+   * new bytes never reuse the ids of the old ones (with `create`, they would be dropped as
+   * duplicates). 0 (absent) for the first generation, which keeps the ids of files whose
+   * checkpoints predate generations.
+   */
+  generation?: number;
 }
 
 export function fileKey(cluster: string, node: string, file: FileIdentity): string {
   return createHash('sha256')
-    .update(`${cluster}\0${node}\0${file.dev}\0${file.ino}\0${file.fingerprint}`)
+    .update(
+      `${cluster}\0${node}\0${file.dev}\0${file.ino}\0${file.fingerprint}` +
+        (file.generation !== undefined && file.generation > 0 ? `\0g${file.generation}` : ''),
+    )
     .digest('hex')
     .slice(0, 16);
 }

@@ -11,9 +11,25 @@
  * at most {@link Batcher.MAX_COMPRESSING} at a time; when as many sealed batches wait for it,
  * the {@link ByteBudget} is held, which pauses the tailers (not this stage). Batch buffers
  * are reused.
+ *
+ * A failed compression (zlib does not fail on valid input, but memory can run out) is retried
+ * with capped backoff, keeping the raw batch, its place in the ordered ack queue and its
+ * bytes in the budget: the queue behind it never wedges on a lost entry, and nothing is read
+ * that cannot be held. Consecutive failures are reported through `onError` (the agent's
+ * /healthz turns unhealthy after a few, so a stuck process gets restarted and re-reads from
+ * its checkpoint).
  * Concurrency: single-threaded; `append` and `tick` are synchronous.
  */
 import { gzip } from 'node:zlib';
+
+/** The compression step (a seam for tests): gzip of `raw` at `level`, callback style. */
+export type Compressor = (raw: Buffer, level: number, done: (err: Error | null, body: Buffer) => void) => void;
+
+const gzipCompressor: Compressor = (raw, level, done) => gzip(raw, { level }, done);
+
+/** Retry delays of a failed compression: 50 ms doubling up to 5 s. */
+const COMPRESS_RETRY_BASE_MS = 50;
+const COMPRESS_RETRY_MAX_MS = 5000;
 import type { AckEntry, AckTracker } from './ack-tracker.ts';
 import type { ByteBudget } from './byte-budget.ts';
 
@@ -37,7 +53,12 @@ export class Batcher {
   private readonly acks: AckTracker;
   private readonly budget: ByteBudget;
   private readonly onSealed: (batch: SealedBatch) => void;
-  private readonly onError: (err: unknown) => void;
+  private readonly onError: (err: unknown, consecutiveFailures: number) => void;
+  private readonly compress: Compressor;
+  /** Failed compressions in a row (0 after any success). */
+  compressFailures = 0;
+  /** Batches waiting for a compression retry. */
+  private retrying = 0;
   private buf: Buffer;
   private used = 0;
   private count = 0;
@@ -58,13 +79,15 @@ export class Batcher {
     acks: AckTracker,
     budget: ByteBudget,
     onSealed: (batch: SealedBatch) => void,
-    onError: (err: unknown) => void,
+    onError: (err: unknown, consecutiveFailures: number) => void,
+    compress: Compressor = gzipCompressor,
   ) {
     this.opts = opts;
     this.acks = acks;
     this.budget = budget;
     this.onSealed = onSealed;
     this.onError = onError;
+    this.compress = compress;
     this.buf = Buffer.allocUnsafe(opts.maxBatchBytes);
   }
 
@@ -85,7 +108,7 @@ export class Batcher {
   }
 
   get inCompression(): number {
-    return this.compressing + this.waiting.length;
+    return this.compressing + this.waiting.length + this.retrying;
   }
 
   /** Appends one encoded record (ending in `\n`). `nowMs` stamps the batch's age on its first record. */
@@ -148,17 +171,30 @@ export class Batcher {
 
   private pump(): void {
     while (this.compressing < Batcher.MAX_COMPRESSING && this.waiting.length > 0) {
-      const { entry, full, used, records } = this.waiting.shift()!;
+      const item = this.waiting.shift()!;
+      const { entry, full, used, records } = item;
       this.compressing++;
-      gzip(full.subarray(0, used), { level: this.opts.gzipLevel }, (err, body) => {
+      this.compress(full.subarray(0, used), this.opts.gzipLevel, (err, body) => {
         this.compressing--;
-        const rawBytes = used;
-        this.giveBuffer(full);
         if (err !== null) {
-          // zlib does not fail on valid input; if it does, the batch cannot be sent and its
-          // entry must not settle (the offsets stay uncommitted and are re-read on restart).
-          this.onError(err);
+          // Keep the raw batch and retry: its entry must settle in order, or every commit
+          // after it waits forever (and its raw bytes would never leave the budget).
+          this.compressFailures++;
+          this.onError(err, this.compressFailures);
+          this.retrying++;
+          const delay = Math.min(
+            COMPRESS_RETRY_MAX_MS,
+            COMPRESS_RETRY_BASE_MS * 2 ** Math.min(this.compressFailures - 1, 20),
+          );
+          setTimeout(() => {
+            this.retrying--;
+            this.waiting.unshift(item);
+            this.pump();
+          }, delay).unref();
         } else {
+          this.compressFailures = 0;
+          const rawBytes = used;
+          this.giveBuffer(full);
           this.budget.add(body.length);
           this.budget.release(rawBytes);
           this.onSealed({ entry, records, rawBytes, body });

@@ -1,6 +1,8 @@
 /**
- * Persistent checkpoints: for each file identity (device, inode, fingerprint) the offset up
- * to which every record is acknowledged. Owns `<dataDir>/checkpoints.json`.
+ * Persistent checkpoints: for each file identity (device, inode, fingerprint, generation) the
+ * offset up to which every record is acknowledged, and the replay journal of the records
+ * sent past it (replay-journal.ts; written before they are sent). Owns
+ * `<dataDir>/checkpoints.json`.
  *
  * Writes are atomic: write a temp file, fsync it, rename over the old one, fsync the
  * directory. A crash leaves either the old or the new file, never a torn one. An unreadable
@@ -11,6 +13,7 @@
  */
 import { mkdir, open, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { InflightPlan } from './replay-journal.ts';
 
 export interface CheckpointEntry {
   key: string;
@@ -21,6 +24,13 @@ export interface CheckpointEntry {
   ino: string;
   fingerprint: string;
   offset: number;
+  /**
+   * Content generation (shared/ids.ts): bumped when the file turned out shorter than its
+   * checkpoint (truncated and rewritten while the agent was down). Absent = 0.
+   */
+  generation?: number;
+  /** Records sent past `offset` that a replay must rebuild exactly (replay-journal.ts). */
+  inflight?: InflightPlan;
   /** Unix ms of the last update. */
   updated_at: number;
 }
@@ -83,12 +93,15 @@ export class CheckpointStore {
     return this.entries.get(key);
   }
 
-  /** The entry for a file identity, if any. */
+  /** The entry for a file identity, if any: of its latest generation. */
   find(dev: string, ino: string, fingerprint: string): CheckpointEntry | undefined {
+    let found: CheckpointEntry | undefined;
     for (const e of this.entries.values()) {
-      if (e.ino === ino && e.dev === dev && e.fingerprint === fingerprint) return e;
+      if (e.ino === ino && e.dev === dev && e.fingerprint === fingerprint) {
+        if (found === undefined || (e.generation ?? 0) > (found.generation ?? 0)) found = e;
+      }
     }
-    return undefined;
+    return found;
   }
 
   set(entry: CheckpointEntry): void {

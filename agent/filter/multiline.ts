@@ -39,7 +39,8 @@ export interface MultilineOptions {
   maxBytes: number;
 }
 
-export type MultilineEmit = (line: LogicalLine, capped: boolean) => void;
+/** `merged`: the record joins several logical lines (the replay journal records its extent). */
+export type MultilineEmit = (line: LogicalLine, capped: boolean, merged: boolean) => void;
 
 const GO_FRAME = /^[\w./*()[\]-]+\(.*\)$/;
 const JAVA_MORE = /^\.\.\. \d+ (more|common frames omitted)$/;
@@ -112,7 +113,7 @@ export class MultilineMerger {
           this.groups[idx] = null;
           this.emitGroup(g, false);
         }
-        this.emit(line, false);
+        this.emit(line, false, false);
         return;
       }
       if (g !== null && this.continues(g, msg)) {
@@ -142,7 +143,7 @@ export class MultilineMerger {
   }
 
   private startFresh(idx: number, line: LogicalLine, nowMs: number): void {
-    if (isJsonObjectLine(line.message)) this.emit(line, false);
+    if (isJsonObjectLine(line.message)) this.emit(line, false, false);
     else this.groups[idx] = this.newGroup(line, nowMs, modeOf(line.message));
   }
 
@@ -176,7 +177,7 @@ export class MultilineMerger {
 
   private emitGroup(g: Group, capped: boolean): void {
     if (g.parts.length === 1) {
-      this.emit(g.first, capped);
+      this.emit(g.first, capped, false);
       return;
     }
     const f = g.first;
@@ -192,6 +193,7 @@ export class MultilineMerger {
         anomaly: f.anomaly,
       },
       capped,
+      true,
     );
   }
 }

@@ -28,8 +28,21 @@ export interface LineDecoderOptions {
   format: LogFormat;
   maxLineBytes: number;
   overflow: OverflowPolicy;
-  /** Clock for arrival timestamps and partial timeouts (ms since epoch). */
+  /** Clock for partial timeouts (ms since epoch). */
   now: () => number;
+  /**
+   * Timestamp of a line that carries none (neither CRI nor docker), starting at file offset
+   * `offset`. Must give the same answer on every read of the same bytes (a replay after a
+   * crash lands in the same day index with the same record): see
+   * agent/checkpoint/replay-journal.ts. Default: the read time (not replay-stable).
+   */
+  untimestamped?: (offset: number) => string;
+  /**
+   * Replay of bytes that may already be stored: true when a partial line of stream
+   * (0 stdout, 1 stderr) was emitted early ending at `end` by the run that sent it, so the
+   * replay must cut it there too. Absent outside a replay.
+   */
+  cutAt?: (stream: number, end: number) => boolean;
 }
 
 const NL = 0x0a;
@@ -40,6 +53,7 @@ export class LineDecoder {
   private readonly maxLineBytes: number;
   private readonly maxPhysical: number;
   private readonly now: () => number;
+  private readonly untimestamped: (offset: number) => string;
   private format: 'unknown' | 'cri' | 'docker';
   private readonly allowCri: boolean;
   private readonly allowDocker: boolean;
@@ -68,13 +82,16 @@ export class LineDecoder {
     // A CRI header is < 64 bytes; allow the runtime's own split size on top of the cap.
     this.maxPhysical = opts.maxLineBytes + 64 * 1024;
     this.now = opts.now;
+    const now = opts.now;
+    this.untimestamped = opts.untimestamped ?? ((): string => nowTimestamp(now()));
     this.allowCri = opts.format !== 'docker';
     this.allowDocker = opts.format !== 'cri';
     this.format = opts.format === 'auto' ? 'unknown' : opts.format;
     const emit = (line: LogicalLine): void => this.forward(line);
+    const cutAt = opts.cutAt;
     this.joiners = [
-      new PartialJoiner('stdout', opts.maxLineBytes, opts.overflow, emit),
-      new PartialJoiner('stderr', opts.maxLineBytes, opts.overflow, emit),
+      new PartialJoiner('stdout', opts.maxLineBytes, opts.overflow, emit, cutAt && ((end) => cutAt(0, end))),
+      new PartialJoiner('stderr', opts.maxLineBytes, opts.overflow, emit, cutAt && ((end) => cutAt(1, end))),
     ];
   }
 
@@ -208,7 +225,7 @@ export class LineDecoder {
       ts = buf.toString('latin1', this.cri.tsStart, this.cri.tsEnd);
       msgStart = this.cri.msgStart;
     } else {
-      ts = nowTimestamp(this.now());
+      ts = this.untimestamped(lineOffset);
       this.parseFailures++;
     }
     this.carry = null;
@@ -335,7 +352,7 @@ export class LineDecoder {
         end,
         lineOffset,
         lineOffset,
-        nowTimestamp(this.now()),
+        this.untimestamped(lineOffset),
         true,
         this.now(),
         lineOffset + (end - start) + 1,
@@ -347,7 +364,7 @@ export class LineDecoder {
       spanStart: lineOffset,
       end: lineOffset + (end - start) + 1,
       multi: false,
-      timestamp: nowTimestamp(this.now()),
+      timestamp: this.untimestamped(lineOffset),
       stream: 'stdout',
       message: buf.toString('utf8', start, end),
       anomaly: 'parse_failed',

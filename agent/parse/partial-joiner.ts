@@ -50,12 +50,25 @@ export class PartialJoiner {
   private readonly maxLineBytes: number;
   private readonly overflow: OverflowPolicy;
   private readonly emit: (line: LogicalLine) => void;
+  private readonly cutAt: ((end: number) => boolean) | null;
 
-  constructor(stream: Stream, maxLineBytes: number, overflow: OverflowPolicy, emit: (line: LogicalLine) => void) {
+  /**
+   * `cutAt` (replays only, see agent/checkpoint/replay-journal.ts): a pending line whose last
+   * piece ends where this returns true is emitted there as `partial_flushed`, as the run that
+   * sent it did on its flush timeout.
+   */
+  constructor(
+    stream: Stream,
+    maxLineBytes: number,
+    overflow: OverflowPolicy,
+    emit: (line: LogicalLine) => void,
+    cutAt?: (end: number) => boolean,
+  ) {
     this.stream = stream;
     this.maxLineBytes = maxLineBytes;
     this.overflow = overflow;
     this.emit = emit;
+    this.cutAt = cutAt ?? null;
   }
 
   get pending(): boolean {
@@ -128,6 +141,8 @@ export class PartialJoiner {
         return;
       }
       this.flush(this.truncated ? 'line_truncated' : this.wasSplit ? 'line_split' : null);
+    } else if (this.cutAt !== null && this.offset >= 0 && this.cutAt(lineEnd)) {
+      this.flush('partial_flushed');
     }
   }
 

@@ -16,7 +16,7 @@ import { open, readdir, realpath, stat, type FileHandle } from 'node:fs/promises
 import { dirname, join } from 'node:path';
 import type { ByteBudget } from '../batch/byte-budget.ts';
 import type { AgentEvents } from '../telemetry/events.ts';
-import type { FileConsumer, TailHost } from './file-consumer.ts';
+import type { FileConsumer, StartPoint, TailHost } from './file-consumer.ts';
 import { FINGERPRINT_BYTES, readFingerprint } from './file-identity.ts';
 
 export interface TailerOptions {
@@ -65,6 +65,10 @@ export class FileTailer {
   private readonly scratch = Buffer.allocUnsafe(FINGERPRINT_BYTES);
   private consumer: FileConsumer | null = null;
   private fingerprint = '';
+  /** Content generation of the current identity (shared/ids.ts). */
+  private generation = 0;
+  /** Latest generation of each fingerprint this inode had (truncations while tailing). */
+  private readonly generations = new Map<string, number>();
   private realPath = '';
   private pos = 0;
   /** Last size seen by fstat (for bytes-behind). */
@@ -208,9 +212,16 @@ export class FileTailer {
         this.fingerprint = fp;
         const st = await this.fh.stat();
         this.size = st.size;
-        let start: { offset: number; why: string };
-        if (truncated !== null) start = { offset: 0, why: truncated };
-        else start = this.deps.host.startFor(this.path, this.dev, this.ino, fp, st.size);
+        let start: StartPoint;
+        // A shrink seen while tailing: the bytes from 0 are new content. With a first line
+        // seen before in this inode (same fingerprint) they must not reuse the ids of that
+        // earlier generation: `create` would drop them as duplicates.
+        if (truncated !== null) {
+          const seen = this.generations.get(fp);
+          start = { offset: 0, why: truncated, generation: seen === undefined ? 0 : seen + 1 };
+        } else start = this.deps.host.startFor(this.path, this.dev, this.ino, fp, st.size);
+        this.generation = start.generation ?? 0;
+        this.generations.set(fp, this.generation);
         this.pos = start.offset;
         const real = await realpath(this.path).catch(() => this.path);
         this.realPath = real;
@@ -222,6 +233,8 @@ export class FileTailer {
           fingerprint: fp,
           startOffset: start.offset,
           why: start.why,
+          generation: this.generation,
+          ...(start.replay !== undefined ? { replay: start.replay } : {}),
         });
         this.deps.events.fileOpened(this.path, this.consumer.key, start.offset, start.why);
         return true;

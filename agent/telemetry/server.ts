@@ -1,7 +1,8 @@
 /**
  * `/metrics` (Prometheus text from the injected registry) and `/healthz` on the agent's own
  * port. `/healthz` is a liveness signal of the agent itself: 200 while its loops run, 503
- * when stopping or when it cannot persist checkpoints. An unreachable aggregator does not
+ * when stopping, when it cannot persist checkpoints or the replay journal, or when batch
+ * compression keeps failing (each holds tailing back). An unreachable aggregator does not
  * make the agent unhealthy (restarting it would not help; the queue and metrics show it).
  */
 import { createServer, type Server } from 'node:http';

@@ -1,13 +1,26 @@
 /**
  * SIGKILL of the agent process at random moments while writers append (with partial lines
  * and a rename rotation), then restart: every written line arrives, no line arrives under
- * a second id, nothing is invented. Resends of the same id are allowed (the aggregator
- * stores them once); the sink counts unique ids.
+ * a second id, nothing is invented. Resends of the same id are allowed: the sink, like the
+ * aggregator's `create`, keeps the first write of an id, and the stored *content* is
+ * compared with what was written (each line exactly once).
  */
 import t from 'tap';
 import { mkdir, open, rename, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { childAgentEnv, containerLogName, cri, idsAt, keyFor, lineOffsets, spawnAgent, startSink, tempDir } from './helpers.ts';
+import {
+  append,
+  childAgentEnv,
+  containerLogName,
+  cri,
+  idsAt,
+  keyFor,
+  lineOffsets,
+  spawnAgent,
+  startSink,
+  tempDir,
+  until,
+} from './helpers.ts';
 
 // Deterministic "random" moments (seeded LCG), so a failure can be reproduced.
 let seed = 20261125;
@@ -22,7 +35,7 @@ interface Gen {
   text: string;
 }
 
-t.test('SIGKILL at random moments, then restart: no line lost, none under a second id', async (t) => {
+t.test('SIGKILL at random moments, then restart: every line stored exactly once, none under a second id', async (t) => {
   const dir = await tempDir(t);
   const logs = join(dir, 'logs');
   await mkdir(logs);
@@ -48,6 +61,8 @@ t.test('SIGKILL at random moments, then restart: no line lost, none under a seco
     gens[i]!.push({ dev: st.dev, ino: st.ino, text: '' });
   }
   let written = 0;
+  /** The content of every record written (a P+F pair joined), each to be stored once. */
+  const contents: string[] = [];
   const TOTAL_ROUNDS = 60;
   let rotated = false;
   const writeRound = async (round: number): Promise<void> => {
@@ -59,8 +74,11 @@ t.test('SIGKILL at random moments, then restart: no line lost, none under a seco
           // A partial line: P then F; interleaved with the other stream.
           chunk += cri(`part-${n}-`, { tag: 'P' }) + cri(`err ${n}`, { stream: 'stderr' }) + cri(`end-${n}`);
           written++; // the stderr line is a record of its own
+          contents.push(`part-${n}-end-${n}`, `err ${n}`);
         } else {
-          chunk += cri(`round ${round} file ${f} line ${n} ${'x'.repeat(n % 120)}`);
+          const msg = `round ${round} file ${f} line ${n} ${'x'.repeat(n % 120)}`;
+          chunk += cri(msg);
+          contents.push(msg);
         }
       }
       await handles[f]!.write(chunk);
@@ -137,6 +155,17 @@ t.test('SIGKILL at random moments, then restart: no line lost, none under a seco
   t.equal(sink.uniqueIds, written, 'unique ids received = records written (no loss, no extra ids)');
   const missing = [...expected].filter((id) => !sink.idCounts.has(id));
   t.same(missing.slice(0, 20), [], 'no expected id missing');
+  // The sink keeps the first write of each id (as `create` does): check what it holds.
+  const report = sink.contentReport(contents);
+  t.same(
+    {
+      missing: report.missing.slice(0, 10),
+      doubled: report.doubled.slice(0, 10),
+      unexpected: report.unexpected.slice(0, 10),
+    },
+    { missing: [], doubled: [], unexpected: [] },
+    "every written line's content stored exactly once",
+  );
   if (missing.length > 0 || sink.uniqueIds !== written) {
     t.comment(
       `missing ${missing.length}; extra ${[...sink.idCounts.keys()]
@@ -175,3 +204,70 @@ t.test('SIGKILL at random moments, then restart: no line lost, none under a seco
   }
   t.comment(`records ${written}, deliveries ${sink.received}, resent after kills ${sink.received - sink.uniqueIds}`);
 });
+
+/** The agent child's `k8s_logs_agent_read_lines_total`. */
+async function linesRead(port: number): Promise<number> {
+  const res = await fetch(`http://127.0.0.1:${port}/metrics`);
+  const m = /^k8s_logs_agent_read_lines_total (\d+)/m.exec(await res.text());
+  return m === null ? 0 : Number(m[1]);
+}
+
+t.test(
+  'stack trace continued after the multiline flush, SIGKILL before the ack: every line stored exactly once',
+  async (t) => {
+    const dir = await tempDir(t);
+    const logs = join(dir, 'logs');
+    await mkdir(logs);
+    const sink = await startSink(t, { keepRecords: true });
+    const env = {
+      ...childAgentEnv(dir, logs, sink),
+      K8S_LOGS_AGENT_MAX_BATCH_AGE_MS: '20',
+      K8S_LOGS_AGENT_MULTILINE_FLUSH_MS: '150',
+      K8S_LOGS_AGENT_CHECKPOINT_INTERVAL_MS: '20',
+      K8S_LOGS_AGENT_POLL_INTERVAL_MS: '20',
+      K8S_LOGS_AGENT_RESCAN_INTERVAL_MS: '200',
+      // One request at a time: the held first part keeps everything after it unsent.
+      K8S_LOGS_AGENT_MAX_IN_FLIGHT_REQUESTS: '1',
+    };
+    const file = join(logs, containerLogName('java', 'ns', 'app'));
+    const header = 'java.lang.IllegalStateException: boom';
+    const frames = [
+      '\tat com.example.Service.handle(Service.java:42)',
+      '\tat com.example.Server.dispatch(Server.java:7)',
+      'Caused by: java.io.IOException: connection reset',
+      '\tat com.example.Client.read(Client.java:99)',
+      '\t... 12 more',
+    ];
+    const written = ['service starting', header, ...frames, 'request served'];
+
+    await append(file, cri('service starting'));
+    const first = spawnAgent(env);
+    t.teardown(() => first.child.kill('SIGKILL'));
+    const port = await first.metricsPort();
+    await sink.waitFor(() => sink.records.some((r) => r.message === 'service starting'), 10_000, 'first line acked');
+    // From now on the sink stores each batch and never answers it.
+    sink.hold();
+    await append(file, cri(header));
+    // The header alone is a record once the multiline flush timeout passed: sent, stored.
+    await sink.waitFor(() => sink.records.some((r) => r.message === header), 10_000, 'header stored');
+    await append(file, frames.map((f) => cri(f)).join('') + cri('request served'));
+    await until(async () => (await linesRead(port)) >= written.length, 10_000, 'continuation read by the agent');
+    first.child.kill('SIGKILL');
+    await first.exited;
+    sink.release();
+
+    const second = spawnAgent(env);
+    t.teardown(() => second.child.kill('SIGKILL'));
+    await second.metricsPort();
+    const done = (): boolean => {
+      const r = sink.contentReport(written);
+      return r.missing.length === 0 && r.doubled.length === 0 && r.unexpected.length === 0;
+    };
+    await sink.waitFor(done, 15_000, 'every line stored').catch((e: unknown) => t.comment(String(e)));
+    second.child.kill('SIGTERM');
+    t.equal(await second.exited, 0);
+    const report = sink.contentReport(written);
+    t.same(report, { missing: [], doubled: [], unexpected: [] }, 'every line stored exactly once');
+    if (!done()) for (const r of sink.records) t.comment(`stored ${r.id}: ${JSON.stringify(r.message)}`);
+  },
+);

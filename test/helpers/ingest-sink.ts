@@ -2,11 +2,26 @@
  * A loopback stand-in for the aggregator's ingest endpoints (shared/schemas/ingest.ts), for
  * agent tests and the agent benchmark. node:http, no framework.
  *
- * - `POST /v1/ingest`: checks the bearer token and headers, gunzips the NDJSON body, records
- *   every id (and, with `keepRecords`, every parsed record, validated against
- *   LogRecordSchema), answers 200 with an IngestResponse (ids already seen count as
- *   duplicates). Can be told to fail (any status, with Retry-After), to delay, to reset
- *   connections, or to stop listening altogether (connection refused) and come back on the
+ * - `POST /v1/ingest`: checks the bearer token and headers, inflates the NDJSON body (gzip
+ *   or identity, like the aggregator), and stores records **first write wins** by id, as
+ *   OpenSearch `create` does: a second write of a stored id is a duplicate and does not
+ *   replace the stored content (`records` holds what is stored, `writes` every write). With
+ *   `keepRecords` every line is parsed and validated against LogRecordSchema; a line that
+ *   does not parse or validate is rejected in the 200 (`invalid_json` / `invalid_record`)
+ *   and not stored, as the aggregator does (decode-batch.ts). Answers as
+ *   aggregator/routes/ingest/ingest-routes.ts does:
+ *   - 200 IngestResponse: `accepted` = stored now or before, `duplicates`, `rejected` with
+ *     reasons (also `rejectWhen`, e.g. `too_old` / `too_new` outside the timestamp window),
+ *     also when no record of the batch is valid (settled: every record refused for good);
+ *   - 400 `invalid_request` when the batch holds no record at all;
+ *   - 415 for another content type or encoding, 400 for a body that is not gzip;
+ *   - injected failures (`fail`): any status with Retry-After (429 `store_busy` /
+ *     `ingest_overloaded`, 503 `store_unavailable` / `store_refused`), optionally after
+ *     storing the batch
+ *     (`storeFirst`: a store that took part of the bulk, then pushed back), or `reset`;
+ *   - `hold()`: store the batch but never answer (the connection stays open until
+ *     `release()`), for a crash between "stored" and "acknowledged".
+ *   Can also delay, or stop listening altogether (connection refused) and come back on the
  *   same port.
  * - `POST /v1/ingest/heartbeat`: records heartbeats.
  * - `GET /v1/ingest/config`: serves `config` with an ETag; 304 on If-None-Match.
@@ -26,6 +41,29 @@ export interface SinkFailure {
   retryAfter?: string;
   /** How many requests to fail; Infinity until `heal()`. */
   times: number;
+  /** Store the batch first, then answer the failure (the resend then finds duplicates). */
+  storeFirst?: boolean;
+  /**
+   * Error envelope code; default by status: 429 `ingest_overloaded` (with `storeFirst`:
+   * `store_busy`), 503 `store_unavailable`.
+   */
+  code?: string;
+}
+
+/** A per-record rejection in a 200 (the aggregator's validation, e.g. the timestamp window). */
+export interface SinkRejection {
+  reason: string;
+  message: string;
+}
+
+/** Outcome of {@link IngestSink.contentReport}. */
+export interface ContentReport {
+  /** Expected lines not stored. */
+  missing: string[];
+  /** Expected lines stored more than once (with the count). */
+  doubled: Array<[string, number]>;
+  /** Stored lines nobody wrote. */
+  unexpected: string[];
 }
 
 export interface IngestSinkOptions {
@@ -42,15 +80,21 @@ const validate = Compile(LogRecordSchema);
 export class IngestSink {
   readonly token: string;
   port = 0;
-  /** Records by arrival (keepRecords). */
+  /** Stored records (first write of each id wins), in arrival order (keepRecords). */
   readonly records: LogRecord[] = [];
-  /** id → times received. */
+  /** Every record written, duplicates included, in arrival order (keepRecords). */
+  readonly writes: LogRecord[] = [];
+  /** id → stored record (keepRecords). */
+  readonly stored = new Map<string, LogRecord>();
+  /** id → times received (stored or duplicate; not rejected). */
   readonly idCounts = new Map<string, number>();
   /** Records received in 200-answered requests, counting resends. */
   received = 0;
   /** Requests by status answered. */
   readonly statuses = new Map<number | 'reset', number>();
   requests = 0;
+  /** Ingest answers in order, with the time they were given (Retry-After checks). */
+  readonly answers: Array<{ atMs: number; status: number | 'reset'; firstId?: string }> = [];
   bodyBytes = 0;
   invalid: Array<{ line: string; errors: unknown }> = [];
   readonly heartbeats: unknown[] = [];
@@ -62,7 +106,15 @@ export class IngestSink {
    * number, as an aggregator refuses a body it cannot take (400, 413).
    */
   refuseWhen: ((line: string) => number | null) | null = null;
+  /** Reject a record in the 200 (not stored) when this returns a rejection (keepRecords). */
+  rejectWhen: ((record: LogRecord) => SinkRejection | null) | null = null;
+  /** Records rejected in 200 answers, with the reason. */
+  readonly rejections: Array<{ id: string; reason: string }> = [];
   private failure: SinkFailure | null = null;
+  private holding = false;
+  private readonly held: Array<{ req: IncomingMessage; res: ServerResponse }> = [];
+  /** Requests stored and held without an answer since the last `hold()`. */
+  heldRequests = 0;
   private server: Server | null = null;
   private readonly sockets = new Set<Socket>();
   private readonly keepRecords: boolean;
@@ -106,6 +158,44 @@ export class IngestSink {
     this.failure = null;
   }
 
+  /** From now on, store each ingest batch but never answer it (until `release`). */
+  hold(): void {
+    this.holding = true;
+    this.heldRequests = 0;
+  }
+
+  /** Stop holding; held requests get their connection destroyed (the agent never sees a 200). */
+  release(): void {
+    this.holding = false;
+    for (const { req } of this.held.splice(0)) req.socket.destroy();
+  }
+
+  /** How often each line (a record's message split at `\n`) is stored. */
+  contentCounts(filter: (r: LogRecord) => boolean = () => true): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const r of this.records) {
+      if (!filter(r)) continue;
+      for (const line of r.message.split('\n')) counts.set(line, (counts.get(line) ?? 0) + 1);
+    }
+    return counts;
+  }
+
+  /** Compares the stored lines with the lines written (each expected exactly once). */
+  contentReport(expected: readonly string[], filter?: (r: LogRecord) => boolean): ContentReport {
+    const counts = this.contentCounts(filter);
+    const want = new Map<string, number>();
+    for (const l of expected) want.set(l, (want.get(l) ?? 0) + 1);
+    const missing: string[] = [];
+    const doubled: Array<[string, number]> = [];
+    for (const [l, n] of want) {
+      const got = counts.get(l) ?? 0;
+      if (got < n) missing.push(l);
+      else if (got > n) doubled.push([l, got]);
+    }
+    const unexpected = [...counts.keys()].filter((l) => !want.has(l));
+    return { missing, doubled, unexpected };
+  }
+
   async listen(): Promise<void> {
     const server = createServer((req, res) => this.handle(req, res));
     server.keepAliveTimeout = 5000;
@@ -137,6 +227,7 @@ export class IngestSink {
   }
 
   async close(): Promise<void> {
+    this.release();
     await this.down();
   }
 
@@ -162,8 +253,10 @@ export class IngestSink {
     for (const f of w) f();
   }
 
-  private count(status: number | 'reset'): void {
+  private count(status: number | 'reset', text?: string): void {
     this.statuses.set(status, (this.statuses.get(status) ?? 0) + 1);
+    const firstId = text !== undefined && text.startsWith('{"id":"') ? text.slice(7, text.indexOf('"', 7)) : undefined;
+    this.answers.push({ atMs: Date.now(), status, ...(firstId !== undefined ? { firstId } : {}) });
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
@@ -212,7 +305,14 @@ export class IngestSink {
     if (f !== null && f.times > 0) {
       f.times--;
       if (f.times <= 0) this.failure = null;
-      this.count(f.status);
+      let text: string | undefined;
+      try {
+        text = req.headers['content-encoding'] === 'gzip' ? gunzipSync(body).toString('utf8') : body.toString('utf8');
+      } catch {
+        text = undefined;
+      }
+      if (f.storeFirst === true && f.status !== 'reset' && text !== undefined) this.store(text);
+      this.count(f.status, text);
       this.notify();
       if (f.status === 'reset') {
         req.socket.destroy();
@@ -220,20 +320,20 @@ export class IngestSink {
       }
       const headers: Record<string, string> = {};
       if (f.retryAfter !== undefined) headers['retry-after'] = f.retryAfter;
-      this.error(res, f.status, 'injected', 'injected failure', headers);
+      const code =
+        f.code ??
+        (f.status === 503
+          ? 'store_unavailable'
+          : f.status === 429
+            ? f.storeFirst
+              ? 'store_busy'
+              : 'ingest_overloaded'
+            : 'injected');
+      this.error(res, f.status, code, 'injected failure', headers);
       return;
     }
-    if (req.headers['content-encoding'] !== 'gzip' || req.headers['content-type'] !== 'application/x-ndjson') {
-      this.count(415);
-      return this.error(res, 415, 'unsupported_media_type', 'expected gzip NDJSON');
-    }
-    let text: string;
-    try {
-      text = gunzipSync(body).toString('utf8');
-    } catch {
-      this.count(400);
-      return this.error(res, 400, 'invalid_gzip', 'body is not gzip');
-    }
+    const text = this.inflate(req, res, body);
+    if (text === null) return;
     if (this.refuseWhen !== null) {
       for (const line of text.split('\n')) {
         const status = line === '' ? null : this.refuseWhen(line);
@@ -245,31 +345,101 @@ export class IngestSink {
       }
     }
     this.bodyBytes += body.length;
+    const outcome = this.store(text);
+    if (outcome.received === 0) {
+      this.count(400);
+      this.notify();
+      return this.error(res, 400, 'invalid_request', 'batch holds no records');
+    }
+    if (this.holding) {
+      // Stored; the answer never comes (the test kills the agent, then `release`s).
+      this.heldRequests++;
+      this.held.push({ req, res });
+      this.notify();
+      return;
+    }
+    this.count(200, text);
+    const response: IngestResponse = {
+      received: outcome.received,
+      accepted: outcome.received - outcome.rejected.length,
+      duplicates: outcome.duplicates,
+      rejected: outcome.rejected as IngestResponse['rejected'],
+    };
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(response));
+    this.notify();
+  }
+
+  /** The NDJSON text of the body, or null after answering 415/400. */
+  private inflate(req: IncomingMessage, res: ServerResponse, body: Buffer): string | null {
+    const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim();
+    const enc = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+    if ((type !== 'application/x-ndjson' && type !== 'application/ndjson') || (enc !== 'gzip' && enc !== 'identity')) {
+      this.count(415);
+      this.error(res, 415, 'unsupported_media_type', 'expected gzip NDJSON');
+      return null;
+    }
+    if (enc === 'identity') return body.toString('utf8');
+    try {
+      return gunzipSync(body).toString('utf8');
+    } catch {
+      this.count(400);
+      this.error(res, 400, 'invalid_request', 'body is not valid gzip');
+      return null;
+    }
+  }
+
+  /** Stores the batch, first write wins by id. */
+  private store(text: string): {
+    received: number;
+    duplicates: number;
+    rejected: Array<{ line: number; id?: string; reason: string; message: string }>;
+  } {
     let received = 0;
     let duplicates = 0;
+    const rejected: Array<{ line: number; id?: string; reason: string; message: string }> = [];
     let start = 0;
+    let lineNo = 0;
     for (;;) {
-      const nl = text.indexOf('\n', start);
-      if (nl < 0) break;
+      let nl = text.indexOf('\n', start);
+      if (nl < 0) {
+        if (start >= text.length) break;
+        nl = text.length;
+      }
       const line = text.slice(start, nl);
       start = nl + 1;
+      lineNo++;
       if (line.length === 0) continue;
       received++;
       const idEnd = line.indexOf('"', 7);
-      const id = line.slice(7, idEnd);
+      let id = line.slice(7, idEnd);
       if (this.keepRecords) {
         let rec: unknown;
         try {
           rec = JSON.parse(line);
         } catch (err) {
           this.invalid.push({ line, errors: String(err) });
+          rejected.push({ line: lineNo, reason: 'invalid_json', message: 'line is not valid JSON' });
           continue;
         }
         if (!validate.Check(rec)) {
           this.invalid.push({ line, errors: [...validate.Errors(rec)].slice(0, 3) });
+          rejected.push({ line: lineNo, reason: 'invalid_record', message: 'invalid record' });
+          continue;
         }
-        if ((rec as LogRecord).id !== id) this.invalid.push({ line, errors: 'id is not the first field' });
-        this.records.push(rec as LogRecord);
+        const r = rec as LogRecord;
+        if (r.id !== id) this.invalid.push({ line, errors: 'id is not the first field' });
+        id = r.id;
+        const rej = this.rejectWhen?.(r) ?? null;
+        if (rej !== null) {
+          rejected.push({ line: lineNo, id, reason: rej.reason, message: rej.message });
+          this.rejections.push({ id, reason: rej.reason });
+          continue;
+        }
+        this.writes.push(r);
+        if (!this.stored.has(id)) {
+          this.stored.set(id, r);
+          this.records.push(r);
+        }
       }
       if (this.keepIds) {
         const n = this.idCounts.get(id) ?? 0;
@@ -277,11 +447,8 @@ export class IngestSink {
         this.idCounts.set(id, n + 1);
       }
     }
-    this.received += received;
-    this.count(200);
-    const response: IngestResponse = { received, accepted: received, duplicates, rejected: [] };
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(response));
-    this.notify();
+    this.received += received - rejected.length;
+    return { received, duplicates, rejected };
   }
 
   private error(
@@ -290,9 +457,11 @@ export class IngestSink {
     code: string,
     message: string,
     headers: Record<string, string> = {},
+    details?: unknown[],
   ): void {
+    const error = details !== undefined ? { status, code, message, details } : { status, code, message };
     res
       .writeHead(status, { 'content-type': 'application/json', ...headers })
-      .end(JSON.stringify({ error: { status, code, message }, request_id: 'sink' }));
+      .end(JSON.stringify({ error, request_id: 'sink' }));
   }
 }

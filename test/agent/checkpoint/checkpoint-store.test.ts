@@ -60,3 +60,16 @@ t.test('concurrent flushes serialise and the last state wins', async (t) => {
   const reloaded = await CheckpointStore.open(dir);
   t.equal(reloaded.get('a')?.offset, 20);
 });
+
+t.test('generations and the replay journal persist; find returns the latest generation', async (t) => {
+  const dir = await tempDir(t);
+  const s1 = await CheckpointStore.open(dir);
+  const inflight = { hi: 300, spans: [0, 100, 250], cuts: [1, 120], clock: [100, 1_700_000_000_000] };
+  s1.set({ ...entry('g0', 500), ino: '20' });
+  s1.set({ ...entry('g1', 40), ino: '20', generation: 1, inflight });
+  await s1.flush();
+  const s2 = await CheckpointStore.open(dir);
+  const found = s2.find('1', '20', 'fp');
+  t.equal(found?.key, 'g1', 'the latest generation of the identity');
+  t.same(found?.inflight, inflight, 'journal round-trips');
+});

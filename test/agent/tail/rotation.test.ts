@@ -69,6 +69,11 @@ t.test('rename rotation under a fast writer: every line arrives exactly once', a
   t.equal(expected.size, n);
   t.same(new Set(sink.idCounts.keys()), expected, 'exactly the written lines, by id');
   t.same(sink.duplicateIds(), []);
+  t.same(
+    sink.contentReport(gens.flatMap((g) => criMessages(g.text))),
+    { missing: [], doubled: [], unexpected: [] },
+    "every line's content stored exactly once",
+  );
   // A generation created and renamed away between two looks of the agent is found by inode
   // as a new file, not seen as a rename, so under this writer only some renames are
   // counted; the exact count is the next test's.
@@ -140,6 +145,11 @@ t.test('copy-truncate rotation under a fast writer: every line arrives exactly o
   }
   t.same(new Set(sink.idCounts.keys()), expected, 'every generation delivered under its own identity');
   t.same(sink.duplicateIds(), []);
+  t.same(
+    sink.contentReport(gens.flatMap(criMessages)),
+    { missing: [], doubled: [], unexpected: [] },
+    "every line's content stored exactly once",
+  );
   t.ok(
     (await metricValue(agent, 'k8s_logs_agent_rotations_total', { kind: 'truncate' })) >= 1,
     'truncation detected and counted',
@@ -272,3 +282,11 @@ t.test('odd content: empty files, 1 MiB lines, invalid UTF-8, binary garbage, pa
   t.notOk(sink.records.some((r) => r.pod === 'empty'));
   void append;
 });
+
+/** The messages of full CRI lines (`<ts> <stream> F <message>`), in order. */
+function criMessages(text: string): string[] {
+  return text
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => l.split(' ').slice(3).join(' '));
+}
