@@ -90,7 +90,12 @@ export async function buildApp(config: AggregatorConfig, deps: AppDeps = {}): Pr
   const metrics = deps.metrics ?? createMetrics();
   const prefix = config.opensearch.indexPrefix;
   const layout = { indexPrefix: prefix, shards: config.opensearch.shards, replicas: config.opensearch.replicas };
-  const tokens = new TokenStore(opensearch, prefix, config.auth.tokenCacheMs);
+  const tokens = new TokenStore(opensearch, prefix, {
+    cacheMs: config.auth.tokenCacheMs,
+    negativeCacheMs: config.auth.tokenNegativeCacheMs,
+    cacheMaxEntries: config.auth.tokenCacheMaxEntries,
+    lookups: metrics.tokenLookups,
+  });
   const configs = new CollectionConfigStore(opensearch, prefix);
   const heartbeats = new HeartbeatStore(opensearch, prefix);
   let storePrepared = false;

@@ -36,6 +36,10 @@ export interface AggregatorConfig {
     readonly adminToken: string | undefined;
     /** How long a verified token is trusted without a store lookup, ms. Default 10000. */
     readonly tokenCacheMs: number;
+    /** How long an unknown, revoked or expired token is refused without a store lookup, ms. Default 2000. */
+    readonly tokenNegativeCacheMs: number;
+    /** Bound of each of the valid-token and refused-token caches (LRU), entries. Default 10000. */
+    readonly tokenCacheMaxEntries: number;
   };
   readonly ingest: {
     /** Largest accepted request body (compressed), bytes. Env `K8S_LOGS_INGEST_MAX_BODY_BYTES`. Default 16 MiB. */
@@ -226,7 +230,7 @@ export function loadConfig(argv: string[], env: Source): AggregatorConfig {
       shards: int(env['K8S_LOGS_SHARDS'] ?? '1', 'K8S_LOGS_SHARDS', 1, 64),
       replicas: int(env['K8S_LOGS_REPLICAS'] ?? '0', 'K8S_LOGS_REPLICAS', 0, 8),
     },
-    auth: { adminToken, tokenCacheMs: 10_000 },
+    auth: { adminToken, tokenCacheMs: 10_000, tokenNegativeCacheMs: 2_000, tokenCacheMaxEntries: 10_000 },
     ingest: {
       maxBodyBytes: int(env['K8S_LOGS_INGEST_MAX_BODY_BYTES'] ?? String(16 << 20), 'K8S_LOGS_INGEST_MAX_BODY_BYTES', 1024, 1 << 30),
       maxInflatedBytes,

@@ -16,6 +16,9 @@ import type { Level } from '../../shared/record.ts';
 const JSON_KEYS = ['"level"', '"severity"', '"lvl"', '"loglevel"', '"log.level"'] as const;
 const JSON_WINDOW = 1024;
 const WORD_WINDOW = 128;
+const LOGFMT_WINDOW = 512;
+/** Longer words are never level words: a word is read no further than this. */
+const MAX_WORD = 13;
 
 /** Normalises a level word (any case). Returns null when it is not one. */
 export function levelFromWord(word: string): Level | null {
@@ -138,8 +141,9 @@ export function detectLevel(msg: string): Level {
   }
 
   // (2) logfmt `level=` (at start or after a space).
-  const lf = msg.indexOf('level=');
-  if (lf >= 0 && lf < 512 && (lf === 0 || msg.charCodeAt(lf - 1) === 0x20)) {
+  // Only a `level=` starting in the first LOGFMT_WINDOW characters counts: search no further.
+  const lf = len > LOGFMT_WINDOW + 5 ? msg.slice(0, LOGFMT_WINDOW + 5).indexOf('level=') : msg.indexOf('level=');
+  if (lf >= 0 && lf < LOGFMT_WINDOW && (lf === 0 || msg.charCodeAt(lf - 1) === 0x20)) {
     let i = lf + 6;
     if (msg.charCodeAt(i) === 0x22) i++;
     let j = i;
@@ -175,12 +179,19 @@ export function detectLevel(msg: string): Level {
     }
     let j = i + 1;
     let upper = c <= 0x5a;
-    while (j < len && isWordChar(msg.charCodeAt(j))) {
+    const wordEnd = Math.min(len, i + MAX_WORD + 1);
+    while (j < wordEnd && isWordChar(msg.charCodeAt(j))) {
       if (msg.charCodeAt(j) > 0x5a) upper = false;
       j++;
     }
+    if (j === wordEnd && j < len && isWordChar(msg.charCodeAt(j))) {
+      // Too long to be a level word: skip the rest of it, within the window only.
+      while (j < n && isWordChar(msg.charCodeAt(j))) j++;
+      i = j;
+      continue;
+    }
     const wl = j - i;
-    if (wl >= 3 && wl <= 13) {
+    if (wl >= 3 && wl <= MAX_WORD) {
       const before = i > 0 ? msg.charCodeAt(i - 1) : 0x20;
       const after = j < len ? msg.charCodeAt(j) : 0x20;
       const delimited = before === 0x5b || after === 0x5d || after === 0x3a; // [x] / x:

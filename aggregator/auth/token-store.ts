@@ -2,14 +2,21 @@
  * Bearer tokens, stored hashed in the `tokens` system index (DESIGN.md §6).
  *
  * The document id is the SHA-256 of the token, so verification is one GET; the public
- * token id is a short random handle for listing and revoking. Verified tokens are cached
- * for `cacheMs`: a revocation reaches every replica within that time.
+ * token id is a short random handle for listing and revoking. Verdicts are cached
+ * (`token-cache.ts`): valid tokens for `cacheMs` — a revocation reaches every replica within
+ * that time — and refusals for the shorter `negativeCacheMs`, in separate bounded LRUs so
+ * bogus tokens cannot evict valid ones. Concurrent verifications of one token share one
+ * lookup. A store failure is an AppError: 429 when the store pushes back, else 503 with
+ * Retry-After — a client cannot be told its token is bad when it could not be checked.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import type { Counter } from 'prom-client';
+import { AppError } from '../errors.ts';
 import type { OpenSearch } from '../store/opensearch.ts';
-import { storeStatus } from '../store/opensearch.ts';
+import { storeStatus, toAppError } from '../store/opensearch.ts';
 import { systemIndexName } from '../store/system-indices.ts';
 import type { Principal, Scope } from './scopes.ts';
+import { TokenCache } from './token-cache.ts';
 
 export interface TokenRecord {
   id: string;
@@ -38,36 +45,69 @@ export function generateToken(): string {
   return TOKEN_PREFIX + randomBytes(32).toString('base64url');
 }
 
+export interface TokenStoreOptions {
+  /** How long a valid token is trusted without a store lookup, ms. */
+  cacheMs: number;
+  /** How long an unknown, revoked or expired token is refused without a store lookup, ms. */
+  negativeCacheMs: number;
+  /** Bound of each of the valid and refused verdict caches, entries. */
+  cacheMaxEntries: number;
+  /** Counts store lookups made to verify a token, by `result` (valid | refused | error). */
+  lookups?: Counter<'result'>;
+}
+
 export class TokenStore {
   readonly #client: OpenSearch;
   readonly #index: string;
-  readonly #cacheMs: number;
-  readonly #cache = new Map<string, { principal: Principal | null; until: number }>();
+  readonly #cache: TokenCache;
+  readonly #lookups: Counter<'result'> | undefined;
+  /** Lookups under way, by hash: concurrent requests with one token share one GET. Bounded by in-flight requests. */
+  readonly #inflight = new Map<string, Promise<Principal | null>>();
 
-  constructor(client: OpenSearch, indexPrefix: string, cacheMs: number) {
+  constructor(client: OpenSearch, indexPrefix: string, opts: TokenStoreOptions) {
     this.#client = client;
     this.#index = systemIndexName(indexPrefix, 'tokens');
-    this.#cacheMs = cacheMs;
+    this.#cache = new TokenCache({
+      positiveTtlMs: opts.cacheMs,
+      negativeTtlMs: opts.negativeCacheMs,
+      maxEntries: opts.cacheMaxEntries,
+    });
+    this.#lookups = opts.lookups;
   }
 
-  /** The principal for a presented token, or null when unknown, revoked or expired. */
+  /**
+   * The principal for a presented token, or null when unknown, revoked or expired.
+   * Throws an AppError (503 + Retry-After, or 429) when the store cannot answer.
+   */
   async verify(token: string, now = Date.now()): Promise<Principal | null> {
     const hash = hashToken(token);
-    const cached = this.#cache.get(hash);
-    if (cached && cached.until > now) return cached.principal;
+    const cached = this.#cache.get(hash, now);
+    if (cached !== undefined) return cached;
+    const pending = this.#inflight.get(hash);
+    if (pending !== undefined) return pending;
+    const lookup = this.#lookup(hash, now).finally(() => this.#inflight.delete(hash));
+    this.#inflight.set(hash, lookup);
+    return lookup;
+  }
+
+  async #lookup(hash: string, now: number): Promise<Principal | null> {
     let doc: TokenDoc | undefined;
     try {
       const res = await this.#client.get({ index: this.#index, id: hash });
       doc = res.body._source as TokenDoc;
     } catch (err) {
-      if (storeStatus(err) !== 404) throw err;
+      if (storeStatus(err) !== 404) {
+        this.#lookups?.inc({ result: 'error' });
+        throw authStoreError(err);
+      }
     }
     const valid = doc && !doc.revoked && (!doc.expires_at || Date.parse(doc.expires_at) > now);
-    const principal: Principal | null = valid && doc
-      ? { tokenId: doc.id, name: doc.name, scopes: doc.scopes, clusters: doc.clusters, namespaces: doc.namespaces }
-      : null;
-    if (this.#cache.size > 10_000) this.#cache.clear();
-    this.#cache.set(hash, { principal, until: now + this.#cacheMs });
+    const principal: Principal | null =
+      valid && doc
+        ? { tokenId: doc.id, name: doc.name, scopes: doc.scopes, clusters: doc.clusters, namespaces: doc.namespaces }
+        : null;
+    this.#lookups?.inc({ result: principal ? 'valid' : 'refused' });
+    this.#cache.set(hash, principal, now);
     return principal;
   }
 
@@ -92,15 +132,26 @@ export class TokenStore {
       created_at: new Date().toISOString(),
       expires_at: input.expiresAt ?? null,
     };
-    const doc: TokenDoc = { ...record, hash: hashToken(token), revoked: false, ...(input.bootstrap ? { bootstrap: true } : {}) };
+    const doc: TokenDoc = {
+      ...record,
+      hash: hashToken(token),
+      revoked: false,
+      ...(input.bootstrap ? { bootstrap: true } : {}),
+    };
     await this.#client.index({ index: this.#index, id: doc.hash, body: doc, refresh: 'wait_for' });
+    // A refusal cached before the token existed (the configured admin token presented early) ends now.
+    this.#cache.delete(doc.hash);
     return { token, record };
   }
 
   async list(): Promise<TokenRecord[]> {
     const res = await this.#client.search({
       index: this.#index,
-      body: { size: 1000, query: { bool: { filter: [{ term: { revoked: false } }], must_not: [{ term: { id: 'bootstrap-marker' } }] } }, sort: [{ created_at: 'asc' }] },
+      body: {
+        size: 1000,
+        query: { bool: { filter: [{ term: { revoked: false } }], must_not: [{ term: { id: 'bootstrap-marker' } }] } },
+        sort: [{ created_at: 'asc' }],
+      },
     });
     return (res.body.hits.hits as Array<{ _source: TokenDoc }>).map(({ _source: d }) => toRecord(d));
   }
@@ -120,26 +171,73 @@ export class TokenStore {
   }
 
   /**
-   * Makes sure an admin token exists. With a configured secret, that token is (re)written.
-   * Without one, the first replica to win the `create` of a marker document generates a
-   * token and returns it for printing; every other start returns undefined.
+   * Makes sure an admin token exists. With a configured secret, that token is (re)written
+   * and every other bootstrap admin token is revoked: rotating the configured token retires
+   * the old one (other replicas stop accepting it within their cache time). Without one,
+   * the first replica to win the `create` of a marker document generates a token, revokes
+   * earlier bootstrap tokens and returns the new one for printing; every other start returns
+   * undefined. Tokens made through the API are never touched.
    */
   async bootstrapAdmin(configured: string | undefined): Promise<string | undefined> {
     if (configured) {
       await this.create({ name: 'bootstrap admin', scopes: ['admin'], secret: configured, bootstrap: true });
+      await this.#revokeBootstrapExcept(hashToken(configured));
       return undefined;
     }
     try {
-      await this.#client.create({ index: this.#index, id: 'bootstrap-marker', body: { id: 'bootstrap-marker', revoked: true, created_at: new Date().toISOString() }, refresh: 'wait_for' });
+      await this.#client.create({
+        index: this.#index,
+        id: 'bootstrap-marker',
+        body: { id: 'bootstrap-marker', revoked: true, created_at: new Date().toISOString() },
+        refresh: 'wait_for',
+      });
     } catch (err) {
       if (storeStatus(err) === 409) return undefined;
       throw err;
     }
     const { token } = await this.create({ name: 'bootstrap admin', scopes: ['admin'], bootstrap: true });
+    await this.#revokeBootstrapExcept(hashToken(token));
     return token;
+  }
+
+  async #revokeBootstrapExcept(keepHash: string): Promise<void> {
+    await this.#client.updateByQuery({
+      index: this.#index,
+      refresh: true,
+      conflicts: 'proceed',
+      body: {
+        query: {
+          bool: {
+            filter: [{ term: { bootstrap: true } }, { term: { revoked: false } }],
+            must_not: [{ term: { hash: keepHash } }, { term: { id: 'bootstrap-marker' } }],
+          },
+        },
+        script: { source: 'ctx._source.revoked = true', lang: 'painless' },
+      },
+    });
+    this.#cache.clear();
   }
 }
 
+/** Authentication could not be decided: never a 500 and never a 401 (the token may be fine). */
+function authStoreError(err: unknown): AppError {
+  const e = toAppError(err, 'authentication');
+  if (e.status === 429 || e.status === 503) return e;
+  return new AppError('AGG_ERR_STORE_UNAVAILABLE', 'authentication: the token store could not be read', {
+    retryAfterSeconds: 5,
+    cause: err,
+  });
+}
+
 function toRecord(d: TokenDoc): TokenRecord {
-  return { id: d.id, name: d.name, prefix: d.prefix, scopes: d.scopes, clusters: d.clusters, namespaces: d.namespaces, created_at: d.created_at, expires_at: d.expires_at };
+  return {
+    id: d.id,
+    name: d.name,
+    prefix: d.prefix,
+    scopes: d.scopes,
+    clusters: d.clusters,
+    namespaces: d.namespaces,
+    created_at: d.created_at,
+    expires_at: d.expires_at,
+  };
 }

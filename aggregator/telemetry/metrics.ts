@@ -17,6 +17,7 @@ export interface AggregatorMetrics {
   readonly ingestThrottled: Counter<'reason'>;
   readonly ingestInFlightBytes: Gauge;
   readonly httpDuration: Histogram<'route' | 'method' | 'status'>;
+  readonly tokenLookups: Counter<'result'>;
 }
 
 export function createMetrics(registry = new Registry(), opts: { processMetrics?: boolean } = {}): AggregatorMetrics {
@@ -66,6 +67,12 @@ export function createMetrics(registry = new Registry(), opts: { processMetrics?
       help: 'HTTP request duration by route pattern, method and status.',
       labelNames: ['route', 'method', 'status'],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [registry],
+    }),
+    tokenLookups: new Counter({
+      name: `${p}token_lookups_total`,
+      help: 'Store lookups made to verify a bearer token (cache misses); result="valid", "refused" or "error".',
+      labelNames: ['result'],
       registers: [registry],
     }),
   };

@@ -1,5 +1,6 @@
 import t from 'tap';
 import { detectLevel } from '../../../agent/parse/level.ts';
+import { ADVERSARIAL_BOUND_MS, BIG, worstMs } from '../../helpers/timing.ts';
 
 t.test('detectLevel: table', async (t) => {
   const cases: Array<[string, string]> = [
@@ -40,4 +41,42 @@ t.test('detectLevel: table', async (t) => {
 t.test('detectLevel cost does not depend on message length', async (t) => {
   const long = 'x'.repeat(10_000_000) + ' ERROR';
   t.equal(detectLevel(long), 'unknown', 'level words past the scan window are ignored');
+});
+
+t.test('detectLevel: scan window edges', async (t) => {
+  const cases: Array<[string, string]> = [
+    ['x'.repeat(510) + ' level=warn', 'warn'],
+    ['x'.repeat(511) + ' level=warn', 'unknown'],
+    ['x'.repeat(511) + ' level=warn' + 'y'.repeat(1000), 'unknown'],
+    ['xlevel=warn level=error', 'unknown'],
+    ['ERRORS', 'unknown'],
+    ['Aaaaaaaaaaaaa: ERROR', 'error'],
+    ['Aaaaaaaaaaaaaa: ERROR', 'error'],
+    ['A'.repeat(130) + ' WARN', 'unknown'],
+    ['A'.repeat(100) + ' WARN', 'warn'],
+    ['a'.repeat(200) + ' WARN', 'unknown'],
+    ['INFORMATIONAL', 'info'],
+    ['INFORMATIONALX', 'unknown'],
+    ['INFORMATIONALX'.repeat(20), 'unknown'],
+  ];
+  for (const [msg, want] of cases)
+    t.equal(detectLevel(msg), want, JSON.stringify(msg.slice(0, 40)) + ` (${msg.length})`);
+});
+
+t.test('detectLevel: adversarial 256 KiB lines finish in linear time', async (t) => {
+  const cases: Array<[string, string]> = [
+    ['spaces', ' '.repeat(BIG)],
+    ['tabs', '\t'.repeat(BIG)],
+    ['one long word', 'a'.repeat(BIG)],
+    ['`level` repeated without `=`', 'x' + 'level'.repeat(BIG / 5)],
+    ['`xlevel=` repeated', 'xlevel='.repeat(BIG / 7)],
+    ['JSON with spaces', '{' + ' '.repeat(BIG)],
+    ['JSON with `"level"` repeated', '{' + '"level"'.repeat(BIG / 7)],
+    ['`[` repeated', '['.repeat(BIG)],
+    ['`at ` repeated', '\tat '.repeat(BIG / 4)],
+  ];
+  for (const [name, msg] of cases) {
+    const { ms } = worstMs(() => detectLevel(msg));
+    t.ok(ms < ADVERSARIAL_BOUND_MS, `${name}: worst ${ms.toFixed(2)} ms`);
+  }
 });
