@@ -251,14 +251,24 @@ t.test(
     t.teardown(() => kube.close());
     const client = createKubeClient({ server: kube.url, insecureSkipTlsVerify: false, authorization: () => undefined });
     const seen = new Set<string>();
+    const failures = new Map<string, number>();
     const make = (path: string, retryBaseMs: number): ListWatch<KubeObject> =>
       new ListWatch<KubeObject>(
         client,
         { path, retryBaseMs, retryMaxMs: retryBaseMs },
-        { add: (o) => seen.add(o.metadata?.name ?? ''), update: () => {}, delete: () => {} },
+        {
+          add: (o) => seen.add(o.metadata?.name ?? ''),
+          update: () => {},
+          delete: () => {},
+          // Reported just before the backoff wait starts.
+          restart: (reason) => {
+            if (reason === 'error') failures.set(path, (failures.get(path) ?? 0) + 1);
+          },
+        },
       );
     const fast = make('/api/v1/pods', 20);
-    const slow = make('/api/v1/namespaces', 10_000); // waits at least 5 s after a failure
+    // Waits at least 5 minutes after a failure: back within the test, it was woken.
+    const slow = make('/api/v1/namespaces', 600_000);
     t.teardown(async () => {
       await Promise.all([fast.stop(), slow.stop()]);
       await client.close();
@@ -266,11 +276,14 @@ t.test(
     await Promise.all([fast.start(), slow.start()]);
     await until(() => kube.openStreams('watch') === 2, 5000, 'both watching');
     await kube.setOffline(true, 'refuse');
-    await new Promise((r) => setTimeout(r, 200)); // let both fail at least once while refused
+    await until(
+      () => (failures.get('/api/v1/pods') ?? 0) >= 1 && (failures.get('/api/v1/namespaces') ?? 0) >= 1,
+      10_000,
+      'both watches failed while refused (the slow one now in its long backoff)',
+    );
     kube.addNamespace('late-ns');
     await kube.setOffline(false);
-    const t0 = Date.now();
-    await until(() => seen.has('late-ns'), 4000, 'slow watch woken by the fast one');
-    t.ok(Date.now() - t0 < 4000);
+    await until(() => seen.has('late-ns'), 20_000, 'slow watch woken by the fast one');
+    t.equal(failures.get('/api/v1/namespaces'), 1, 'the slow watch retried once, when woken, not on its own timer');
   },
 );
