@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../../aggregator/app.ts';
+import { buildApp, type AppDeps } from '../../aggregator/app.ts';
 import { configWith } from '../../aggregator/config.ts';
 import { openSearchUrl, uniquePrefix } from './services.ts';
 
@@ -22,13 +22,14 @@ export interface TestAggregator {
 
 export async function startTestAggregator(
   t: { teardown(fn: () => unknown): void },
-  opts: { name?: string; rateLimit?: { standardPerMinute?: number; heavyPerMinute?: number }; ingest?: { maxBodyBytes?: number } } = {},
+  opts: { name?: string; rateLimit?: { standardPerMinute?: number; heavyPerMinute?: number }; ingest?: { maxBodyBytes?: number }; deps?: AppDeps } = {},
 ): Promise<TestAggregator> {
   const opensearchUrl = await openSearchUrl(t);
   const prefix = uniquePrefix(opts.name ?? 'agg');
   const adminToken = `admin-${randomBytes(16).toString('hex')}`;
   const app = await buildApp(
     configWith({ opensearchUrl, adminToken, indexPrefix: prefix, rateLimit: { standardPerMinute: 0, heavyPerMinute: 0, ...opts.rateLimit }, ...(opts.ingest ? { ingest: opts.ingest } : {}) }),
+    opts.deps,
   );
   t.teardown(async () => {
     await app.close();
