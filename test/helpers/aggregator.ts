@@ -7,6 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp, type AppDeps } from '../../aggregator/app.ts';
 import { configWith } from '../../aggregator/config.ts';
 import { openSearchUrl, uniquePrefix } from './services.ts';
+import { StoreProxy } from './store-proxy.ts';
 
 export interface TestAggregator {
   app: FastifyInstance;
@@ -16,23 +17,28 @@ export interface TestAggregator {
   adminToken: string;
   createToken(body: Record<string, unknown>): Promise<string>;
   ingestToken(cluster: string): Promise<string>;
+  /** The proxy between the aggregator and OpenSearch, when asked for (`storeProxy: true`). */
+  storeProxy: StoreProxy | undefined;
   /** Refresh the test's indices so just-written records are searchable. */
   refresh(): Promise<void>;
 }
 
 export async function startTestAggregator(
   t: { teardown(fn: () => unknown): void },
-  opts: { name?: string; rateLimit?: { standardPerMinute?: number; heavyPerMinute?: number }; ingest?: { maxBodyBytes?: number }; deps?: AppDeps } = {},
+  opts: { name?: string; rateLimit?: { standardPerMinute?: number; heavyPerMinute?: number }; ingest?: { maxBodyBytes?: number }; deps?: AppDeps; storeProxy?: boolean } = {},
 ): Promise<TestAggregator> {
   const opensearchUrl = await openSearchUrl(t);
   const prefix = uniquePrefix(opts.name ?? 'agg');
   const adminToken = `admin-${randomBytes(16).toString('hex')}`;
+  // Where the aggregator reaches OpenSearch: the shared node, or a recording proxy in front of it.
+  const storeProxy = opts.storeProxy ? await StoreProxy.start(opensearchUrl) : undefined;
   const app = await buildApp(
-    configWith({ opensearchUrl, adminToken, indexPrefix: prefix, rateLimit: { standardPerMinute: 0, heavyPerMinute: 0, ...opts.rateLimit }, ...(opts.ingest ? { ingest: opts.ingest } : {}) }),
+    configWith({ opensearchUrl: storeProxy?.url ?? opensearchUrl, adminToken, indexPrefix: prefix, rateLimit: { standardPerMinute: 0, heavyPerMinute: 0, ...opts.rateLimit }, ...(opts.ingest ? { ingest: opts.ingest } : {}) }),
     opts.deps,
   );
   t.teardown(async () => {
     await app.close();
+    await storeProxy?.close();
     // Drop the test's indices; the OpenSearch node is shared by the whole run.
     await fetch(`${opensearchUrl}/${prefix}-*,.${prefix}-*?expand_wildcards=all`, { method: 'DELETE' }).catch(() => {});
   });
@@ -56,6 +62,7 @@ export async function startTestAggregator(
     prefix,
     opensearchUrl,
     adminToken,
+    storeProxy,
     createToken,
     ingestToken: (cluster) => createToken({ name: `agent ${cluster}`, scopes: ['ingest'], clusters: [cluster] }),
     refresh: async () => {
