@@ -238,7 +238,9 @@ t.test('stop() ends an open watch promptly and delivers nothing afterwards', asy
   await until(() => kube.openStreams('watch') === 1, 5000, 'watching');
   const t0 = Date.now();
   await r.lw.stop();
-  t.ok(Date.now() - t0 < 1000, 'stopped promptly');
+  // Not prompt would mean waiting for the server to end the watch (timeoutSeconds ≥ 300 s);
+  // the bound leaves a loaded machine room.
+  t.ok(Date.now() - t0 < 10_000, 'stopped promptly');
   kube.addPod({ namespace: 'a', name: 'after' });
   await until(() => kube.openStreams('watch') === 0, 5000, 'stream closed');
   t.notOk(r.names.has('after'));
