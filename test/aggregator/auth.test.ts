@@ -71,9 +71,14 @@ t.test('expired tokens are refused; bad token requests are 400', async (t) => {
     t.equal(res.status, 400, JSON.stringify(body));
     t.equal(res.body['error']?.code, 'invalid_request');
   }
-  const soon = await call('POST', '/v1/k8s/logs/tokens', agg.adminToken, { name: 'short', scopes: ['logs:read'], expires_at: new Date(Date.now() + 1500).toISOString() });
+  const expiresAt = Date.now() + 3000;
+  const soon = await call('POST', '/v1/k8s/logs/tokens', agg.adminToken, { name: 'short', scopes: ['logs:read'], expires_at: new Date(expiresAt).toISOString() });
   t.equal(soon.status, 201);
-  t.equal((await getJson(`${agg.url}/v1/k8s/logs/?limit=1`, soon.body['token'])).status, 200);
+  const early = (await getJson(`${agg.url}/v1/k8s/logs/?limit=1`, soon.body['token'])).status;
+  // Answered before the expiry, so verified before it: it must have been let in. (A machine
+  // too loaded to answer within 3 s cannot show this; it is noted, not failed.)
+  if (Date.now() < expiresAt) t.equal(early, 200, 'valid until it expires');
+  else t.comment(`the first request took until after the expiry (${early}); validity before it not shown`);
   const status = await waitForValue(
     async () => (await getJson(`${agg.url}/v1/k8s/logs/?limit=1`, soon.body['token'])).status,
     (s) => s !== 200,
