@@ -53,6 +53,8 @@ export interface AppDeps {
   logger?: Logger;
   /** Live cluster view for discovery; default: built from `config.kube` (none when empty). */
   liveClusters?: LiveClusterView;
+  /** Clock of the rate-limit windows, ms since the epoch; default `Date.now` (tests fix it). */
+  rateLimitClock?: () => number;
 }
 
 declare module 'fastify' {
@@ -155,7 +157,7 @@ export async function buildApp(config: AggregatorConfig, deps: AppDeps = {}): Pr
     });
     await docs.register(swaggerUi, { routePrefix: '/docs' });
   });
-  await app.register(authPlugin, { tokens, rateLimit: config.rateLimit });
+  await app.register(authPlugin, { tokens, rateLimit: config.rateLimit, now: deps.rateLimitClock ?? Date.now });
 
   await app.register(healthRoutes, {
     registry: metrics.registry,

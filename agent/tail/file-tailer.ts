@@ -179,19 +179,13 @@ export class FileTailer {
       why = 'error';
       this.deps.events.fileError(this.path, 'file_unreadable', err);
     } finally {
+      // Rotated away (renamed: the file still has a name) or deleted while we had it open
+      // (no name left): the latter is logged and counted.
+      const renamed = why === 'drained' && (await this.linkCount()) > 0;
       await this.fh.close().catch(() => undefined);
       if (this.consumer !== null) {
         if (!this.stopped) {
-          let reason: 'rotated' | 'deleted' = 'deleted';
-          if (why === 'drained') {
-            // Rotated away (another file or none at the path now)? A missing path at the end
-            // of the drain means the file was deleted while we had it open: logged, counted.
-            const exists = await stat(this.path).then(
-              () => true,
-              () => false,
-            );
-            reason = exists ? 'rotated' : 'deleted';
-          }
+          const reason: 'rotated' | 'deleted' = renamed ? 'rotated' : 'deleted';
           if (reason === 'deleted') this.deps.events.fileError(this.path, 'file_deleted');
           this.consumer.end(reason);
         }
@@ -346,9 +340,21 @@ export class FileTailer {
       // Gone: not the same file (same stays false).
     }
     if (!same && !this.draining) {
-      this.markDraining(exists ? 'rename' : 'gone');
+      // An empty path is a rename too while the file keeps a name elsewhere: a runtime
+      // recreates the path only some time after the rename (kubelet: rename, then reopen).
+      const renamed = exists || (await this.linkCount()) > 0;
+      if (this.draining) return;
+      this.markDraining(renamed ? 'rename' : 'gone');
       this.deps.host.pathChanged(this.path);
     }
+  }
+
+  /** Names the open file still has (0 once deleted; unknown counts as deleted). */
+  private async linkCount(): Promise<number> {
+    return this.fh.stat().then(
+      (st) => st.nlink,
+      () => 0,
+    );
   }
 
   private idle(): Promise<void> {

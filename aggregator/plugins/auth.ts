@@ -29,6 +29,8 @@ declare module 'fastify' {
 export interface AuthOptions {
   tokens: TokenStore;
   rateLimit: { standardPerMinute: number; heavyPerMinute: number };
+  /** Clock of the rate-limit windows, ms since the epoch. */
+  now: () => number;
 }
 
 export function bearerToken(request: FastifyRequest): string | undefined {
@@ -66,7 +68,7 @@ export const authPlugin = fp(
       const heavy = requestClass(request) === 'heavy';
       const limit = heavy ? opts.rateLimit.heavyPerMinute : opts.rateLimit.standardPerMinute;
       if (limit <= 0) return;
-      const d = limiter.take(`${principal.tokenId}:${heavy ? 'h' : 's'}`, limit, Date.now());
+      const d = limiter.take(`${principal.tokenId}:${heavy ? 'h' : 's'}`, limit, opts.now());
       reply.header('X-RateLimit-Limit', d.limit);
       reply.header('X-RateLimit-Remaining', d.remaining);
       reply.header('X-RateLimit-Reset', d.resetSeconds);

@@ -110,6 +110,7 @@ t.test('SIGKILL at random moments, then restart: every line stored exactly once,
     const target = sink.received + 200 + Math.floor(rand() * 1500);
     while (sink.received < target && round < TOTAL_ROUNDS) {
       await writeRound(round++);
+      // A writer's irregular cadence (pacing, not synchronisation: the kill waits on `target`).
       await new Promise((r) => setTimeout(r, 5 + Math.floor(rand() * 20)));
     }
     await sink.waitFor(() => sink.received >= target || round >= TOTAL_ROUNDS, 20_000, 'progress before the kill');

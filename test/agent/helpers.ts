@@ -12,6 +12,7 @@ import { defineConfig, type AgentConfig } from '../../agent/config.ts';
 import { createLogger } from '../../agent/telemetry/logger.ts';
 import { fingerprintOf, FINGERPRINT_BYTES } from '../../agent/tail/file-identity.ts';
 import { IngestSink } from '../helpers/ingest-sink.ts';
+import { waitFor } from '../helpers/wait-for.ts';
 
 export const CID = 'a'.repeat(64);
 
@@ -143,14 +144,9 @@ export async function startSink(
   return sink;
 }
 
-/** Poll `pred` until true or throw after `timeoutMs`. */
+/** Poll `pred` until true or throw after `timeoutMs` (the agent tests' spelling of {@link waitFor}). */
 export async function until(pred: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await pred()) return;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
+  await waitFor(pred, { timeoutMs, what, intervalMs: 10 });
 }
 
 /** Value of an unlabelled or labelled counter/gauge from the agent's registry. */

@@ -8,6 +8,7 @@ import t from 'tap';
 import { mkdir, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { childAgentEnv, containerLogName, cri, rssOf, spawnAgent, startSink, tempDir, until } from './helpers.ts';
+import { waitFor } from '../helpers/wait-for.ts';
 
 const OUTAGE_MS = Number(process.env['AGENT_OUTAGE_MS'] ?? 30_000);
 const MiB = 1024 * 1024;
@@ -59,17 +60,24 @@ t.test(`aggregator down ${OUTAGE_MS / 1000} s: bounded memory, tailing pauses an
   const before = written;
   await write(200_000); // ~40 MB of log lines, ten times the queue bound
   let maxRss = 0;
-  let sawPaused = false;
   let maxQueue = 0;
-  const end = Date.now() + OUTAGE_MS;
-  while (Date.now() < end) {
+  /** One sample of memory and queue; true while tailing is paused. */
+  const sample = async (): Promise<boolean> => {
     maxRss = Math.max(maxRss, await rssOf(pid));
     maxQueue = Math.max(maxQueue, await scrape(port, 'k8s_logs_agent_queue_bytes'));
-    if ((await scrape(port, 'k8s_logs_agent_tail_paused')) === 1) sawPaused = true;
-    await new Promise((r) => setTimeout(r, 250)); // sampling period, not synchronisation
+    return (await scrape(port, 'k8s_logs_agent_tail_paused')) === 1;
+  };
+  // However slowly a loaded machine fills the queue: first until tailing has paused on it …
+  await waitFor(sample, { what: 'tailing paused on the full queue', timeoutMs: 60_000, intervalMs: 250 });
+  t.pass('tailing paused on the full queue');
+  // … then for the outage's length with the queue full. The sleep is the sampling period;
+  // no outcome waits on it.
+  const end = Date.now() + OUTAGE_MS;
+  while (Date.now() < end) {
+    await sample();
+    await new Promise((r) => setTimeout(r, 250));
   }
   t.equal(sink.uniqueIds, before, 'nothing delivered while down (sanity)');
-  t.ok(sawPaused, 'tailing paused on the full queue');
   t.ok(maxQueue <= 4 * MiB + 512 * 1024, `queue stayed within its bound (${(maxQueue / MiB).toFixed(1)} MiB)`);
   t.ok(
     maxRss - baseline < 64 * MiB,

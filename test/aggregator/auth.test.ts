@@ -1,6 +1,7 @@
 import t from 'tap';
 import { startTestAggregator } from '../helpers/aggregator.ts';
 import { getJson } from '../helpers/records.ts';
+import { waitForValue } from '../helpers/wait-for.ts';
 
 const agg = await startTestAggregator(t, { name: 'auth' });
 
@@ -70,51 +71,64 @@ t.test('expired tokens are refused; bad token requests are 400', async (t) => {
     t.equal(res.status, 400, JSON.stringify(body));
     t.equal(res.body['error']?.code, 'invalid_request');
   }
-  const soon = await call('POST', '/v1/k8s/logs/tokens', agg.adminToken, { name: 'short', scopes: ['logs:read'], expires_at: new Date(Date.now() + 1500).toISOString() });
+  const expiresAt = Date.now() + 3000;
+  const soon = await call('POST', '/v1/k8s/logs/tokens', agg.adminToken, { name: 'short', scopes: ['logs:read'], expires_at: new Date(expiresAt).toISOString() });
   t.equal(soon.status, 201);
-  t.equal((await getJson(`${agg.url}/v1/k8s/logs/?limit=1`, soon.body['token'])).status, 200);
-  const deadline = Date.now() + 15_000;
-  let status = 200;
-  while (status === 200 && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 500));
-    status = (await getJson(`${agg.url}/v1/k8s/logs/?limit=1`, soon.body['token'])).status;
-  }
+  const early = (await getJson(`${agg.url}/v1/k8s/logs/?limit=1`, soon.body['token'])).status;
+  // Answered before the expiry, so verified before it: it must have been let in. (A machine
+  // too loaded to answer within 3 s cannot show this; it is noted, not failed.)
+  if (Date.now() < expiresAt) t.equal(early, 200, 'valid until it expires');
+  else t.comment(`the first request took until after the expiry (${early}); validity before it not shown`);
+  const status = await waitForValue(
+    async () => (await getJson(`${agg.url}/v1/k8s/logs/?limit=1`, soon.body['token'])).status,
+    (s) => s !== 200,
+    { what: 'the expired token refused (within the verification cache time)', timeoutMs: 15_000, intervalMs: 200 },
+  );
   t.equal(status, 401, 'refused once expired (within the verification cache time)');
 });
 
-t.test('rate limits answer 429 with X-RateLimit-* and Retry-After, per token', async (t) => {
-  const agg = await startTestAggregator(t, { name: 'rate', rateLimit: { standardPerMinute: 5, heavyPerMinute: 2 } });
+t.test('rate limits answer 429 with X-RateLimit-* and Retry-After, per token and class, until the window ends', async (t) => {
+  // A fixed clock: 30 s into a minute window, so every header value is exact.
+  const windowStart = Date.UTC(2026, 0, 1, 12, 0, 0);
+  let now = windowStart + 30_000;
+  const agg = await startTestAggregator(t, {
+    name: 'rate',
+    rateLimit: { standardPerMinute: 5, heavyPerMinute: 2 },
+    deps: { rateLimitClock: () => now },
+  });
   const a = await agg.createToken({ name: 'a', scopes: ['logs:read'] });
   const b = await agg.createToken({ name: 'b', scopes: ['logs:read'] });
-  const statuses: number[] = [];
-  let last: Response | undefined;
-  for (let i = 0; i < 6; i++) {
-    last = await fetch(`${agg.url}/v1/k8s/logs/?limit=1`, { headers: { authorization: `Bearer ${a}` } });
-    statuses.push(last.status);
-    if (i === 0) {
-      t.equal(last.headers.get('x-ratelimit-limit'), '5');
-      t.equal(last.headers.get('x-ratelimit-remaining'), '4');
-      t.ok(Number(last.headers.get('x-ratelimit-reset')) >= 1);
-    }
-  }
-  // A window boundary could fall inside the loop; then the 6th is allowed again and we
-  // cannot see a 429 this round. That is rare (the loop takes well under a second).
-  t.same(statuses.slice(0, 5), [200, 200, 200, 200, 200]);
-  if (statuses[5] === 429 && last) {
-    const body = (await last.json()) as Record<string, any>;
-    t.equal(body['error'].code, 'rate_limited');
-    t.ok(Number(last.headers.get('retry-after')) >= 1, 'Retry-After');
-    t.equal(last.headers.get('x-ratelimit-remaining'), '0');
-  } else {
-    t.equal(statuses[5], 200, 'window rolled over');
-  }
-  const other = await fetch(`${agg.url}/v1/k8s/logs/?limit=1`, { headers: { authorization: `Bearer ${b}` } });
-  t.equal(other.status, 200, 'another token has its own budget');
-  const heavy: number[] = [];
-  for (let i = 0; i < 3; i++) {
-    const r = await fetch(`${agg.url}/v1/k8s/logs/search`, { method: 'POST', headers: { authorization: `Bearer ${b}`, 'content-type': 'application/json' }, body: '{}' });
-    heavy.push(r.status);
-  }
-  t.same(heavy.slice(0, 2), [200, 200], 'heavy class has its own, smaller budget');
-  t.ok(heavy[2] === 429 || heavy[2] === 200);
+  const standard = (token: string) => fetch(`${agg.url}/v1/k8s/logs/?limit=1`, { headers: { authorization: `Bearer ${token}` } });
+  const heavy = (token: string) =>
+    fetch(`${agg.url}/v1/k8s/logs/search`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: '{}' });
+  const seen = async (res: Response) => {
+    const text = await res.text();
+    const code = res.status === 429 ? (JSON.parse(text) as Record<string, any>)['error']?.code : undefined;
+    return {
+      status: res.status,
+      limit: res.headers.get('x-ratelimit-limit'),
+      remaining: res.headers.get('x-ratelimit-remaining'),
+      reset: res.headers.get('x-ratelimit-reset'),
+      retryAfter: res.headers.get('retry-after'),
+      ...(code === undefined ? {} : { code }),
+    };
+  };
+  const ok = (limit: number, remaining: number, reset: number) => ({ status: 200, limit: String(limit), remaining: String(remaining), reset: String(reset), retryAfter: null });
+  const limited = (limit: number, reset: number) => ({ status: 429, limit: String(limit), remaining: '0', reset: String(reset), retryAfter: String(reset), code: 'rate_limited' });
+
+  const got = [];
+  for (let i = 0; i < 6; i++) got.push(await seen(await standard(a)));
+  t.same(got, [ok(5, 4, 30), ok(5, 3, 30), ok(5, 2, 30), ok(5, 1, 30), ok(5, 0, 30), limited(5, 30)], 'five allowed, the sixth refused until the window ends');
+  t.same(await seen(await standard(b)), ok(5, 4, 30), 'another token has its own budget');
+
+  const heavyGot = [];
+  for (let i = 0; i < 3; i++) heavyGot.push(await seen(await heavy(b)));
+  t.same(heavyGot, [ok(2, 1, 30), ok(2, 0, 30), limited(2, 30)], 'the heavy class has its own, smaller budget');
+  t.same(await seen(await standard(b)), ok(5, 3, 30), 'heavy requests do not use the standard budget');
+
+  now = windowStart + 59_999;
+  t.same(await seen(await standard(a)), limited(5, 1), 'still refused in the last millisecond of the window');
+  now = windowStart + 60_000;
+  t.same(await seen(await standard(a)), ok(5, 4, 60), 'allowed again once the window has ended');
+  t.same(await seen(await heavy(b)), ok(2, 1, 60), 'heavy budget renewed too');
 });

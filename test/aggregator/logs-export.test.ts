@@ -2,8 +2,11 @@ import t from 'tap';
 import { startTestAggregator } from '../helpers/aggregator.ts';
 import { ingest, ndjson, record } from '../helpers/records.ts';
 import type { LogRecord } from '../../shared/record.ts';
+import { waitFor } from '../helpers/wait-for.ts';
 
-const agg = await startTestAggregator(t, { name: 'export' });
+// Through a proxy: the test sees the points in time the aggregator opens, and can pause a page read.
+const agg = await startTestAggregator(t, { name: 'export', storeProxy: true });
+const store = agg.storeProxy!;
 const reader = await agg.createToken({ name: 'reader', scopes: ['logs:read'] });
 const shopOnly = await agg.createToken({ name: 'shop reader', scopes: ['logs:read'], namespaces: ['shop'] });
 const ingestToken = await agg.ingestToken('alpha');
@@ -44,13 +47,18 @@ async function openPits(): Promise<string[]> {
   return (body.pits ?? []).map((p) => p.pit_id);
 }
 
-async function until(what: string, cond: () => Promise<boolean>, ms = 10_000) {
-  const deadline = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+/**
+ * The points in time this aggregator opened that OpenSearch still holds (the node is
+ * shared: other test files open their own at the same time).
+ */
+async function ourOpenPits(): Promise<string[]> {
+  const open = new Set(await openPits());
+  return store.pitIds().filter((id) => open.has(id));
 }
+
+/** Holds the export's next page read (a search after the first page) until released. */
+const holdNextPage = () =>
+  store.hold((method, path, body) => method === 'POST' && /^\/_search(\?|$)/.test(path) && body.includes('"search_after"'));
 
 const idsOf = (ndjsonText: string) => ndjsonText.split('\n').filter(Boolean).map((l) => (JSON.parse(l) as LogRecord).id);
 
@@ -105,25 +113,35 @@ t.test('NDJSON export of every match, in order, from GET / and POST /search', as
   const bad = await post({ regex: '(x' }, reader, { accept: 'application/x-ndjson' });
   t.equal(bad.status, 400, 'errors before the stream starts are envelopes');
   t.equal(((await bad.json()) as Record<string, any>)['error'].code, 'invalid_request');
-  await until('points in time released', async () => (await openPits()).length === 0);
+  t.ok(store.pitIds().length >= 5, 'each export opened a point in time');
+  await waitFor(async () => (await ourOpenPits()).length === 0, { what: 'every point in time released' });
 });
 
 t.test('the export streams: bytes arrive while the server is still reading, and the client can stop it', async (t) => {
-  const before = new Set(await openPits());
-  const res = await fetch(`${agg.url}/v1/k8s/logs/?start=${window.start}&end=${window.end}`, {
-    headers: { authorization: `Bearer ${reader}`, accept: 'application/x-ndjson' },
-  });
-  const reader1 = res.body!.getReader();
-  const first = await reader1.read();
+  // Page 2 is not read until released: bytes that arrive before are streamed, not buffered.
+  const page2 = holdNextPage();
+  const pitsBefore = new Set(store.pitIds());
+  let started: { reader1: ReadableStreamDefaultReader<Uint8Array>; first: Awaited<ReturnType<ReadableStreamDefaultReader<Uint8Array>['read']>> } | undefined;
+  void (async () => {
+    const res = await fetch(`${agg.url}/v1/k8s/logs/?start=${window.start}&end=${window.end}`, {
+      headers: { authorization: `Bearer ${reader}`, accept: 'application/x-ndjson' },
+    });
+    const reader1 = res.body!.getReader();
+    started = { reader1, first: await reader1.read() };
+  })();
+  await waitFor(() => started, { what: 'the first bytes while page 2 is held' });
+  const { reader1, first } = started!;
   t.notOk(first.done);
-  const firstText = Buffer.from(first.value!).toString('utf8');
-  // The server is still reading pages (its point in time is open) when the first bytes
-  // arrive. (Whether it also waits for a slow reader cannot be shown at this size: the
+  await page2.reached;
+  const pit = store.pitIds().filter((id) => !pitsBefore.has(id));
+  t.equal(pit.length, 1, 'one point in time for the export');
+  t.same(await ourOpenPits(), pit, 'it is open while the export runs');
+  let text = Buffer.from(first.value!).toString('utf8');
+  t.ok(idsOf(text.slice(0, text.lastIndexOf('\n') + 1)).every((id, i) => id === desc[i]), 'the first bytes are the newest lines');
+  t.ok(text.split('\n').length - 1 <= 1000, 'no more than the first page before page 2 is read');
+  page2.release();
+  // (Whether the server also waits for a slow reader cannot be shown at this size: the
   // loopback socket buffers hold megabytes.)
-  const during = (await openPits()).filter((p) => !before.has(p));
-  t.equal(during.length, 1, 'the first bytes arrive while the export is still running');
-  t.ok(firstText.split('\n').length - 1 < TOTAL, 'the first bytes are not the whole result');
-  let text = firstText;
   for (;;) {
     const { done, value } = await reader1.read();
     if (done) break;
@@ -132,18 +150,23 @@ t.test('the export streams: bytes arrive while the server is still reading, and 
   const got = idsOf(text);
   t.equal(got.length, TOTAL);
   t.ok(got.every((id, i) => id === desc[i]));
-  await until('the point in time is deleted at the end', async () => !(await openPits()).includes(during[0]!));
+  await waitFor(async () => !(await ourOpenPits()).includes(pit[0]!), { what: 'the point in time deleted at the end' });
 
   const abort = new AbortController();
+  const page2again = holdNextPage();
+  const pitsBefore2 = new Set(store.pitIds());
   const res2 = await fetch(`${agg.url}/v1/k8s/logs/?start=${window.start}&end=${window.end}`, {
     headers: { authorization: `Bearer ${reader}`, accept: 'application/x-ndjson' },
     signal: abort.signal,
   });
   const reader2 = res2.body!.getReader();
   await reader2.read();
-  const open = (await openPits()).filter((p) => !before.has(p));
+  await page2again.reached;
+  const open = store.pitIds().filter((id) => !pitsBefore2.has(id));
   t.equal(open.length, 1);
+  t.same(await ourOpenPits(), open, 'open while the export is paused');
   abort.abort();
   await reader2.read().catch(() => undefined);
-  await until('the point in time is deleted when the client goes away', async () => !(await openPits()).includes(open[0]!));
+  page2again.release();
+  await waitFor(async () => !(await ourOpenPits()).includes(open[0]!), { what: 'the point in time deleted when the client goes away' });
 });

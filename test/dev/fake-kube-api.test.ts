@@ -18,17 +18,9 @@ import {
 import { startFakeKubeApi, type FakeKubeApi } from '../../dev/fake-cluster/fake-kube-api.ts';
 import { matchesLabels, parseFieldSelector, parseLabelSelector } from '../../dev/fake-cluster/selectors.ts';
 import { containerLogFileName, populateDemoCluster } from '../../dev/fake-cluster/demo-cluster.ts';
+import { waitFor } from '../helpers/wait-for.ts';
 
 const RFC3339_NANO_PREFIX = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{9}Z /;
-
-/** Polls `condition` until it holds or the deadline passes (no fixed sleeps). */
-async function waitFor(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 async function started(
   t: { teardown(fn: () => unknown): void },
@@ -226,7 +218,7 @@ t.test('node-scoped informer sees add, update and delete', async (t) => {
   api.addPod({ namespace: 'shop', name: 'before', nodeName: 'node-a' });
   await informer.start();
   t.teardown(() => informer.stop());
-  await waitFor(() => api.openStreams('watch') === 1, 'watch connected');
+  await waitFor(() => api.openStreams('watch') === 1, { what: 'watch connected' });
 
   api.addPod({ namespace: 'shop', name: 'web', nodeName: 'node-a' });
   api.addPod({ namespace: 'shop', name: 'elsewhere', nodeName: 'node-b' });
@@ -234,7 +226,7 @@ t.test('node-scoped informer sees add, update and delete', async (t) => {
     p.metadata.labels = { ...p.metadata.labels, version: '2' };
   });
   api.deletePod('shop', 'web');
-  await waitFor(() => events.length >= 4, 'four events');
+  await waitFor(() => events.length >= 4, { what: 'four events' });
   t.same(events, ['add before', 'add web', 'update web 2', 'delete web']);
   t.same(informer.list().map((p) => p.metadata?.name), ['before']);
   t.equal(informer.latestResourceVersion(), String(api.state.resourceVersion));
@@ -259,18 +251,18 @@ t.test('informer relists after expireWatches and keeps seeing changes', async (t
   api.addPod({ namespace: 'shop', name: 'b' });
   await informer.start();
   t.teardown(() => informer.stop());
-  await waitFor(() => api.openStreams('watch') === 1, 'watch connected');
+  await waitFor(() => api.openStreams('watch') === 1, { what: 'watch connected' });
   t.equal(lists, 1);
 
   // While the watch is down, history is compacted: resuming from the old
   // resourceVersion gets 410 Expired and the informer must relist.
   api.expireWatches();
   api.deletePod('shop', 'b');
-  await waitFor(() => lists === 2 && api.openStreams('watch') === 1, 'relist and new watch');
-  await waitFor(() => deleted.includes('b'), 'relist notices b is gone');
+  await waitFor(() => lists === 2 && api.openStreams('watch') === 1, { what: 'relist and new watch' });
+  await waitFor(() => deleted.includes('b'), { what: 'relist notices b is gone' });
 
   api.addPod({ namespace: 'shop', name: 'c' });
-  await waitFor(() => added.includes('c'), 'pod added after recovery');
+  await waitFor(() => added.includes('c'), { what: 'pod added after recovery' });
   t.same(errors, []);
   t.same(informer.list().map((p) => p.metadata?.name).sort(), ['a', 'c']);
 });
@@ -288,11 +280,11 @@ t.test('closeWatches makes clients resume from their resourceVersion without rel
   informer.on('add', (p) => added.push(p.metadata?.name as string));
   await informer.start();
   t.teardown(() => informer.stop());
-  await waitFor(() => api.openStreams('watch') === 1, 'watch connected');
+  await waitFor(() => api.openStreams('watch') === 1, { what: 'watch connected' });
   api.closeWatches();
   // Added while no watch is open: must come from the replay history.
   api.addPod({ name: 'during-gap' });
-  await waitFor(() => added.includes('during-gap'), 'replayed add');
+  await waitFor(() => added.includes('during-gap'), { what: 'replayed add' });
   t.equal(lists, 1);
 });
 
@@ -307,17 +299,17 @@ t.test('an informer reports an outage as an error and must be restarted by its o
   informer.on('add', (p) => added.push(p.metadata?.name as string));
   await informer.start();
   t.teardown(() => informer.stop());
-  await waitFor(() => api.openStreams('watch') === 1, 'watch connected');
+  await waitFor(() => api.openStreams('watch') === 1, { what: 'watch connected' });
 
   await api.setOffline(true);
-  await waitFor(() => errors.length === 1, 'error reported');
+  await waitFor(() => errors.length === 1, { what: 'error reported' });
   t.match(errors[0], { statusCode: 503 }, 'the reconnect attempt saw the 503');
   await api.setOffline(false);
   api.addPod({ name: 'after-outage' });
   // ListWatch does not retry after an error: nothing is watching now.
   t.equal(api.openStreams('watch'), 0);
   await informer.start();
-  await waitFor(() => added.includes('after-outage'), 'restarted informer catches up');
+  await waitFor(() => added.includes('after-outage'), { what: 'restarted informer catches up' });
 });
 
 t.test('raw watch: 410 ERROR for a too old resourceVersion, bookmarks, timeoutSeconds', async (t) => {
@@ -358,11 +350,11 @@ t.test('label-filtered watch turns label changes into ADDED and DELETED', async 
   const events: string[] = [];
   const req = await watch.watch('/api/v1/namespaces/default/pods', { labelSelector: 'app=api', resourceVersion: String(api.state.resourceVersion) }, (type) => events.push(type), () => {});
   t.teardown(() => req.abort());
-  await waitFor(() => api.openStreams('watch') === 1, 'watch connected');
+  await waitFor(() => api.openStreams('watch') === 1, { what: 'watch connected' });
   api.updatePod('default', 'p', (p) => void (p.metadata.labels = { app: 'api' }));
   api.updatePod('default', 'p', (p) => void (p.metadata.labels = { app: 'api', v: '2' }));
   api.updatePod('default', 'p', (p) => void (p.metadata.labels = { app: 'web' }));
-  await waitFor(() => events.length === 3, 'three events');
+  await waitFor(() => events.length === 3, { what: 'three events' });
   t.same(events, ['ADDED', 'MODIFIED', 'DELETED']);
 });
 
@@ -376,19 +368,19 @@ t.test('Log follows appended lines with RFC 3339 nano timestamps until the pod i
   out.on('data', (chunk: Buffer) => (text += chunk.toString()));
   out.on('end', () => (ended = true));
   await new Log(api.kubeConfig()).log('shop', 'web', 'app', out, { follow: true, timestamps: true });
-  await waitFor(() => text.includes('already there'), 'existing line');
+  await waitFor(() => text.includes('already there'), { what: 'existing line' });
   t.equal(text, '2024-05-01T10:00:00.123456789Z already there\n');
 
   api.appendLog('shop', 'web', 'app', 'first new line');
   api.appendLog('shop', 'web', 'app', 'second new line');
-  await waitFor(() => text.includes('second new line'), 'followed lines');
+  await waitFor(() => text.includes('second new line'), { what: 'followed lines' });
   const lines = text.trimEnd().split('\n');
   t.equal(lines.length, 3);
   for (const line of lines) t.match(line, RFC3339_NANO_PREFIX);
   t.match(lines[2], / second new line$/);
 
   api.deletePod('shop', 'web');
-  await waitFor(() => ended, 'stream ends when the pod is deleted');
+  await waitFor(() => ended, { what: 'stream ends when the pod is deleted' });
 });
 
 t.test('a followed log stops being served when the client aborts', async (t) => {
@@ -401,9 +393,9 @@ t.test('a followed log stops being served when the client aborts', async (t) => 
   const sourceErrors: string[] = [];
   out.on('pipe', (source) => source.on('error', (err: Error) => sourceErrors.push(err.name)));
   const controller = await new Log(api.kubeConfig()).log('default', 'web', 'app', out, { follow: true });
-  await waitFor(() => api.openStreams('log') === 1, 'follow registered');
+  await waitFor(() => api.openStreams('log') === 1, { what: 'follow registered' });
   controller.abort();
-  await waitFor(() => api.openStreams('log') === 0, 'follow released');
+  await waitFor(() => api.openStreams('log') === 0, { what: 'follow released' });
   t.same(sourceErrors, ['AbortError']);
   api.appendLog('default', 'web', 'app', 'nobody listens');
 });

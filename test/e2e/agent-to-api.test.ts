@@ -10,6 +10,7 @@ import { startAgent, type RunningAgent } from '../../agent/agent.ts';
 import { defineConfig } from '../../agent/config.ts';
 import { startTestAggregator } from '../helpers/aggregator.ts';
 import { getJson } from '../helpers/records.ts';
+import { waitFor } from '../helpers/wait-for.ts';
 import type { LogRecord } from '../../shared/record.ts';
 
 const agg = await startTestAggregator(t, { name: 'e2e' });
@@ -22,16 +23,6 @@ const PODS = [
   { ns: 'payments', pod: 'ledger-0', container: 'postgres', id: '3'.repeat(64) },
 ];
 const LINES_PER_FILE = 400;
-
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 /** Every record of the cluster in the window, through the public API, following cursors. */
 async function readAll(query: string): Promise<LogRecord[]> {
@@ -90,11 +81,11 @@ let agent: RunningAgent | undefined = await startAgent(agentConfig(path.join(wor
 t.teardown(async () => agent?.stop(2000));
 
 t.test('lines written to files come back through the API, newest first, with their metadata', async (t) => {
-  await waitFor('all lines searchable', async () => {
+  await waitFor(async () => {
     await agg.refresh();
     const page = await getJson(`${agg.url}/v1/k8s/logs/?start=2026-11-25T00:00:00Z&end=2026-11-26T00:00:00Z&limit=1`, reader);
-    return (page.body['total'] as number) >= written.length ? true : undefined;
-  });
+    return (page.body['total'] as number) >= written.length;
+  }, { what: 'all lines searchable', timeoutMs: 60_000, intervalMs: 200 });
   const all = await readAll('');
   t.equal(all.length, written.length, 'every line once');
   t.equal(new Set(all.map((r) => r.id)).size, written.length, 'ids are unique');
@@ -118,10 +109,10 @@ t.test('a second agent that re-reads every file from scratch stores nothing twic
   agent = undefined;
   const before = Number(/k8s_logs_aggregator_indexed_records_total\{cluster="e2e",result="duplicate"\} (\d+)/.exec(await (await fetch(`${agg.url}/metrics`)).text())?.[1] ?? 0);
   agent = await startAgent(agentConfig(path.join(work, 'agent-2')), { processMetrics: false });
-  await waitFor('the resend to be acknowledged as duplicates', async () => {
+  await waitFor(async () => {
     const m = /k8s_logs_aggregator_indexed_records_total\{cluster="e2e",result="duplicate"\} (\d+)/.exec(await (await fetch(`${agg.url}/metrics`)).text());
-    return Number(m?.[1] ?? 0) - before >= written.length ? true : undefined;
-  });
+    return Number(m?.[1] ?? 0) - before >= written.length;
+  }, { what: 'the resend to be acknowledged as duplicates', timeoutMs: 60_000, intervalMs: 200 });
   await agg.refresh();
   const all = await readAll('');
   t.equal(all.length, written.length, 'still every line exactly once');

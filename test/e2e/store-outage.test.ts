@@ -12,10 +12,12 @@ import { gzipSync } from 'node:zlib';
 import { startOpenSearch } from '../../dev/opensearch/opensearch-process.ts';
 import { buildApp } from '../../aggregator/app.ts';
 import { configWith } from '../../aggregator/config.ts';
-import { startAgent } from '../../agent/agent.ts';
+import { startAgent, type RunningAgent } from '../../agent/agent.ts';
 import { defineConfig } from '../../agent/config.ts';
 import { ndjson, record } from '../helpers/records.ts';
 import { FIXTURE_MAX_AGE_MS } from '../helpers/aggregator.ts';
+import { waitFor } from '../helpers/wait-for.ts';
+import { metricValue } from '../agent/helpers.ts';
 
 const work = await mkdtemp(path.join(tmpdir(), 'k8s-logs-outage-'));
 t.teardown(() => rm(work, { recursive: true, force: true }));
@@ -55,13 +57,8 @@ async function storedCount(): Promise<number> {
   return res.status === 200 ? ((await res.json()) as { count: number }).count : 0;
 }
 
-async function until(what: string, cond: () => Promise<boolean>, timeoutMs: number) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
+const until = (what: string, cond: () => Promise<boolean>, timeoutMs: number) => waitFor(cond, { what, timeoutMs, intervalMs: 250 });
+const queueBytes = (agent: RunningAgent) => metricValue(agent, 'k8s_logs_agent_queue_bytes');
 
 t.test('nothing accepted is lost when OpenSearch stops mid-run', async (t) => {
   const agent = await startAgent(
@@ -94,6 +91,8 @@ t.test('nothing accepted is lost when OpenSearch stops mid-run', async (t) => {
 
   os = await startOpenSearch({ dataDir: osDir, port, heapMb: 512 });
   await writeLines(500);
-  await until('every line stored', async () => (await storedCount()) >= 1500, 90_000);
+  // Once every line is stored and the agent holds nothing unacknowledged, no write can
+  // still be on its way: the count is final.
+  await until('every line stored and acknowledged', async () => (await storedCount()) >= 1500 && (await queueBytes(agent)) === 0, 90_000);
   t.equal(await storedCount(), 1500, 'each of the 1,500 lines exactly once');
 });

@@ -7,6 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp, type AppDeps } from '../../aggregator/app.ts';
 import { configWith, type AggregatorConfig } from '../../aggregator/config.ts';
 import { openSearchUrl, uniquePrefix } from './services.ts';
+import { StoreProxy } from './store-proxy.ts';
 
 /**
  * Fixtures carry fixed dates (days or months back), so test aggregators accept records up
@@ -22,6 +23,8 @@ export interface TestAggregator {
   adminToken: string;
   createToken(body: Record<string, unknown>): Promise<string>;
   ingestToken(cluster: string): Promise<string>;
+  /** The proxy between the aggregator and OpenSearch, when asked for (`storeProxy: true`). */
+  storeProxy: StoreProxy | undefined;
   /** Refresh the test's indices so just-written records are searchable. */
   refresh(): Promise<void>;
 }
@@ -34,17 +37,22 @@ export async function startTestAggregator(
     ingest?: Partial<AggregatorConfig['ingest']>;
     query?: Partial<AggregatorConfig['query']>;
     deps?: AppDeps;
+    /** Put a recording, pausable proxy (test/helpers/store-proxy.ts) between the aggregator and OpenSearch. */
+    storeProxy?: boolean;
   } = {},
 ): Promise<TestAggregator> {
   const opensearchUrl = await openSearchUrl(t);
   const prefix = uniquePrefix(opts.name ?? 'agg');
   const adminToken = `admin-${randomBytes(16).toString('hex')}`;
+  // Where the aggregator reaches OpenSearch: the shared node, or a recording proxy in front of it.
+  const storeProxy = opts.storeProxy ? await StoreProxy.start(opensearchUrl) : undefined;
   const app = await buildApp(
-    configWith({ opensearchUrl, adminToken, indexPrefix: prefix, rateLimit: { standardPerMinute: 0, heavyPerMinute: 0, ...opts.rateLimit }, ingest: { maxRecordAgeMs: FIXTURE_MAX_AGE_MS, ...opts.ingest }, ...(opts.query ? { query: opts.query } : {}) }),
+    configWith({ opensearchUrl: storeProxy?.url ?? opensearchUrl, adminToken, indexPrefix: prefix, rateLimit: { standardPerMinute: 0, heavyPerMinute: 0, ...opts.rateLimit }, ingest: { maxRecordAgeMs: FIXTURE_MAX_AGE_MS, ...opts.ingest }, ...(opts.query ? { query: opts.query } : {}) }),
     opts.deps,
   );
   t.teardown(async () => {
     await app.close();
+    await storeProxy?.close();
     // Drop the test's indices; the OpenSearch node is shared by the whole run.
     await fetch(`${opensearchUrl}/${prefix}-*,.${prefix}-*?expand_wildcards=all`, { method: 'DELETE' }).catch(() => {});
   });
@@ -68,6 +76,7 @@ export async function startTestAggregator(
     prefix,
     opensearchUrl,
     adminToken,
+    storeProxy,
     createToken,
     ingestToken: (cluster) => createToken({ name: `agent ${cluster}`, scopes: ['ingest'], clusters: [cluster] }),
     refresh: async () => {

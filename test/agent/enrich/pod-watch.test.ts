@@ -134,16 +134,31 @@ t.test('enrichment from one node-scoped pod watch, annotations, 410s, outages, d
   const nsBefore = await metricValue(agent, 'k8s_logs_agent_discarded_records_total', {
     reason: 'excluded_by_annotation',
   });
+  const nsExcluded = () =>
+    metricValue(agent, 'k8s_logs_agent_discarded_records_total', { reason: 'excluded_by_annotation' });
+  // Probes written before the agent has seen the namespace may be shipped; once one is
+  // discarded, every later line of the namespace must be.
+  let opsLines = 0;
   await until(
     async () => {
-      await append(opsFile, cri('ops line'));
-      return (
-        (await metricValue(agent, 'k8s_logs_agent_discarded_records_total', { reason: 'excluded_by_annotation' })) >
-        nsBefore
-      );
+      await append(opsFile, cri('ops probe'));
+      opsLines++;
+      return (await nsExcluded()) > nsBefore;
     },
     10_000,
     'namespace annotation applied',
+  );
+  await append(opsFile, cri('ops line'));
+  opsLines++;
+  // Every line of the file decided: shipped or discarded.
+  await until(
+    async () =>
+      new Set(sink.records.filter((r) => r.namespace === 'ops').map((r) => r.id)).size +
+        (await nsExcluded()) -
+        nsBefore ===
+      opsLines,
+    10_000,
+    'every ops line shipped or discarded',
   );
   t.notOk(sink.records.some((r) => r.message === 'ops line'));
 

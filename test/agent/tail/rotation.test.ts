@@ -15,6 +15,7 @@ import {
   tempDir,
   until,
 } from '../helpers.ts';
+import { waitForValue } from '../../helpers/wait-for.ts';
 
 interface Generation {
   dev: bigint;
@@ -88,6 +89,7 @@ t.test('every rename rotation of a file the agent is reading is counted once', a
   const agent = await runAgent({ dir, sink, config: { rotateWaitMs: 200 } });
   t.teardown(() => agent.stop());
   const path = join(logs, containerLogName('counted', 'ns', 'c'));
+  const rotations = () => metricValue(agent, 'k8s_logs_agent_rotations_total', { kind: 'rename' });
   let n = 0;
   for (let rot = 1; rot <= 3; rot++) {
     let text = '';
@@ -96,14 +98,45 @@ t.test('every rename rotation of a file the agent is reading is counted once', a
     // The agent has this generation open once its lines have arrived.
     await sink.waitFor(() => sink.uniqueIds >= n, 10_000, `${n} records`);
     await rename(path, `${path}.${rot}`);
+    // As kubelet does, the path stays empty until the rename is seen (the runtime reopens
+    // the log only after kubelet's rename): the renamed file still has a name, so this is
+    // a rotation, not a deletion, however long the path stays empty.
+    await waitForValue(rotations, (v) => v >= rot, { what: `rename rotation ${rot} counted` });
   }
-  // As a runtime does, a new file replaces the last one renamed away (a path left empty
-  // is indistinguishable from a deletion and counted as such, not as a rotation).
   await writeFile(path, cri(`gen 4 line ${n++}`));
   await sink.waitFor(() => sink.uniqueIds >= n, 10_000, `${n} records`);
-  const rotations = () => metricValue(agent, 'k8s_logs_agent_rotations_total', { kind: 'rename' });
-  await until(async () => (await rotations()) >= 3, 10_000, 'three rename rotations counted').catch(() => {});
+  // Every renamed generation has been drained and closed (only the new file is watched).
+  await until(async () => (await metricValue(agent, 'k8s_logs_agent_files_watched')) === 1, 10_000, 'drains done');
   t.equal(await rotations(), 3, 'each rename counted exactly once');
+  t.equal(await metricValue(agent, 'k8s_logs_agent_file_errors_total', { reason: 'file_deleted' }), 0, 'no deletion');
+  t.same(sink.duplicateIds(), []);
+});
+
+t.test('a rename that the new file replaces at once is counted once', async (t) => {
+  const dir = await tempDir(t);
+  const logs = join(dir, 'logs');
+  await mkdir(logs);
+  const sink = await startSink(t);
+  const agent = await runAgent({ dir, sink, config: { rotateWaitMs: 200 } });
+  t.teardown(() => agent.stop());
+  const path = join(logs, containerLogName('replaced', 'ns', 'c'));
+  let n = 0;
+  for (let rot = 1; rot <= 3; rot++) {
+    let text = '';
+    for (let i = 0; i < 50; i++) text += cri(`gen ${rot} line ${n++}`);
+    await writeFile(path, text);
+    await sink.waitFor(() => sink.uniqueIds >= n, 10_000, `${n} records`);
+    await rename(path, `${path}.${rot}`);
+  }
+  await writeFile(path, cri(`gen 4 line ${n++}`));
+  await sink.waitFor(() => sink.uniqueIds >= n, 10_000, `${n} records`);
+  await until(async () => (await metricValue(agent, 'k8s_logs_agent_files_watched')) === 1, 10_000, 'drains done');
+  t.equal(
+    await metricValue(agent, 'k8s_logs_agent_rotations_total', { kind: 'rename' }),
+    3,
+    'each rename counted exactly once, whether the agent saw the empty path or the new file first',
+  );
+  t.equal(await metricValue(agent, 'k8s_logs_agent_file_errors_total', { reason: 'file_deleted' }), 0, 'no deletion');
   t.same(sink.duplicateIds(), []);
 });
 
