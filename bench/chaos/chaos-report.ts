@@ -16,7 +16,15 @@ interface ReportInput {
   corrupted: number;
   foreign: number;
   delay_ms: { p50: number | null; p99: number | null; max: number | null };
-  lost_runs: Array<{ file: number; firstSeq: number; lastSeq: number; lines: number; writtenAt: string; generation: string; generationIndex: number }>;
+  lost_runs: Array<{
+    file: number;
+    firstSeq: number;
+    lastSeq: number;
+    lines: number;
+    writtenAt: string;
+    generation: string;
+    generationIndex: number;
+  }>;
   duplicate_samples: Array<{ seq: number; copies: number; ids: string[] }>;
   goal_met: boolean;
 }
@@ -32,7 +40,10 @@ export function formatReport(r: ReportInput): string {
     ['caught up', `${r.caught_up ? 'yes' : 'NO'} (drain ${r.drain_s} s)`],
     ['stored (OpenSearch / API)', `${r.stored_in_opensearch} / ${r.read_through_api}`],
     ['LOST', `${r.lines_lost}${r.lines_lost ? '  ✗' : '  ✓'}`],
-    ['lost in copytruncate window', `${r.lines_lost_copytruncate_window} (written between copy and truncate; not in the copy)`],
+    [
+      'lost in copytruncate window',
+      `${r.lines_lost_copytruncate_window} (written between copy and truncate; not in the copy)`,
+    ],
     ['DUPLICATED', `${r.lines_duplicated} lines, ${r.extra_copies} extra copies${r.lines_duplicated ? '  ✗' : '  ✓'}`],
     ['corrupted / foreign', `${r.corrupted} / ${r.foreign}`],
     ['delay write → stored', `p50 ${r.delay_ms.p50} ms, p99 ${r.delay_ms.p99} ms, max ${r.delay_ms.max} ms`],

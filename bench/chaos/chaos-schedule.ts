@@ -40,14 +40,26 @@ export function planChaos(p: ChaosPlanInput): ChaosEvent[] {
   const between = (lo: number, hi: number) => Math.round(lo + rnd() * Math.max(0, hi - lo));
   const events: ChaosEvent[] = [];
   for (let i = 0; i < p.agentKills; i++) {
-    events.push({ atMs: between(0.1 * p.writeMs, 0.9 * p.writeMs), kind: 'kill-agent', restartAfterMs: between(200, 3000) });
+    events.push({
+      atMs: between(0.1 * p.writeMs, 0.9 * p.writeMs),
+      kind: 'kill-agent',
+      restartAfterMs: between(200, 3000),
+    });
   }
   for (let i = 0; i < p.aggregatorKills; i++) {
-    events.push({ atMs: between(0.1 * p.writeMs, 0.9 * p.writeMs), kind: 'kill-aggregator', restartAfterMs: between(500, 5000) });
+    events.push({
+      atMs: between(0.1 * p.writeMs, 0.9 * p.writeMs),
+      kind: 'kill-aggregator',
+      restartAfterMs: between(500, 5000),
+    });
   }
   if (p.opensearchOutageMs > 0) {
     const latest = Math.max(0.2 * p.writeMs, 0.8 * p.writeMs - p.opensearchOutageMs);
-    events.push({ atMs: between(0.2 * p.writeMs, latest), kind: 'stop-opensearch', restartAfterMs: p.opensearchOutageMs });
+    events.push({
+      atMs: between(0.2 * p.writeMs, latest),
+      kind: 'stop-opensearch',
+      restartAfterMs: p.opensearchOutageMs,
+    });
   }
   return events.sort((a, b) => a.atMs - b.atMs);
 }

@@ -61,7 +61,12 @@ export interface Findings {
  * `copies` maps each copytruncate rotation (by its index in journal.rotations) to the
  * seqs found in its copy file.
  */
-export function compareLines(journal: WriterJournal, tally: Tally, copies: ReadonlyMap<number, ReadonlySet<number>>, maxRuns = 30): Findings {
+export function compareLines(
+  journal: WriterJournal,
+  tally: Tally,
+  copies: ReadonlyMap<number, ReadonlySet<number>>,
+  maxRuns = 30,
+): Findings {
   const files = journal.settings.files;
   const inherent = new Uint8Array(journal.written);
   let windowLinesSaved = 0;
@@ -119,7 +124,9 @@ export function compareLines(journal: WriterJournal, tally: Tally, copies: Reado
     }
   }
   runs.sort((a, b) => b.lines - a.lines);
-  const duplicateSamples = [...tally.duplicateIds.entries()].slice(0, 10).map(([seq, ids]) => ({ seq, copies: tally.counts[seq]!, ids }));
+  const duplicateSamples = [...tally.duplicateIds.entries()]
+    .slice(0, 10)
+    .map(([seq, ids]) => ({ seq, copies: tally.counts[seq]!, ids }));
   return {
     written: journal.written,
     storedRecords: tally.records,
@@ -143,14 +150,21 @@ function* windowSeqs(r: CopyTruncateRotation, files: number): Generator<number> 
 }
 
 /** First seq of each later generation of a file, with the kind of rotation that began it. */
-function rotationsByFile(rotations: readonly Rotation[], files: number): Array<Array<{ boundary: number; kind: 'rename' | 'copytruncate' }>> {
+function rotationsByFile(
+  rotations: readonly Rotation[],
+  files: number,
+): Array<Array<{ boundary: number; kind: 'rename' | 'copytruncate' }>> {
   const out = Array.from({ length: files }, () => [] as Array<{ boundary: number; kind: 'rename' | 'copytruncate' }>);
-  for (const r of rotations) out[r.file]!.push({ boundary: r.kind === 'rename' ? r.nextSeq : r.windowEndSeq, kind: r.kind });
+  for (const r of rotations)
+    out[r.file]!.push({ boundary: r.kind === 'rename' ? r.nextSeq : r.windowEndSeq, kind: r.kind });
   for (const list of out) list.sort((a, b) => a.boundary - b.boundary);
   return out;
 }
 
-function generationOf(bounds: ReadonlyArray<{ boundary: number; kind: 'rename' | 'copytruncate' }>, seq: number): { index: number; endedBy: LostRun['generation'] } {
+function generationOf(
+  bounds: ReadonlyArray<{ boundary: number; kind: 'rename' | 'copytruncate' }>,
+  seq: number,
+): { index: number; endedBy: LostRun['generation'] } {
   let index = 0;
   while (index < bounds.length && bounds[index]!.boundary <= seq) index++;
   return { index, endedBy: index < bounds.length ? bounds[index]!.kind : 'live' };

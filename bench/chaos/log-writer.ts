@@ -60,7 +60,15 @@ function rotate(k: number): void {
     // Synchronously with the next append: no line is written between this truncate and
     // windowEndSeq being taken, so every line ≥ windowEndSeq is in the new generation.
     truncateSync(paths[file]!, 0);
-    rotations.push({ kind, file, atMs, copyPath: target, windowStartSeq, windowEndSeq: seq, windowMs: performance.now() - t0 });
+    rotations.push({
+      kind,
+      file,
+      atMs,
+      copyPath: target,
+      windowStartSeq,
+      windowEndSeq: seq,
+      windowMs: performance.now() - t0,
+    });
     copying = null;
   });
 }

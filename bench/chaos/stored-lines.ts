@@ -59,7 +59,13 @@ export async function tallyStoredLines(q: ExportQuery, files: number, tally: Tal
 
 /** Ids of every stored copy of a seq (for duplicates: the first copy's id is not kept while tallying). */
 export async function idsOfSeq(q: ExportQuery, seq: number, files: number): Promise<string[]> {
-  const params = new URLSearchParams({ cluster: q.cluster, start: q.startIso, end: q.endIso, q: `seq=${seq} file=${seq % files} `, limit: '50' });
+  const params = new URLSearchParams({
+    cluster: q.cluster,
+    start: q.startIso,
+    end: q.endIso,
+    q: `seq=${seq} file=${seq % files} `,
+    limit: '50',
+  });
   const res = await fetch(`${q.apiUrl}/v1/k8s/logs/?${params}`, { headers: { authorization: `Bearer ${q.token}` } });
   if (res.status !== 200) return [];
   const body = (await res.json()) as { logs: Array<{ id: string; message: string }> };
@@ -70,9 +76,16 @@ export async function idsOfSeq(q: ExportQuery, seq: number, files: number): Prom
 export async function storedDelaysMs(opensearchUrl: string, indexPattern: string): Promise<Float64Array> {
   const delays: number[] = [];
   const post = async (url: string, body: unknown) => {
-    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
     if (!res.ok) throw new Error(`${url}: ${res.status} ${await res.text()}`);
-    return (await res.json()) as { _scroll_id?: string; hits: { hits: Array<{ _source: { timestamp: string; ingested_at: string } }> } };
+    return (await res.json()) as {
+      _scroll_id?: string;
+      hits: { hits: Array<{ _source: { timestamp: string; ingested_at: string } }> };
+    };
   };
   let page = await post(`${opensearchUrl}/${indexPattern}/_search?scroll=2m`, {
     size: 10_000,
@@ -86,7 +99,12 @@ export async function storedDelaysMs(opensearchUrl: string, indexPattern: string
       page = await post(`${opensearchUrl}/_search/scroll`, { scroll: '2m', scroll_id: page._scroll_id });
     }
   } finally {
-    if (page._scroll_id) await fetch(`${opensearchUrl}/_search/scroll`, { method: 'DELETE', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ scroll_id: page._scroll_id }) }).catch(() => undefined);
+    if (page._scroll_id)
+      await fetch(`${opensearchUrl}/_search/scroll`, {
+        method: 'DELETE',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ scroll_id: page._scroll_id }),
+      }).catch(() => undefined);
   }
   return Float64Array.from(delays).sort();
 }

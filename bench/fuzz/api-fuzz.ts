@@ -15,7 +15,14 @@
 import { parseArgs } from 'node:util';
 import { ensureSchemathesis } from '../../dev/schemathesis/schemathesis-venv.ts';
 import { fuzzAggregator } from '../../dev/schemathesis/aggregator-fuzz.ts';
-import { benchAggregator, benchOpenSearch, dropPrefix, emitResult, freshPrefix, log } from '../aggregator/bench-services.ts';
+import {
+  benchAggregator,
+  benchOpenSearch,
+  dropPrefix,
+  emitResult,
+  freshPrefix,
+  log,
+} from '../aggregator/bench-services.ts';
 import { seedFuzzRecords } from './seed-records.ts';
 
 const { values } = parseArgs({
@@ -69,12 +76,18 @@ const seconds = Math.round((Date.now() - started) / 1000);
 
 process.stderr.write(
   `\n  command        ${command}\n  operations     ${result.operations.length}\n  requests sent  ${result.requests} in ${seconds} s\n` +
-    `  by status      ${Object.entries(result.byStatus).map(([k, v]) => `${k}: ${v}`).join(', ')}\n` +
+    `  by status      ${Object.entries(result.byStatus)
+      .map(([k, v]) => `${k}: ${v}`)
+      .join(', ')}\n` +
     `  5xx seen       ${result.serverErrors.length}${result.serverErrors.length ? '  ✗' : '  ✓'}\n` +
     `  failed checks  ${result.failures.length}\n`,
 );
-for (const e of result.serverErrors.slice(0, 20)) process.stderr.write(`    ${e.status} ${e.method} ${e.uri}${e.requestBody ? ` body ${e.requestBody.slice(0, 200)}` : ''}\n`);
-for (const f of result.failures.slice(0, 20)) process.stderr.write(`    ${f.operation}: ${f.check} ${f.code} ${f.title}: ${f.message.split('\n')[0]}\n`);
+for (const e of result.serverErrors.slice(0, 20))
+  process.stderr.write(
+    `    ${e.status} ${e.method} ${e.uri}${e.requestBody ? ` body ${e.requestBody.slice(0, 200)}` : ''}\n`,
+  );
+for (const f of result.failures.slice(0, 20))
+  process.stderr.write(`    ${f.operation}: ${f.check} ${f.code} ${f.title}: ${f.message.split('\n')[0]}\n`);
 emitResult({
   bench: 'api-fuzz',
   command,

@@ -5,7 +5,13 @@
  */
 import { gzipSync } from 'node:zlib';
 
-export async function seedFuzzRecords(url: string, ingestToken: string, opensearchUrl: string, prefix: string, cluster = 'fuzz'): Promise<number> {
+export async function seedFuzzRecords(
+  url: string,
+  ingestToken: string,
+  opensearchUrl: string,
+  prefix: string,
+  cluster = 'fuzz',
+): Promise<number> {
   const now = Date.now();
   const levels = ['info', 'warn', 'error', 'debug', 'unknown'];
   const records = Array.from({ length: 40 }, (_, i) => ({
@@ -23,7 +29,11 @@ export async function seedFuzzRecords(url: string, ingestToken: string, opensear
   }));
   const res = await fetch(`${url}/v1/ingest`, {
     method: 'POST',
-    headers: { authorization: `Bearer ${ingestToken}`, 'content-type': 'application/x-ndjson', 'content-encoding': 'gzip' },
+    headers: {
+      authorization: `Bearer ${ingestToken}`,
+      'content-type': 'application/x-ndjson',
+      'content-encoding': 'gzip',
+    },
     body: gzipSync(records.map((r) => JSON.stringify(r)).join('\n') + '\n'),
   });
   if (res.status !== 200) throw new Error(`seeding records: ${res.status} ${await res.text()}`);

@@ -6,7 +6,10 @@
  */
 import { runSchemathesis, type SchemathesisOptions, type SchemathesisSummary } from './schemathesis-run.ts';
 
-export interface AggregatorFuzzOptions extends Omit<SchemathesisOptions, 'schemaUrl' | 'headers' | 'includePathRegex' | 'excludePathRegex'> {
+export interface AggregatorFuzzOptions extends Omit<
+  SchemathesisOptions,
+  'schemaUrl' | 'headers' | 'includePathRegex' | 'excludePathRegex'
+> {
   /** Aggregator base URL, e.g. http://127.0.0.1:8080 */
   url: string;
   adminToken: string;
@@ -26,8 +29,14 @@ export async function fuzzAggregator(o: AggregatorFuzzOptions): Promise<Aggregat
   if (ingestToken === undefined) {
     runs.push(['admin', await runSchemathesis({ ...rest, schemaUrl, headers: header(adminToken) })]);
   } else {
-    runs.push(['admin', await runSchemathesis({ ...rest, schemaUrl, headers: header(adminToken), excludePathRegex: '^/v1/ingest' })]);
-    runs.push(['ingest', await runSchemathesis({ ...rest, schemaUrl, headers: header(ingestToken), includePathRegex: '^/v1/ingest' })]);
+    runs.push([
+      'admin',
+      await runSchemathesis({ ...rest, schemaUrl, headers: header(adminToken), excludePathRegex: '^/v1/ingest' }),
+    ]);
+    runs.push([
+      'ingest',
+      await runSchemathesis({ ...rest, schemaUrl, headers: header(ingestToken), includePathRegex: '^/v1/ingest' }),
+    ]);
   }
   const byStatus: Record<string, number> = {};
   for (const [, s] of runs) for (const [k, v] of Object.entries(s.byStatus)) byStatus[k] = (byStatus[k] ?? 0) + v;

@@ -104,7 +104,11 @@ export async function runSchemathesis(o: SchemathesisOptions): Promise<Schemathe
     const { code, output } = await run(o.binary, args, o.timeoutMs ?? 600_000);
     const report = (await readdir(reportDir)).find((f) => f.endsWith('.ndjson'));
     if (report === undefined) throw new Error(`schemathesis wrote no report (exit ${code}):\n${output.slice(-4000)}`);
-    return { ...summarise(await readFile(join(reportDir, report), 'utf8')), exitCode: code, outputTail: output.slice(-4000) };
+    return {
+      ...summarise(await readFile(join(reportDir, report), 'utf8')),
+      exitCode: code,
+      outputTail: output.slice(-4000),
+    };
   } finally {
     await rm(reportDir, { recursive: true, force: true });
   }
@@ -121,7 +125,11 @@ interface RecordedCheck {
 }
 interface ScenarioFinished {
   phase: string;
-  recorder: { label: string; interactions?: Record<string, RecordedInteraction>; checks?: Record<string, RecordedCheck[]> };
+  recorder: {
+    label: string;
+    interactions?: Record<string, RecordedInteraction>;
+    checks?: Record<string, RecordedCheck[]>;
+  };
 }
 
 /** Pure: the summary of an NDJSON event report. */
@@ -170,7 +178,8 @@ export function summarise(ndjson: string): Omit<SchemathesisSummary, 'exitCode' 
 
 function text(body: { string?: string; $base64?: string } | undefined): string | undefined {
   if (body === undefined) return undefined;
-  const s = body.string ?? (body.$base64 !== undefined ? Buffer.from(body.$base64, 'base64').toString('utf8') : undefined);
+  const s =
+    body.string ?? (body.$base64 !== undefined ? Buffer.from(body.$base64, 'base64').toString('utf8') : undefined);
   return s === undefined ? undefined : s.length > 2000 ? `${s.slice(0, 2000)}…` : s;
 }
 

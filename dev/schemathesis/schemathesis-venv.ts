@@ -41,7 +41,10 @@ export async function findSchemathesis(version = SCHEMATHESIS_VERSION): Promise<
 }
 
 /** Installs the venv unless it is there; returns the executable. Idempotent, safe concurrently. */
-export async function ensureSchemathesis(log: (msg: string) => void = () => {}, version = SCHEMATHESIS_VERSION): Promise<string> {
+export async function ensureSchemathesis(
+  log: (msg: string) => void = () => {},
+  version = SCHEMATHESIS_VERSION,
+): Promise<string> {
   const found = await findSchemathesis(version);
   if (found) return found;
   const dir = schemathesisVenvDir(version);
@@ -55,7 +58,14 @@ export async function ensureSchemathesis(log: (msg: string) => void = () => {}, 
     log(`installing schemathesis ${version} into ${dir} (first time only; ~20 s with PyPI reachable)`);
     const python = process.env['PYTHON'] || 'python3';
     await run(python, ['-m', 'venv', dir]);
-    await run(join(dir, 'bin', 'python'), ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', `schemathesis==${version}`]);
+    await run(join(dir, 'bin', 'python'), [
+      '-m',
+      'pip',
+      'install',
+      '--quiet',
+      '--disable-pip-version-check',
+      `schemathesis==${version}`,
+    ]);
     await run(schemathesisBinary(version), ['--version']);
     await writeFile(join(dir, MARKER), `schemathesis ${version}\n`);
     log(`installed schemathesis ${version} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
@@ -97,7 +107,11 @@ function run(cmd: string, args: string[]): Promise<string> {
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
     child.stderr.on('data', (c: Buffer) => (out += c.toString()));
     child.on('error', (err: NodeJS.ErrnoException) =>
-      reject(err.code === 'ENOENT' ? new Error(`\`${cmd}\` not found; schemathesis needs python3 with the venv module`) : err),
+      reject(
+        err.code === 'ENOENT'
+          ? new Error(`\`${cmd}\` not found; schemathesis needs python3 with the venv module`)
+          : err,
+      ),
     );
     child.on('close', (code) => {
       if (code === 0) resolve(out);

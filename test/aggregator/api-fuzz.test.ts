@@ -40,7 +40,8 @@ if (binary === undefined) {
     };
     const server = createServer((req, res) => {
       const url = new URL(req.url ?? '/', 'http://x');
-      if (url.pathname === '/openapi.json') return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(doc));
+      if (url.pathname === '/openapi.json')
+        return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(doc));
       const n = Number(url.searchParams.get('n'));
       if (!Number.isInteger(n)) return void res.writeHead(400).end();
       res.writeHead(n < 0 ? 500 : 200, { 'content-type': 'application/json' }).end('{}');
@@ -48,7 +49,14 @@ if (binary === undefined) {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     t.teardown(() => server.close());
     const port = (server.address() as { port: number }).port;
-    const s = await runSchemathesis({ binary, schemaUrl: `http://127.0.0.1:${port}/openapi.json`, maxExamples: 10, deterministic: true, phases: ['fuzzing'], timeoutMs: 120_000 });
+    const s = await runSchemathesis({
+      binary,
+      schemaUrl: `http://127.0.0.1:${port}/openapi.json`,
+      maxExamples: 10,
+      deterministic: true,
+      phases: ['fuzzing'],
+      timeoutMs: 120_000,
+    });
     t.ok(s.requests > 0, `requests were sent (${s.requests})`);
     t.ok(s.serverErrors.length > 0, 'the 500 answers are reported');
     t.match(s.serverErrors[0], { method: 'GET', status: 500, uri: /\/thing\?n=-/ });
@@ -69,17 +77,31 @@ if (binary === undefined) {
       workers: 2,
       timeoutMs: 240_000,
     });
-    t.comment(`schemathesis sent ${result.requests} requests to ${result.operations.length} operations; by status ${JSON.stringify(result.byStatus)}`);
-    const doc = (await (await fetch(`${agg.url}/docs/json`)).json()) as { paths: Record<string, Record<string, unknown>> };
-    const documented = Object.entries(doc.paths).flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${p}`));
+    t.comment(
+      `schemathesis sent ${result.requests} requests to ${result.operations.length} operations; by status ${JSON.stringify(result.byStatus)}`,
+    );
+    const doc = (await (await fetch(`${agg.url}/docs/json`)).json()) as {
+      paths: Record<string, Record<string, unknown>>;
+    };
+    const documented = Object.entries(doc.paths).flatMap(([p, ops]) =>
+      Object.keys(ops).map((m) => `${m.toUpperCase()} ${p}`),
+    );
     t.same(result.operations, [...documented].sort(), 'every documented operation was exercised');
     t.ok(result.requests >= 10 * documented.length, `enough requests for a meaningful run (${result.requests})`);
     t.same(
-      result.serverErrors.map((e) => `${e.status} ${e.method} ${e.uri}${e.requestBody ? ` body ${e.requestBody.slice(0, 300)}` : ''} -> ${e.responseBody?.slice(0, 300)}`),
+      result.serverErrors.map(
+        (e) =>
+          `${e.status} ${e.method} ${e.uri}${e.requestBody ? ` body ${e.requestBody.slice(0, 300)}` : ''} -> ${e.responseBody?.slice(0, 300)}`,
+      ),
       [],
       'no 5xx',
     );
-    t.same(result.failures.map((f) => `${f.operation}: ${f.check} ${f.code} ${f.title}: ${f.message.slice(0, 300)}`), [], 'no failed check');
-    if (result.serverErrors.length > 0 || result.failures.length > 0) for (const p of result.passes) t.comment(`--- ${p.token} pass (exit ${p.exitCode})\n${p.outputTail}`);
+    t.same(
+      result.failures.map((f) => `${f.operation}: ${f.check} ${f.code} ${f.title}: ${f.message.slice(0, 300)}`),
+      [],
+      'no failed check',
+    );
+    if (result.serverErrors.length > 0 || result.failures.length > 0)
+      for (const p of result.passes) t.comment(`--- ${p.token} pass (exit ${p.exitCode})\n${p.outputTail}`);
   });
 }
