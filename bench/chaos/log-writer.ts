@@ -3,7 +3,9 @@
  * WriterSettings as JSON). Appends CRI lines at a steady total rate to several container
  * log files and rotates them on schedule, both ways a node does it:
  *
- * - rename (kubelet): rename the file to `<name>.<n>`, then open a fresh file at the name;
+ * - rename (kubelet): rename the file to `<name>.<n>`; the runtime reopens its log only a
+ *   moment later, so one more tick of lines still goes to the renamed file, then a fresh
+ *   file is opened at the name;
  * - copytruncate (logrotate): copy to `<name>.<n>` while lines keep being appended (the
  *   copy runs on libuv's thread pool, the appends on this thread), then truncate in place.
  *
@@ -27,6 +29,8 @@ let seq = 0;
 let generation = 0;
 let stopping = false;
 let copying: Promise<void> | null = null;
+/** Files renamed away whose writer has not reopened yet: file → the pending rotation. */
+const reopen = new Map<number, { kind: 'rename'; file: number; atMs: number; rotatedPath: string }>();
 const startedAtMs = Date.now();
 const started = performance.now();
 
@@ -37,6 +41,13 @@ function writeDue(): void {
   const chunks = paths.map(() => '');
   for (; seq < due; seq++) chunks[seq % s.files] += criLine(seq, s.files, now);
   for (let f = 0; f < s.files; f++) if (chunks[f] !== '') writeSync(fds[f]!, chunks[f]!);
+  for (const [f, r] of reopen) {
+    // This tick's lines went to the renamed file; the next ones go to a fresh file.
+    closeSync(fds[f]!);
+    fds[f] = openSync(paths[f]!, 'a');
+    rotations.push({ ...r, nextSeq: seq });
+    reopen.delete(f);
+  }
   if (progress.length === 0 || now - progress.at(-1)![1] >= 100) progress.push([seq, now]);
 }
 
@@ -47,9 +58,7 @@ function rotate(k: number): void {
   const target = `${paths[file]}.${++generation}`;
   if (kind === 'rename') {
     renameSync(paths[file]!, target);
-    closeSync(fds[file]!);
-    fds[file] = openSync(paths[file]!, 'a');
-    rotations.push({ kind, file, atMs: Date.now(), rotatedPath: target, nextSeq: seq });
+    reopen.set(file, { kind, file, atMs: Date.now(), rotatedPath: target });
     return;
   }
   if (copying) return; // the previous copy is still running: skip this turn
@@ -92,6 +101,7 @@ async function finish(): Promise<void> {
   if (finished) return;
   finished = true;
   await copying;
+  for (const [, r] of reopen) rotations.push({ ...r, nextSeq: seq });
   for (const fd of fds) closeSync(fd);
   const journal: WriterJournal = { settings: s, written: seq, startedAtMs, endedAtMs: Date.now(), rotations, progress };
   progress.push([seq, journal.endedAtMs]);

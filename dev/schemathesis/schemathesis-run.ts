@@ -33,6 +33,10 @@ export interface SchemathesisOptions {
   includePathRegex?: string;
   /** `--exclude-path-regex`. */
   excludePathRegex?: string;
+  /** `--include-name` (operation names such as `DELETE /v1/k8s/logs/tokens`). */
+  includeNames?: readonly string[];
+  /** `--exclude-name`. */
+  excludeNames?: readonly string[];
   /** `--workers`. Default 1 (deterministic order). */
   workers?: number;
   /** `--request-timeout`, seconds. Default 30. */
@@ -101,6 +105,8 @@ export async function runSchemathesis(o: SchemathesisOptions): Promise<Schemathe
     if (o.phases) args.push('--phases', o.phases.join(','));
     if (o.includePathRegex) args.push('--include-path-regex', o.includePathRegex);
     if (o.excludePathRegex) args.push('--exclude-path-regex', o.excludePathRegex);
+    for (const n of o.includeNames ?? []) args.push('--include-name', n);
+    for (const n of o.excludeNames ?? []) args.push('--exclude-name', n);
     const { code, output } = await run(o.binary, args, o.timeoutMs ?? 600_000);
     const report = (await readdir(reportDir)).find((f) => f.endsWith('.ndjson'));
     if (report === undefined) throw new Error(`schemathesis wrote no report (exit ${code}):\n${output.slice(-4000)}`);
