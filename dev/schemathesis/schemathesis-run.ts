@@ -107,7 +107,8 @@ export async function runSchemathesis(o: SchemathesisOptions): Promise<Schemathe
     if (o.excludePathRegex) args.push('--exclude-path-regex', o.excludePathRegex);
     for (const n of o.includeNames ?? []) args.push('--include-name', n);
     for (const n of o.excludeNames ?? []) args.push('--exclude-name', n);
-    const { code, output } = await run(o.binary, args, o.timeoutMs ?? 600_000);
+    // Its working directory is the temp dir too: schemathesis keeps a crash cache in `./.schemathesis`.
+    const { code, output } = await run(o.binary, args, reportDir, o.timeoutMs ?? 600_000);
     const report = (await readdir(reportDir)).find((f) => f.endsWith('.ndjson'));
     if (report === undefined) throw new Error(`schemathesis wrote no report (exit ${code}):\n${output.slice(-4000)}`);
     return {
@@ -189,9 +190,14 @@ function text(body: { string?: string; $base64?: string } | undefined): string |
   return s === undefined ? undefined : s.length > 2000 ? `${s.slice(0, 2000)}…` : s;
 }
 
-function run(cmd: string, args: string[], timeoutMs: number): Promise<{ code: number | null; output: string }> {
+function run(
+  cmd: string,
+  args: string[],
+  cwd: string,
+  timeoutMs: number,
+): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+    const child = spawn(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
     let output = '';
     const keep = (c: Buffer) => {
       output += c.toString();

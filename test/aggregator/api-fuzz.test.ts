@@ -14,7 +14,7 @@ import { fuzzAggregator } from '../../dev/schemathesis/aggregator-fuzz.ts';
 import { seedFuzzRecords } from '../../bench/fuzz/seed-records.ts';
 import { startTestAggregator } from '../helpers/aggregator.ts';
 
-const MAX_EXAMPLES = 12;
+const MAX_EXAMPLES = 10;
 const CHECKS = ['not_a_server_error', 'response_schema_conformance'];
 
 const binary = await findSchemathesis();
