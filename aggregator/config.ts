@@ -68,7 +68,9 @@ export interface AggregatorConfig {
      * per request, from gunzip to the answer). A request that would pass it gets `429` +
      * `Retry-After` (code `ingest_overloaded`) before it is decoded; a request is always
      * admitted when nothing else is in flight. At least `maxInflatedBytes`.
-     * Env `K8S_LOGS_INGEST_MAX_INFLIGHT_BYTES`. Default 256 MiB.
+     * Decoding holds each byte several times over (text, parsed records, bulk body), so the
+     * default keeps a replica well inside the chart's 1 GiB memory limit.
+     * Env `K8S_LOGS_INGEST_MAX_INFLIGHT_BYTES`. Default 128 MiB.
      */
     readonly maxInFlightBytes: number;
     /**
@@ -149,7 +151,7 @@ Flags (each also read from the environment variable shown):
                            K8S_LOGS_RATE_LIMIT_STANDARD / _HEAVY   requests/min per token (100 / 10)
                            K8S_LOGS_INGEST_MAX_BODY_BYTES          ingest body limit (16 MiB)
                            K8S_LOGS_INGEST_MAX_RECORD_AGE_MS / _AHEAD_MS   accepted timestamps (7 d ≤ retention / 10 min)
-                           K8S_LOGS_INGEST_MAX_INFLIGHT_BYTES      ingest bytes in flight, then 429 (256 MiB)
+                           K8S_LOGS_INGEST_MAX_INFLIGHT_BYTES      ingest bytes in flight, then 429 (128 MiB)
                            K8S_LOGS_BULK_MAX_BYTES                 largest _bulk request (10 MiB)
                            K8S_LOGS_QUERY_MAX_BODY_BYTES           other JSON bodies (1 MiB)
                            K8S_LOGS_QUERY_TIMEOUT_STANDARD_MS / _HEAVY_MS   query timeouts (10000 / 30000)
@@ -213,7 +215,7 @@ export function loadConfig(argv: string[], env: Source): AggregatorConfig {
   if (maxRecordAgeMs > retentionMs) {
     problems.push(`K8S_LOGS_INGEST_MAX_RECORD_AGE_MS (${maxRecordAgeMs}) may not exceed the retention of ${retentionDays} days (${retentionMs} ms)`);
   }
-  const maxInFlightBytes = int(env['K8S_LOGS_INGEST_MAX_INFLIGHT_BYTES'] ?? String(256 << 20), 'K8S_LOGS_INGEST_MAX_INFLIGHT_BYTES', 1024, 2 ** 40);
+  const maxInFlightBytes = int(env['K8S_LOGS_INGEST_MAX_INFLIGHT_BYTES'] ?? String(128 << 20), 'K8S_LOGS_INGEST_MAX_INFLIGHT_BYTES', 1024, 2 ** 40);
   if (maxInFlightBytes < maxInflatedBytes) {
     problems.push(`K8S_LOGS_INGEST_MAX_INFLIGHT_BYTES (${maxInFlightBytes}) must be at least K8S_LOGS_INGEST_MAX_INFLATED_BYTES (${maxInflatedBytes})`);
   }

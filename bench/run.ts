@@ -2,7 +2,8 @@
  * `npm run bench`: runs benchmark files one after another (never in parallel: they would
  * measure each other), each in its own Node process with the arguments that follow.
  *
- *   npm run bench                                   # every *.bench.ts under bench/
+ *   npm run bench                                   # every *.bench.ts under bench/agent and bench/aggregator
+ *                                                   # (the chaos run is `npm run chaos`: it takes an hour)
  *   npm run bench -- bench/aggregator               # the ones in a folder
  *   npm run bench -- bench/aggregator/query-latency.bench.ts --lines 200000
  *
@@ -15,6 +16,8 @@ import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 
 const root = import.meta.dirname;
+/** The fault-injection run is long and judged by loss, not speed: it runs only when named. */
+const DEFAULT_SUITES = ['agent', 'aggregator'].map((d) => path.join(root, d));
 
 async function benchFiles(target: string): Promise<string[]> {
   const s = await stat(target);
@@ -34,7 +37,7 @@ for (const arg of process.argv.slice(2)) {
   const exists = await stat(arg).then(() => true, () => false);
   (exists && !arg.startsWith('-') ? targets : passThrough).push(arg);
 }
-const files = (await Promise.all((targets.length ? targets : [root]).map(benchFiles))).flat();
+const files = (await Promise.all((targets.length ? targets : DEFAULT_SUITES).map(benchFiles))).flat();
 if (files.length === 0) {
   process.stderr.write('no *.bench.ts files found\n');
   process.exit(1);

@@ -26,7 +26,7 @@ t.test('the ingest time window defaults to 7 days back, never more than retentio
 
 t.test('in-flight and bulk byte limits have defaults and are checked', async (t) => {
   const c = loadConfig([], {});
-  t.equal(c.ingest.maxInFlightBytes, 256 << 20);
+  t.equal(c.ingest.maxInFlightBytes, 128 << 20);
   t.equal(c.ingest.maxBulkBytes, 10 << 20);
   t.throws(
     () => loadConfig([], { K8S_LOGS_INGEST_MAX_INFLIGHT_BYTES: String(1 << 20) }),
