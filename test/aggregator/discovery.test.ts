@@ -10,7 +10,8 @@ import { loadConfig } from '../../aggregator/config.ts';
 import { startFakeKubeApi } from '../../dev/fake-cluster/fake-kube-api.ts';
 import type { LogRecord } from '../../shared/record.ts';
 import { openSearchUrl, uniquePrefix } from '../helpers/services.ts';
-import { getJson, ingest, ndjson, record } from '../helpers/records.ts';
+
+import { waitForValue } from '../helpers/wait-for.ts';import { getJson, ingest, ndjson, record } from '../helpers/records.ts';
 
 // A real aggregator whose live view of cluster "alpha" is the fake Kubernetes API, reached
 // through a kubeconfig file, as K8S_LOGS_KUBECONFIG configures it in production.
@@ -43,14 +44,8 @@ await writeFile(kubeconfigPath, proxied.exportConfig());
 // Any LIST of pods, of one namespace or of all.
 const podLists = () => listRequests.filter((p) => /\/pods$/.test(p)).length;
 
-async function until<T>(what: string, get: () => Promise<T>, ok: (v: T) => boolean, ms = 15_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await get();
-    if (ok(v)) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: last ${JSON.stringify(v)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+function until<T>(what: string, get: () => Promise<T>, ok: (v: T) => boolean, ms = 15_000): Promise<T> {
+  return waitForValue(get, ok, { what, timeoutMs: ms, intervalMs: 50 });
 }
 
 const prefix = uniquePrefix('discovery');

@@ -19,14 +19,11 @@ import { LogSearch } from '../../aggregator/query/log-search.ts';
 import { PitGate } from '../../aggregator/query/pit-gate.ts';
 import { withDeadline } from '../../aggregator/query/query-budget.ts';
 import { AppError } from '../../aggregator/errors.ts';
-import type { LogQuery } from '../../aggregator/query/log-query.ts';
+
+import { waitFor } from '../helpers/wait-for.ts';import type { LogQuery } from '../../aggregator/query/log-query.ts';
 
 async function until(what: string, cond: () => boolean | Promise<boolean>, ms = 15_000) {
-  const deadline = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
+  await waitFor(cond, { what, timeoutMs: ms, intervalMs: 25 });
 }
 
 /** The real client, except that `search` hangs until aborted, counting calls and aborts. */

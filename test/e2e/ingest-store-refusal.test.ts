@@ -22,6 +22,7 @@ import { buildApp } from '../../aggregator/app.ts';
 import { configWith } from '../../aggregator/config.ts';
 import { startAgent } from '../../agent/agent.ts';
 import { defineConfig } from '../../agent/config.ts';
+import { waitFor } from '../helpers/wait-for.ts';
 
 const work = await mkdtemp(path.join(tmpdir(), 'k8s-logs-refusal-'));
 t.teardown(() => rm(work, { recursive: true, force: true }));
@@ -94,11 +95,7 @@ function metricSum(text: string, name: string, match = ''): number {
 const aggregatorMetrics = async () => (await fetch(`${url}/metrics`)).text();
 
 async function until(what: string, cond: () => Promise<boolean>, timeoutMs: number) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  await waitFor(cond, { what, timeoutMs, intervalMs: 200 });
 }
 
 const agent = await startAgent(
