@@ -45,15 +45,15 @@ export function goQuote(s: string): string {
   return out + '"';
 }
 
-/** Go's `fmt.Sprint(f)` for a float64: `%g` with the shortest digits, exponent from 1e21 or below 1e-4. */
+/** Go's `fmt.Sprint(f)` for a float64: `%g` with the shortest digits, exponent from 1e6 (`1e+06`) or below 1e-4. */
 export function goFloat(f: number): string {
   if (Number.isNaN(f)) return 'NaN';
   if (f === Infinity) return '+Inf';
   if (f === -Infinity) return '-Inf';
   if (f === 0) return Object.is(f, -0) ? '-0' : '0';
-  const exp = Math.floor(Math.log10(Math.abs(f)));
-  // JS switches to exponent form at 1e21 like Go's %v; below 1e-4 Go uses the exponent, JS from 1e-7.
-  if (exp < -4 || exp >= 21) {
+  const exp = Number(f.toExponential().split('e')[1]);
+  // strconv's shortest 'g' decides with precision 6: an exponent of 6 or more, or below -4.
+  if (exp < -4 || exp >= 6) {
     const [mant, e] = f.toExponential().split('e') as [string, string];
     const n = Number(e);
     return `${mant}e${n < 0 ? '-' : '+'}${String(Math.abs(n)).padStart(2, '0')}`;

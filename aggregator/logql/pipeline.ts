@@ -22,7 +22,7 @@ import { LogqlParseError } from './errors.ts';
 import { goQuote, parseBytes, parseGoDuration, parseGoFloat } from './go-format.ts';
 import { compileIpPattern, lineHasIp, type IpMatcher } from './ip.ts';
 import { parseLineFilterPattern, parsePattern, patternMatches, patternTest, type PatternNode } from './pattern.ts';
-import { compileRegex } from './regex.ts';
+import { compileRegex, replaceAll } from './regex.ts';
 import { executeTemplate, parseTemplate } from './template.ts';
 
 export type Labels = Readonly<Record<string, string>>;
@@ -716,9 +716,11 @@ function unpackStage(line: string, lbs: LabelsBuilder): string {
   return entry;
 }
 
-// ANSI escape sequences (the pattern Loki's decolorize uses, from acarl005/stripansi).
-const ANSI =
-  /[\u001B\u009B][[\]()#;?]*(?:(?:(?:[a-zA-Z\d]*(?:;[a-zA-Z\d]*)*)?\u0007)|(?:(?:\d{1,4}(?:;\d{0,4})*)?[\dA-PRZcf-ntqry=><~]))/g;
+// ANSI escape sequences (the pattern Loki's decolorize uses, from acarl005/stripansi), on RE2:
+// its nested repetitions could backtrack polynomially on JavaScript's engine.
+const ANSI = compileRegex(
+  '[\\x{1B}\\x{9B}][[\\]()#;?]*(?:(?:(?:[a-zA-Z\\d]*(?:;[a-zA-Z\\d]*)*)?\\x{07})|(?:(?:\\d{1,4}(?:;\\d{0,4})*)?[\\dA-PRZcf-ntqry=><~]))',
+);
 
 // ---- compiled pipeline ------------------------------------------------------------
 
@@ -822,7 +824,7 @@ function compileStage(s: Stage): CompiledStage {
       };
     }
     case 'decolorize':
-      return (line) => line.replace(ANSI, '');
+      return (line) => (line.includes('\u001b') || line.includes('\u009b') ? replaceAll(ANSI, line, '', true) : line);
     case 'drop': {
       const items = s.items.map((i) =>
         i.matcher ? { name: i.matcher.name, test: compileMatcher(i.matcher) } : { name: i.name, test: undefined },

@@ -573,7 +573,9 @@ function evalCommand(cmd: Arg[], dot: Value, scope: Scope, piped: { v: Value } |
     if (e instanceof Break || e instanceof Continue) throw e;
     const msg = (e as Error).message;
     if (msg.startsWith('template: ')) throw e;
-    throw new Error(`template: ${scope.name}:1:${2}: executing "${scope.name}" at <${describe(head)}>: ${msg}`);
+    throw new Error(`template: ${scope.name}:1:2: executing "${scope.name}" at <${describe(head)}>: ${msg}`, {
+      cause: e,
+    });
   }
 }
 
