@@ -767,9 +767,11 @@ t.test('memory bounds: series, entries, bytes, cancellation', async (t) => {
   });
   await t.rejects(instant('sum(count_over_time({namespace=~".+"}[10s]))', 6, { maxEntriesScanned: 5 }), {
     limit: 'entries',
+    message: 'the query would read too many entries (limit 5)',
   });
   await t.rejects(instant('sum(count_over_time({namespace=~".+"}[10s]))', 6, { maxBytesScanned: 100 }), {
     limit: 'bytes',
+    message: 'the query would read too many bytes (limit 100)',
   });
   const ac = new AbortController();
   ac.abort();
