@@ -11,6 +11,16 @@ import { parseExpr } from '../../../aggregator/logql/parser.ts';
 import { printExpr } from '../../../aggregator/logql/printer.ts';
 import { LogqlParseError } from '../../../aggregator/logql/errors.ts';
 
+/** The detail of the parse error a query raises, or undefined when it parses. */
+function parseErrorOf(q: string): string | undefined {
+  try {
+    parseExpr(q);
+    return undefined;
+  } catch (e) {
+    return e instanceof LogqlParseError ? e.detail : `not a parse error: ${(e as Error).message}`;
+  }
+}
+
 const ALL_MATCH =
   'queries require at least one regexp or equality matcher that does not have an empty-compatible value. For instance, app=~".*" does not meet this requirement, but app=~".+" will';
 
@@ -522,7 +532,7 @@ t.test('every range aggregation with every pipeline shape', async (t) => {
       const q = `${op}({app="x"}${p} [5m])`;
       t.equal(printExpr(parseExpr(q)), `${op}({app="x"}${cp}[5m])`, q);
       const grouped = `${op}({app="x"}${p} [5m]) by (pod)`;
-      t.throws(() => parseExpr(grouped), { detail: `grouping not allowed for ${op} aggregation` }, grouped);
+      t.equal(parseErrorOf(grouped), `grouping not allowed for ${op} aggregation`, grouped);
     }
   }
   for (const op of UNWRAP_RANGE) {
@@ -535,7 +545,7 @@ t.test('every range aggregation with every pipeline shape', async (t) => {
       const grouped = `${op}({app="x"}${p} | unwrap v [1h]) by (pod)`;
       if (GROUPABLE.has(op))
         t.equal(printExpr(parseExpr(grouped)), `${op}({app="x"}${cp} | unwrap v[1h]) by (pod)`, grouped);
-      else t.throws(() => parseExpr(grouped), { detail: `grouping not allowed for ${op} aggregation` }, grouped);
+      else t.equal(parseErrorOf(grouped), `grouping not allowed for ${op} aggregation`, grouped);
     }
   }
 });
@@ -548,7 +558,7 @@ t.test('every vector aggregation with every grouping placement', async (t) => {
     t.equal(printExpr(parseExpr(`${op}(${inner}) by (a,b)`)), `${op} by (a,b)(${inner})`);
     t.equal(printExpr(parseExpr(`${op} without (a) (${inner})`)), `${op} without (a)(${inner})`);
     t.equal(printExpr(parseExpr(`${op}(${inner}) without ()`)), `${op} without ()(${inner})`);
-    t.throws(() => parseExpr(`${op}(2, ${inner})`), { detail: `unsupported parameter for operation ${op}(2,` });
+    t.equal(parseErrorOf(`${op}(2, ${inner})`), `unsupported parameter for operation ${op}(2,`);
   }
   for (const op of ['topk', 'bottomk']) {
     for (const k of [1, 5, 100]) {
@@ -606,7 +616,7 @@ t.test('keywords are case-insensitive, function names only before a parenthesis'
 
 t.test('input size limit', async (t) => {
   const q = `{a="${'x'.repeat(131072)}"}`;
-  t.throws(() => parseExpr(q), { detail: `input size too long (${q.length} > 131072)` });
+  t.equal(parseErrorOf(q), `input size too long (${q.length} > 131072)`);
 });
 
 t.test('table size', async (t) => {
