@@ -18,6 +18,7 @@
 import type {
   BinaryExpr,
   Expr,
+  Grouping,
   LogSelectorExpr,
   RangeAggregationExpr,
   SampleExpr,
@@ -88,6 +89,9 @@ export type QueryResult = (
   | { type: 'vector'; tNs: bigint; samples: (Sample & { labelsMap: Record<string, string> })[] }
   | { type: 'scalar'; tNs: bigint; value: number }
 ) & { stats: Stats };
+
+/** Range aggregations whose per-series values add up: a `sum` above them may group first. */
+const ADDITIVE_RANGE_OPS = new Set(['bytes_over_time', 'bytes_rate', 'sum_over_time', 'rate', 'count_over_time']);
 
 const INSTANT_LOG_QUERY =
   'log queries are not supported as an instant query type, please change your query to a range query type';
@@ -232,6 +236,12 @@ export class Evaluator {
       case 'range':
         return { kind: 'vectors', steps: await this.#range(e, steps) };
       case 'vector_agg': {
+        // Loki's grouping push-down: `sum by (x)` over an additive range aggregation groups the
+        // samples before the windows (same result, one series per group instead of per label set).
+        if (e.op === 'sum' && e.expr.kind === 'range' && !e.expr.grouping && ADDITIVE_RANGE_OPS.has(e.expr.op)) {
+          const grouped = await this.#range(e.expr, steps, e.grouping);
+          return { kind: 'vectors', steps: grouped.map((v) => vectorAggregate(e, v)) };
+        }
         const inner = await this.#sample(e.expr, steps);
         const vecs =
           inner.kind === 'scalar'
@@ -282,7 +292,7 @@ export class Evaluator {
     return { kind: 'vectors', steps: l.steps.map((lv, i) => vectorBinop(e, lv, r.steps[i]!)) };
   }
 
-  async #range(e: RangeAggregationExpr, steps: bigint[]): Promise<Sample[][]> {
+  async #range(e: RangeAggregationExpr, steps: bigint[], pushedGrouping?: Grouping): Promise<Sample[][]> {
     const rangeNs = BigInt(e.range.rangeNs);
     const offNs = BigInt(e.range.offsetNs);
     const rangeSec = e.range.rangeNs / 1e9;
@@ -290,7 +300,7 @@ export class Evaluator {
     const pipeline = new Pipeline(sel.stages);
     const unwrap = e.range.unwrap ? compileUnwrap(e.range.unwrap) : undefined;
     const bytes = e.op === 'bytes_over_time' || e.op === 'bytes_rate';
-    const group = seriesLabeller(e);
+    const group = seriesLabeller(e, pushedGrouping);
     const series = new Map<string, { labels: [string, string][]; ts: bigint[]; vs: number[]; head: number }>();
     const out: Sample[][] = steps.map(() => []);
     const absent = e.op === 'absent_over_time' ? absentLabels(sel) : undefined;
@@ -372,12 +382,12 @@ function seriesLimit(n: number): LogqlLimitError {
 }
 
 /** The series labels of a sample: all labels (less the unwrapped one), or the range aggregation's grouping. */
-function seriesLabeller(e: RangeAggregationExpr): (lbs: LabelsBuilder) => [string, string][] {
+function seriesLabeller(e: RangeAggregationExpr, pushed?: Grouping): (lbs: LabelsBuilder) => [string, string][] {
   const unwrapped = e.range.unwrap?.label;
-  const g = e.grouping;
+  const g = e.grouping ?? pushed;
   if (g && !g.without) {
-    const keep = new Set(g.labels);
-    return (lbs) => lbs.entries().filter(([k]) => keep.has(k) || k === '__error__' || k === '__error_details__');
+    const names = [...new Set(g.labels)].sort();
+    return (lbs) => lbs.only(names);
   }
   const drop = new Set(g?.labels ?? []);
   if (unwrapped !== undefined) drop.add(unwrapped);

@@ -23,7 +23,11 @@ function isPrint(ch: string): boolean {
 }
 
 /** Go's `strconv.Quote`: a double-quoted Go string literal. */
+const PLAIN = /^[ !#-[\]-~]*$/;
+
 export function goQuote(s: string): string {
+  // Printable ASCII without `"` or `\` is quoted as is: the common case, on the hot path of series keys.
+  if (PLAIN.test(s)) return '"' + s + '"';
   let out = '"';
   for (const ch of s) {
     const cp = ch.codePointAt(0)!;
@@ -238,7 +242,10 @@ export function parseBytes(s: string): number {
 }
 
 /** Go's `strconv.ParseFloat` for label values: decimal, exponent, hex, `Inf`/`NaN`; undefined when invalid. */
+const SIMPLE_DECIMAL = /^-?\d+(?:\.\d+)?$/;
+
 export function parseGoFloat(s: string): number | undefined {
+  if (SIMPLE_DECIMAL.test(s)) return Number(s);
   const t = s.replaceAll('_', '');
   if (/^[+-]?(inf|infinity)$/i.test(t)) return t.startsWith('-') ? -Infinity : Infinity;
   if (/^[+-]?nan$/i.test(t)) return NaN;

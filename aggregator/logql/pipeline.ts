@@ -43,26 +43,36 @@ const hasOwn = Object.prototype.hasOwnProperty;
 export class LabelsBuilder {
   base: Labels = {};
   meta: Labels = {};
-  readonly added = new Map<string, string>();
-  readonly deleted = new Set<string>();
+  // Added labels as parallel arrays: an entry has a handful, and a linear scan over interned
+  // strings beats a Map that must be cleared per line (bench/aggregator/logql-pipeline.bench.ts).
+  #keys: string[] = [];
+  #values: string[] = [];
+  #n = 0;
+  readonly #deleted = new Set<string>();
   err = '';
   errDetails = '';
 
   reset(base: Labels, meta: Labels): void {
     this.base = base;
     this.meta = meta;
-    if (this.added.size) this.added.clear();
-    if (this.deleted.size) this.deleted.clear();
+    this.#n = 0;
+    if (this.#deleted.size) this.#deleted.clear();
     this.err = '';
     this.errDetails = '';
   }
 
+  #find(name: string): number {
+    const keys = this.#keys;
+    for (let i = 0; i < this.#n; i++) if (keys[i] === name) return i;
+    return -1;
+  }
+
   get(name: string): string | undefined {
-    const v = this.added.get(name);
-    if (v !== undefined) return v;
+    const i = this.#find(name);
+    if (i >= 0) return this.#values[i];
     if (name === ERROR_LABEL) return this.err || undefined;
     if (name === ERROR_DETAILS_LABEL) return this.errDetails || undefined;
-    if (this.deleted.size && this.deleted.has(name)) return undefined;
+    if (this.#deleted.size && this.#deleted.has(name)) return undefined;
     if (hasOwn.call(this.meta, name)) return this.meta[name];
     return hasOwn.call(this.base, name) ? this.base[name] : undefined;
   }
@@ -73,12 +83,23 @@ export class LabelsBuilder {
   }
 
   set(name: string, value: string): void {
-    this.added.set(name, value);
+    const i = this.#find(name);
+    if (i >= 0) {
+      this.#values[i] = value;
+      return;
+    }
+    this.#keys[this.#n] = name;
+    this.#values[this.#n++] = value;
   }
 
   del(name: string): void {
-    this.added.delete(name);
-    this.deleted.add(name);
+    const i = this.#find(name);
+    if (i >= 0) {
+      const last = --this.#n;
+      this.#keys[i] = this.#keys[last]!;
+      this.#values[i] = this.#values[last]!;
+    }
+    this.#deleted.add(name);
   }
 
   setErr(err: string, details?: string): void {
@@ -89,13 +110,30 @@ export class LabelsBuilder {
   /** Every label, sorted by name, errors included: the entry's final label set. */
   entries(): [string, string][] {
     const out: [string, string][] = [];
+    const deleted = this.#deleted;
     for (const k in this.base)
-      if (!this.added.has(k) && !this.deleted.has(k) && !hasOwn.call(this.meta, k)) out.push([k, this.base[k]!]);
-    for (const k in this.meta) if (!this.added.has(k) && !this.deleted.has(k)) out.push([k, this.meta[k]!]);
-    for (const [k, v] of this.added) out.push([k, v]);
+      if (this.#find(k) < 0 && !deleted.has(k) && !hasOwn.call(this.meta, k)) out.push([k, this.base[k]!]);
+    for (const k in this.meta) if (this.#find(k) < 0 && !deleted.has(k)) out.push([k, this.meta[k]!]);
+    for (let i = 0; i < this.#n; i++) out.push([this.#keys[i]!, this.#values[i]!]);
     if (this.err) out.push([ERROR_LABEL, this.err]);
     if (this.errDetails) out.push([ERROR_DETAILS_LABEL, this.errDetails]);
     out.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    return out;
+  }
+
+  /** The listed labels that are set (errors always), sorted: a `by (…)` series without building all. */
+  only(sortedNames: readonly string[]): [string, string][] {
+    const out: [string, string][] = [];
+    for (const n of sortedNames) {
+      if (n === ERROR_LABEL || n === ERROR_DETAILS_LABEL) continue;
+      const v = this.get(n);
+      if (v !== undefined) out.push([n, v]);
+    }
+    if (this.err || this.errDetails) {
+      if (this.err) out.push([ERROR_LABEL, this.err]);
+      if (this.errDetails) out.push([ERROR_DETAILS_LABEL, this.errDetails]);
+      out.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    }
     return out;
   }
 
