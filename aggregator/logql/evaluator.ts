@@ -78,6 +78,7 @@ export interface SeriesResult {
 
 export interface Stats {
   entriesScanned: number;
+  /** Line lengths in UTF-16 code units (bytes for ASCII lines): cheap to count per line. */
   bytesScanned: number;
   /** Entries that passed the pipeline (log queries) or became samples (metric queries). */
   entriesProcessed: number;

@@ -603,15 +603,10 @@ class Parser {
       this.#next();
     }
     const inner = this.#expr(0);
+    // A log selector is no sample expression: yacc stops at the token after it.
+    if (inner.kind === 'log') this.#fail();
     this.#expect(')');
     if (!grouping && (this.#is('by') || this.#is('without'))) grouping = this.#grouping();
-    if (inner.kind === 'log') {
-      throw new LogqlParseError(
-        `syntax error: unexpected ${this.#peek.type === '$end' ? '$end' : ')'}`,
-        this.#peek.line,
-        this.#peek.col,
-      );
-    }
     let param = 0;
     if (op === 'topk' || op === 'bottomk' || op === 'approx_topk') {
       if (paramText === undefined) throw new LogqlParseError(`parameter required for operation ${op}`);

@@ -855,3 +855,20 @@ t.test('query errors are typed', async (t) => {
     message: /^parse error : invalid line template: template: line:1: unclosed action/,
   });
 });
+
+t.test('sum over an additive range aggregation groups before the windows: same values, fewer series', async (t) => {
+  const pushed = await instant('sum by (level) (count_over_time({pod="api-1"} | logfmt [10s]))', 6, { maxSeries: 3 });
+  const plain = await instant('sum by (level) (count_over_time({pod="api-1"} | logfmt [10s]) * 1)', 6);
+  t.same(vec(pushed), { '{level="error"}': 2, '{level="info"}': 3, '{level="warn"}': 1 });
+  t.same(vec(pushed), vec(plain), 'identical to the aggregation after the windows');
+  await t.rejects(instant('count_over_time({pod="api-1"} | logfmt [10s])', 6, { maxSeries: 3 }), {
+    limit: 'series',
+    message: /maximum number of series \(3\)/,
+  });
+  const without = await instant(
+    'sum without (msg, latency, size, status, ts) (rate({pod="api-1"} | logfmt [10s]))',
+    6,
+    { maxSeries: 3 },
+  );
+  t.same(vec(without)[kA('detected_level="info", level="info", ')], 0.3);
+});
