@@ -18,6 +18,7 @@ import type {
   Stage,
 } from './ast.ts';
 import { goDuration, goFloat, goFloatFixed, goQuote, humanizeBytes, promDuration } from './go-format.ts';
+import { compileRegex } from './regex.ts';
 
 export function printExpr(e: Expr): string {
   switch (e.kind) {
@@ -46,9 +47,23 @@ function printLineFilter(f: LineFilter): string {
   return `${f.op} ${f.terms.map(term).join(' or ')}`;
 }
 
+// What Loki's regex simplifier turns into literal filters (pkg/logql/log/filter.go): a literal,
+// literals or'ed, `.*`, `.+`, `.*lit.*` around a literal, a literal then a group of literals,
+// optionally `(?i)`. Checked on RE2 (the pattern is the user's).
+const LIT = String.raw`(?:[^.+*?()\[\]{}|^$\\]|\\[^a-zA-Z0-9])+`;
+const ALT = `${LIT}(?:\\|${LIT})*`;
+const SIMPLIFIABLE = compileRegex(
+  `^(?:\\(\\?i\\))?(?:|\\.\\*|\\.\\+|\\(?${ALT}\\)?|(?:\\.\\*)?${LIT}(?:\\.\\*)?|(?:\\.\\*)?${LIT}\\((?:${ALT})\\)(?:\\.\\*)?)$`,
+);
+
 export function printLabelFilter(f: LabelFilter): string {
   switch (f.kind) {
     case 'string':
+      // A regex Loki keeps as a regex prints in backticks (or quoted when it holds one).
+      if (f.matcher.op === '=~' && !SIMPLIFIABLE.testExact(f.matcher.value)) {
+        const v = f.matcher.value;
+        return `${f.matcher.name}=~${v.includes('`') ? goQuote(v) : '`' + v + '`'}`;
+      }
       return printMatcher(f.matcher);
     case 'ip':
       return `${f.name}${f.op}ip(${goQuote(f.pattern)})`;

@@ -98,7 +98,15 @@ const valid: [string, string][] = [
   // label filters
   ['{foo="bar"} | status="200"', '{foo="bar"} | status="200"'],
   ['{foo="bar"} | status!="200"', '{foo="bar"} | status!="200"'],
-  ['{foo="bar"} | status=~"2.."', '{foo="bar"} | status=~"2.."'],
+  ['{foo="bar"} | status=~"2.."', '{foo="bar"} | status=~`2..`'],
+  ['{foo="bar"} | status=~"200|201"', '{foo="bar"} | status=~"200|201"'],
+  ['{foo="bar"} | msg=~".*err.*"', '{foo="bar"} | msg=~".*err.*"'],
+  ['{cluster="beep", namespace="boop"} | msg=~"\\\\w.*"', '{cluster="beep", namespace="boop"} | msg=~`\\w.*`'],
+  ['{foo="bar"} | logfmt | msg=~"`.\\"`"', '{foo="bar"} | logfmt | msg=~"`.\\"`"'],
+  [
+    'sum(rate({cluster="beep", namespace="boop"} | msg=~`.*?(GET|POST|PUT|DELETE|PATCH|HEAD|OPTIONS) /loki/api/(?i)(\\d+[a-z]|[a-z]+\\d)\\w*/query_range`[1d]))',
+    'sum(rate({cluster="beep", namespace="boop"} | msg=~`.*?(GET|POST|PUT|DELETE|PATCH|HEAD|OPTIONS) /loki/api/(?i)(\\d+[a-z]|[a-z]+\\d)\\w*/query_range`[1d]))',
+  ],
   ['{foo="bar"} | status!~"5.."', '{foo="bar"} | status!~"5.."'],
   ['{foo="bar"} | status >= 500', '{foo="bar"} | status>=500'],
   ['{foo="bar"} | status > 500', '{foo="bar"} | status>500'],
