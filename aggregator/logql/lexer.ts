@@ -143,6 +143,11 @@ export function tokenize(input: string): Token[] {
   };
   const push = (type: string, text: string, l: number, c: number, num = 0) =>
     tokens.push({ type, text, num, line: l, col: c });
+  // Go's text/scanner zeroes the line (not the column) when the lexer reads on with Next()
+  // after Scan: Loki's errors at such tokens (ranges, durations, sizes, flags, two-character
+  // operators) say `line 0`. Kept, so positions match Loki's character for character.
+  const pushExtended = (type: string, text: string, c: number, num = 0) =>
+    tokens.push({ type, text, num, line: 0, col: c });
 
   /** What follows position j, skipping spaces: is it `(`, or `by`/`without` then `(`? */
   const isFunction = (j: number): boolean => {
@@ -200,7 +205,7 @@ export function tokenize(input: string): Token[] {
         const ns = tryDuration(text + durRun);
         if (ns !== undefined) {
           for (let k = 0; k < Array.from(durRun).length; k++) advance();
-          push('DURATION', text + durRun, l, cl, ns);
+          pushExtended('DURATION', text + durRun, cl, ns);
           continue;
         }
       }
@@ -209,7 +214,7 @@ export function tokenize(input: string): Token[] {
         const b = tryBytes(text + bytesRun);
         if (b !== undefined) {
           for (let k = 0; k < bytesRun.length; k++) advance();
-          push('BYTES', text + bytesRun, l, cl, b);
+          pushExtended('BYTES', text + bytesRun, cl, b);
           continue;
         }
       }
@@ -224,15 +229,15 @@ export function tokenize(input: string): Token[] {
       advance();
       let body = '';
       while (i < cps.length && cps[i] !== ']') body += advance();
-      if (i >= cps.length) throw new LogqlParseError("missing closing ']' in duration", l, cl);
+      if (i >= cps.length) throw new LogqlParseError("missing closing ']' in duration", 0, cl);
       advance();
       let ns: number;
       try {
         ns = parsePromDuration(body);
       } catch (e) {
-        throw new LogqlParseError((e as Error).message, l, cl);
+        throw new LogqlParseError((e as Error).message, 0, cl);
       }
-      push('RANGE', body, l, cl, ns);
+      pushExtended('RANGE', body, cl, ns);
       continue;
     }
     if (c === '-') {
@@ -242,7 +247,7 @@ export function tokenize(input: string): Token[] {
         while (j < cps.length && (/\p{L}/u.test(cps[j]!) || cps[j] === '-')) flag += cps[j++];
         if (FLAGS.has(flag)) {
           while (i < j) advance();
-          push('FUNCTION_FLAG', flag, l, cl);
+          pushExtended('FUNCTION_FLAG', flag, cl);
           continue;
         }
       }
@@ -252,7 +257,7 @@ export function tokenize(input: string): Token[] {
         if (ns !== undefined) {
           advance();
           for (let k = 0; k < Array.from(durRun).length; k++) advance();
-          push('DURATION', '-' + durRun, l, cl, ns);
+          pushExtended('DURATION', '-' + durRun, cl, ns);
           continue;
         }
       }
@@ -273,7 +278,7 @@ export function tokenize(input: string): Token[] {
     if (TWO_CHAR.has(two)) {
       advance();
       advance();
-      push(two, two, l, cl);
+      pushExtended(two, two, cl);
       continue;
     }
     advance();

@@ -498,7 +498,7 @@ class Parser {
     if (this.#is('NUMBER')) {
       paramText = this.#next().text;
       this.#expect(',');
-    }
+    } else if (!this.#is('{') && !this.#is('(')) this.#fail(['NUMBER', '{', '(']);
     const range = this.#logRange();
     this.#expect(')');
     const grouping = this.#is('by') || this.#is('without') ? this.#grouping() : undefined;

@@ -339,7 +339,11 @@ const valid: [string, string][] = [
   ['+1.5', '1.5'],
 ];
 
-/** [query, error detail, line, col] — line/col 0 for errors Loki reports without a position. */
+/**
+ * [query, error detail, line, col] — line/col 0 for errors Loki reports without a position;
+ * line 0 with a column where Loki's lexer read past the token with Next() (ranges, durations,
+ * two-character operators), as Go's text/scanner then reports.
+ */
 const invalid: [string, string, number, number][] = [
   ['', 'syntax error: unexpected $end', 1, 1],
   ['{}', ALL_MATCH, 0, 0],
@@ -359,7 +363,7 @@ const invalid: [string, string, number, number][] = [
   ['{foo}', 'syntax error: unexpected }, expecting = or != or =~ or !~', 1, 5],
   ['{"foo"="bar"}', 'syntax error: unexpected STRING, expecting IDENTIFIER', 1, 2],
   ['foo', 'syntax error: unexpected IDENTIFIER', 1, 1],
-  ['{foo="bar"}[5m]', 'syntax error: unexpected RANGE', 1, 12],
+  ['{foo="bar"}[5m]', 'syntax error: unexpected RANGE', 0, 12],
   ['{foo="bar"} |= ', 'syntax error: unexpected $end, expecting STRING or ip', 1, 16],
   ['{foo="bar"} |= 1', 'syntax error: unexpected NUMBER, expecting STRING or ip', 1, 16],
   ['{foo="bar"} | ', 'syntax error: unexpected $end', 1, 15],
@@ -391,10 +395,19 @@ const invalid: [string, string, number, number][] = [
   ['{foo="bar"} | pattern "<a> <a>"', 'invalid pattern parser: duplicate capture name (a): invalid expression', 0, 0],
   ['{foo="bar"} | label_format a=b, a=c', "multiple label name 'a' not allowed in a single format operation", 0, 0],
   ['{foo="bar"} | label_format __error__=b', '__error__ cannot be formatted', 0, 0],
-  ['count_over_time({foo="bar"}[5minutes])', 'unknown unit "minutes" in duration "5minutes"', 1, 28],
-  ['count_over_time({foo="bar"}[1.5m])', 'not a valid duration string: "1.5m"', 1, 28],
-  ['count_over_time({foo="bar"}[5m)', "missing closing ']' in duration", 1, 28],
+  ['count_over_time({foo="bar"}[5minutes])', 'unknown unit "minutes" in duration "5minutes"', 0, 28],
+  ['count_over_time({foo="bar"}[1.5m])', 'not a valid duration string: "1.5m"', 0, 28],
+  ['count_over_time({foo="bar"}[5m)', "missing closing ']' in duration", 0, 28],
   ['count_over_time({foo="bar"})', 'syntax error: unexpected ), expecting RANGE', 1, 28],
+  ['max({ app = "x" }[5m])', 'syntax error: unexpected RANGE', 0, 18],
+  ['rate({ app = "x" }[5)', "missing closing ']' in duration", 0, 19],
+  [
+    'quantile_over_time(q, {app="x"} | unwrap v [5m])',
+    'syntax error: unexpected IDENTIFIER, expecting NUMBER or { or (',
+    1,
+    20,
+  ],
+  ['count_over_time(x)', 'syntax error: unexpected IDENTIFIER, expecting NUMBER or { or (', 1, 17],
   ['count_over_time({foo="bar"}[5m]) by (x)', 'grouping not allowed for count_over_time aggregation', 0, 0],
   ['rate({foo="bar"}[5m]) by (x)', 'grouping not allowed for rate aggregation', 0, 0],
   ['sum_over_time({foo="bar"} | unwrap x [5m]) by (x)', 'grouping not allowed for sum_over_time aggregation', 0, 0],
