@@ -564,7 +564,7 @@ class LogfmtDecoder {
   }
 
   #fail(msg: string): void {
-    this.err = `logfmt syntax error at pos ${this.pos + 1} on line 1: ${msg}`;
+    this.err = `logfmt syntax error at pos ${this.pos + 1} : ${msg}`;
   }
 
   #skipValue(): false {
