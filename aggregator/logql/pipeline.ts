@@ -49,6 +49,13 @@ export class LabelsBuilder {
   #values: string[] = [];
   #n = 0;
   readonly #deleted = new Set<string>();
+  /**
+   * Names set by a stage on this line, deleted or not (Loki's "extracted" hints): a parser
+   * never takes a name over once a stage has set it (the first parser wins, and within a
+   * line the first occurrence of a key).
+   */
+  #setNames: string[] = [];
+  #setCount = 0;
   err = '';
   errDetails = '';
 
@@ -56,6 +63,7 @@ export class LabelsBuilder {
     this.base = base;
     this.meta = meta;
     this.#n = 0;
+    this.#setCount = 0;
     if (this.#deleted.size) this.#deleted.clear();
     this.err = '';
     this.errDetails = '';
@@ -82,7 +90,16 @@ export class LabelsBuilder {
     return hasOwn.call(this.base, name) || hasOwn.call(this.meta, name);
   }
 
+  /** Sets a parsed label unless a stage already set this name on this line; false when skipped. */
+  setIfNew(name: string, value: string): boolean {
+    const names = this.#setNames;
+    for (let i = 0; i < this.#setCount; i++) if (names[i] === name) return false;
+    this.set(name, value);
+    return true;
+  }
+
   set(name: string, value: string): void {
+    this.#setNames[this.#setCount++] = name;
     const i = this.#find(name);
     if (i >= 0) {
       this.#values[i] = value;
@@ -348,6 +365,9 @@ function parsedKey(lbs: LabelsBuilder, key: string): string {
  * (numbers keep their text: `1.10`, big integers), nested objects flatten with `_`, arrays
  * and nulls are skipped. Labels set before a syntax error stay, and the error is returned.
  */
+/** jsonparser's errors, which Loki puts in `__error_details__`. */
+const MALFORMED_OBJECT = "Value looks like object, but can't find closing '}' symbol";
+
 class JsonWalker {
   s = '';
   i = 0;
@@ -447,7 +467,7 @@ class JsonWalker {
     }
     for (;;) {
       this.ws();
-      if (s[this.i] !== '"') this.fail('Malformed JSON error');
+      if (s[this.i] !== '"') this.fail(MALFORMED_OBJECT);
       const rawKey = this.string();
       this.ws();
       if (s[this.i] !== ':') this.fail('Malformed JSON error');
@@ -460,10 +480,10 @@ class JsonWalker {
       else if (c === '[') this.skip();
       else if (c === '"') {
         const v = this.string();
-        if (key !== '') lbs.set(parsedKey(lbs, key), v);
+        if (key !== '') lbs.setIfNew(parsedKey(lbs, key), v);
       } else {
         const v = this.scalar();
-        if (v !== 'null' && key !== '') lbs.set(parsedKey(lbs, key), v);
+        if (v !== 'null' && key !== '') lbs.setIfNew(parsedKey(lbs, key), v);
       }
       this.ws();
       if (s[this.i] === ',') {
@@ -474,7 +494,7 @@ class JsonWalker {
         this.i++;
         return;
       }
-      this.fail('Malformed JSON error');
+      this.fail(MALFORMED_OBJECT);
     }
   }
 }
@@ -673,7 +693,7 @@ function logfmtStage(strict: boolean, keepEmpty: boolean) {
       }
       if (key === '') continue;
       if (!keepEmpty && dec.value === '') continue;
-      lbs.set(parsedKey(lbs, key), dec.value);
+      lbs.setIfNew(parsedKey(lbs, key), dec.value);
     }
     if (strict && dec.err) lbs.setErr(ERR_LOGFMT, dec.err);
   };
@@ -695,8 +715,7 @@ function logfmtExpressionStage(extractions: Extraction[], strict: boolean, keepE
       if (!names) continue;
       if (!keepEmpty && dec.value === '') continue;
       for (const name of names) {
-        lbs.set(parsedKey(lbs, name), dec.value);
-        found.add(name);
+        if (lbs.setIfNew(parsedKey(lbs, name), dec.value)) found.add(name);
       }
     }
     for (const x of extractions) if (!found.has(x.name) && lbs.get(x.name) === undefined) lbs.set(x.name, '');
@@ -712,7 +731,7 @@ function regexpStage(pattern: string) {
     if (!m.find()) return;
     for (const { key, idx } of names) {
       const v = m.group(idx);
-      if (key !== '') lbs.set(parsedKey(lbs, key), v ?? '');
+      if (key !== '') lbs.setIfNew(parsedKey(lbs, key), v ?? '');
     }
   };
 }
@@ -720,7 +739,7 @@ function regexpStage(pattern: string) {
 function patternStage(pattern: string) {
   const nodes = parsePattern(pattern);
   return (line: string, lbs: LabelsBuilder): void => {
-    for (const { name, value } of patternMatches(nodes, line)) lbs.set(parsedKey(lbs, name), value);
+    for (const { name, value } of patternMatches(nodes, line)) lbs.setIfNew(parsedKey(lbs, name), value);
   };
 }
 
@@ -750,7 +769,7 @@ function unpackStage(line: string, lbs: LabelsBuilder): string {
     }
     pending.push([sanitizeLabelKey(parsedKey(lbs, k), true), v]);
   }
-  if (packed) for (const [k, v] of pending) lbs.set(k, v);
+  if (packed) for (const [k, v] of pending) lbs.setIfNew(k, v);
   return entry;
 }
 

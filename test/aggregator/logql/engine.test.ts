@@ -872,3 +872,28 @@ t.test('sum over an additive range aggregation groups before the windows: same v
   );
   t.same(vec(without)[kA('detected_level="info", level="info", ')], 0.3);
 });
+
+t.test(
+  "the first value of a label wins: within a line and across parser stages (Loki's extracted hints)",
+  async (t) => {
+    const s = new InMemoryLogStore([{ labels: { app: 'dup' }, entries: [{ tsNs: 1n, line: 'a=1 a=2 b=x' }] }]);
+    const run = (q: string) =>
+      runQuery(q, { startNs: 0n, endNs: 10n, stepNs: 0n, limit: 10, direction: 'forward' }, s).then(lines);
+    t.same(Object.keys(await run('{app="dup"} | logfmt | keep a, b')), ['{a="1", b="x"}'], 'first occurrence of a key');
+    t.same(
+      Object.keys(await run('{app="dup"} | regexp "(?P<a>.)" | logfmt | keep a, b')),
+      ['{a="a", b="x"}'],
+      'an earlier parser keeps its label',
+    );
+    t.same(
+      Object.keys(await run('{app="dup"} | label_format a="set" | logfmt | keep a, b')),
+      ['{a="set", b="x"}'],
+      'so does label_format',
+    );
+    t.same(
+      Object.keys(await run('{app="dup"} | logfmt | label_format a="later" | keep a')),
+      ['{a="later"}'],
+      'label_format itself overwrites',
+    );
+  },
+);
