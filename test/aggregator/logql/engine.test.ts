@@ -897,3 +897,33 @@ t.test(
     );
   },
 );
+
+t.test('lookback: the first windows of a range query read data from before its start', async (t) => {
+  t.same(
+    matrix(await range('sum(count_over_time({pod="api-1"}[4s]))', 5, 6, 1)),
+    {
+      '{}': [
+        [5, 4],
+        [6, 4],
+      ],
+    },
+    '(1,5] and (2,6]',
+  );
+  const s = new InMemoryLogStore(streams);
+  await runQuery(
+    'sum(count_over_time({pod="api-1"}[4s]))',
+    { startNs: at(5), endNs: at(6), stepNs: S, limit: 0, direction: 'forward' },
+    s,
+  );
+  t.equal(s.requests[0]!.startNs, at(1) + 1n, 'the store is asked from start - range (exclusive)');
+  t.same(
+    matrix(await range('sum(count_over_time({pod="api-1"}[4s] offset 3s))', 5, 6, 1)),
+    {
+      '{}': [
+        [5, 2],
+        [6, 3],
+      ],
+    },
+    'offset moves the lookback too: (-2,2] and (-1,3]',
+  );
+});
