@@ -144,6 +144,7 @@ export class Evaluator {
       return { type: 'streams', streams: await this.#logs(expr, p), stats: this.stats };
     }
     const steps = stepTimes(p);
+    if (steps.length === 0) return { type: 'matrix', series: [], stats: this.stats };
     const ev = await this.#sample(expr, steps);
     const instant = p.stepNs <= 0n;
     if (ev.kind === 'scalar') {

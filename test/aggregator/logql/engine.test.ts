@@ -927,3 +927,7 @@ t.test('lookback: the first windows of a range query read data from before its s
     'offset moves the lookback too: (-2,2] and (-1,3]',
   );
 });
+
+t.test('a range query whose end is before its start has no steps: an empty matrix', async (t) => {
+  t.same(matrix(await range('sum(count_over_time({pod="api-1"}[4s]))', 6, 5, 1)), {});
+});
