@@ -249,7 +249,8 @@ export function parseGoFloat(s: string): number | undefined {
   const t = s.replaceAll('_', '');
   if (/^[+-]?(inf|infinity)$/i.test(t)) return t.startsWith('-') ? -Infinity : Infinity;
   if (/^[+-]?nan$/i.test(t)) return NaN;
-  if (/^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(t)) return Number(t);
+  // Unambiguous on purpose: label values are user data, and `\d+\.?\d*` backtracks quadratically.
+  if (/^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:e[+-]?\d+)?$/i.test(t)) return Number(t);
   if (/^[+-]?0x[0-9a-f]+$/i.test(t)) return t.startsWith('-') ? -Number(t.slice(1)) : Number(t.replace('+', ''));
   return undefined;
 }

@@ -507,7 +507,7 @@ class Parser {
       if (op !== 'quantile_over_time')
         throw new LogqlParseError(`parameter ${paramText} not supported for operation ${op}`);
       param = Number(paramText);
-      if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(paramText)) {
+      if (!/^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/.test(paramText)) {
         throw new LogqlParseError(
           `invalid parameter for operation ${op}: strconv.ParseFloat: parsing "${paramText}": invalid syntax`,
         );
@@ -639,7 +639,7 @@ class Parser {
 }
 
 function parseFloatLiteral(text: string, what: 'literal' | 'vectorExpr'): number {
-  if (!/^(\d[\d_]*\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(text)) {
+  if (!/^(?:\d[\d_]*(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/.test(text)) {
     throw new LogqlParseError(
       `unable to parse ${what} as a float: strconv.ParseFloat: parsing "${text}": invalid syntax`,
     );

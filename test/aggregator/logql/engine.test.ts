@@ -931,3 +931,17 @@ t.test('lookback: the first windows of a range query read data from before its s
 t.test('a range query whose end is before its start has no steps: an empty matrix', async (t) => {
   t.same(matrix(await range('sum(count_over_time({pod="api-1"}[4s]))', 6, 5, 1)), {});
 });
+
+t.test('numeric label filters on hostile values stay linear', async (t) => {
+  const s = new InMemoryLogStore([
+    { labels: { app: 'big' }, entries: [{ tsNs: 1n, line: `n=${'1'.repeat(100_000)}x` }] },
+  ]);
+  const started = process.hrtime.bigint();
+  const r = await runQuery(
+    '{app="big"} | logfmt | n > 5 | keep __error__',
+    { startNs: 0n, endNs: 10n, stepNs: 0n, limit: 10, direction: 'forward' },
+    s,
+  );
+  t.match(Object.keys(lines(r))[0], /^\{__error__="LabelFilterErr"/, 'not a number: kept with LabelFilterErr');
+  t.ok(process.hrtime.bigint() - started < 5n * S, 'no quadratic backtracking on the value');
+});
