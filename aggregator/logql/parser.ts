@@ -35,7 +35,6 @@ import type {
 } from './ast.ts';
 import { ERROR_LABEL, RANGE_OPS, VECTOR_OPS } from './ast.ts';
 import { LogqlParseError } from './errors.ts';
-import { goFloat } from './go-format.ts';
 import { tokenize, type Token } from './lexer.ts';
 import { checkRegex, compileRegex } from './regex.ts';
 import { parsePattern } from './pattern.ts';
@@ -799,6 +798,3 @@ export function validateExpr(e: Expr): void {
       return;
   }
 }
-
-/** Re-exported for callers that format numbers the way Loki prints literals. */
-export { goFloat };

@@ -12,6 +12,9 @@
  * `js`, `urlquery`). Not supported (refused at parse): `define`, `template`, `block`.
  * Values: Go strings are strings, ints are bigints, floats are numbers, `time.Time` is GoTime.
  * Parse and execution errors read like Go's (`template: line:1: function "x" not defined`).
+ * Known differences from Go: execution errors always report column 2; `toDate`/`toDateInZone`
+ * parse with Date.parse (the layout and zone arguments are not used); times print in UTC;
+ * `printf "%.Nf"` rounds a tie (2.25 → 2.3) up where Go rounds it to even.
  */
 import { goFloat, parseBytes, parseGoDuration } from './go-format.ts';
 import { compileRegex, replaceAll } from './regex.ts';
@@ -622,7 +625,7 @@ export function printValue(v: Value): string {
   if (v === undefined || v === null) return '<no value>';
   if (typeof v === 'string') return v;
   if (typeof v === 'bigint') return v.toString();
-  if (typeof v === 'number') return goFloat(v).replace('+Inf', '+Inf');
+  if (typeof v === 'number') return goFloat(v);
   if (typeof v === 'boolean') return String(v);
   if (v instanceof GoTime) return v.toString();
   if (Array.isArray(v)) return `[${v.map(printValue).join(' ')}]`;
