@@ -26,7 +26,7 @@ import type {
   VectorAggregationExpr,
 } from './ast.ts';
 import { LogqlError, LogqlLimitError, LogqlPipelineError } from './errors.ts';
-import { labelsKey, compileUnwrap, Pipeline, type LabelsBuilder } from './pipeline.ts';
+import { labelsKey, compileUnwrap, filterLabelNames, Pipeline, type LabelsBuilder } from './pipeline.ts';
 import { foldScalar } from './parser.ts';
 import { compileRegex, expandTemplate } from './regex.ts';
 import type { LogStore, PreFilterHint } from './store.ts';
@@ -299,7 +299,7 @@ export class Evaluator {
     const offNs = BigInt(e.range.offsetNs);
     const rangeSec = e.range.rangeNs / 1e9;
     const sel = e.range.selector;
-    const pipeline = new Pipeline(sel.stages);
+    const pipeline = new Pipeline(sel.stages, parserHints(e, pushedGrouping));
     const unwrap = e.range.unwrap ? compileUnwrap(e.range.unwrap) : undefined;
     const bytes = e.op === 'bytes_over_time' || e.op === 'bytes_rate';
     const group = seriesLabeller(e, pushedGrouping);
@@ -381,6 +381,31 @@ function seriesLimit(n: number): LogqlLimitError {
     'series',
     `maximum number of series (${n}) reached for a single query; consider reducing query cardinality by adding more specific stream selectors, reducing the time range, or aggregating results with functions like sum(), count() or topk()`,
   );
+}
+
+/**
+ * The only labels a metric pipeline needs to extract, or undefined for all of them: when the
+ * series are grouped `by (…)` and every stage is a filter or a plain parser, a label outside
+ * the grouping, the filters and the unwrap is never read and then dropped, so parsers may
+ * skip it (Loki's parser hints; the result is the same, bench/aggregator/logql-pipeline.bench.ts).
+ */
+function parserHints(e: RangeAggregationExpr, pushed?: Grouping): Set<string> | undefined {
+  const g = e.grouping ?? pushed;
+  if (!g || g.without) return undefined;
+  const wanted = new Set(g.labels);
+  for (const s of e.range.selector.stages) {
+    if (s.kind === 'labelFilter') filterLabelNames(s.filter, wanted);
+    else if (s.kind === 'json' || s.kind === 'logfmt') {
+      if (s.extractions.length > 0) return undefined;
+    } else if (s.kind !== 'lineFilter' && s.kind !== 'decolorize' && s.kind !== 'regexp' && s.kind !== 'pattern')
+      return undefined;
+  }
+  const u = e.range.unwrap;
+  if (u) {
+    wanted.add(u.label);
+    for (const f of u.postFilters) filterLabelNames(f, wanted);
+  }
+  return wanted;
 }
 
 /** The series labels of a sample: all labels (less the unwrapped one), or the range aggregation's grouping. */

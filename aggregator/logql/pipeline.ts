@@ -56,6 +56,11 @@ export class LabelsBuilder {
    */
   #setNames: string[] = [];
   #setCount = 0;
+  /**
+   * Loki's parser hints: when set, parsers extract only these names (everything else would
+   * be dropped by the query's grouping unread). Set by the evaluator only where that holds.
+   */
+  wanted: ReadonlySet<string> | undefined;
   err = '';
   errDetails = '';
 
@@ -92,6 +97,7 @@ export class LabelsBuilder {
 
   /** Sets a parsed label unless a stage already set this name on this line; false when skipped. */
   setIfNew(name: string, value: string): boolean {
+    if (this.wanted !== undefined && !this.wanted.has(name)) return false;
     const names = this.#setNames;
     for (let i = 0; i < this.#setCount; i++) if (names[i] === name) return false;
     this.set(name, value);
@@ -934,14 +940,33 @@ export interface Processed {
   labels: LabelsBuilder;
 }
 
+/** Label names a label filter reads. */
+export function filterLabelNames(f: LabelFilter, out: Set<string>): Set<string> {
+  switch (f.kind) {
+    case 'and':
+    case 'or':
+      filterLabelNames(f.left, out);
+      filterLabelNames(f.right, out);
+      return out;
+    case 'string':
+      out.add(f.matcher.name);
+      return out;
+    default:
+      out.add(f.name);
+      return out;
+  }
+}
+
 export class Pipeline {
   readonly #stages: CompiledStage[];
   readonly #lbs = new LabelsBuilder();
   /** True when no stage can change labels: the output labels are the input's. */
   readonly labelPreserving: boolean;
 
-  constructor(stages: Stage[]) {
+  /** `wanted`: see LabelsBuilder.wanted; only for pipelines whose output is grouped `by` those names. */
+  constructor(stages: Stage[], wanted?: ReadonlySet<string>) {
     this.#stages = stages.map(compileStage);
+    this.#lbs.wanted = wanted;
     this.labelPreserving = stages.every((s) => s.kind === 'lineFilter' || s.kind === 'decolorize');
   }
 

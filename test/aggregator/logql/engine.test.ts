@@ -945,3 +945,30 @@ t.test('numeric label filters on hostile values stay linear', async (t) => {
   t.match(Object.keys(lines(r))[0], /^\{__error__="LabelFilterErr"/, 'not a number: kept with LabelFilterErr');
   t.ok(process.hrtime.bigint() - started < 5n * S, 'no quadratic backtracking on the value');
 });
+
+t.test('parser hints: a by-grouped metric query extracts only what it reads, with the same result', async (t) => {
+  const queries = [
+    [
+      'sum by (level) (count_over_time({pod="api-1"} | logfmt | status >= 500 | __error__="" [10s]))',
+      'sum by (level) (count_over_time({pod="api-1"} | logfmt | status >= 500 | __error__="" | label_format zz="" [10s]))',
+    ],
+    [
+      'max_over_time({pod="api-1"} | logfmt | status=~"\\\\d+" | unwrap status [10s]) by (level)',
+      'max_over_time({pod="api-1"} | logfmt | status=~"\\\\d+" | label_format zz="" | unwrap status [10s]) by (level)',
+    ],
+    [
+      'sum by (stream_extracted, req_method) (count_over_time({pod="api-2"} | json | __error__="" [10s]))',
+      'sum by (stream_extracted, req_method) (count_over_time({pod="api-2"} | json | __error__="" | label_format zz="" [10s]))',
+    ],
+  ] as const;
+  for (const [hinted, plain] of queries) {
+    const a = vec(await instant(hinted, 6));
+    t.ok(Object.keys(a).length > 0, hinted);
+    t.same(a, vec(await instant(plain, 6)), hinted);
+  }
+  await t.rejects(
+    instant('sum by (level) (count_over_time({pod="api-2"} | json [10s]))', 6),
+    { code: 'AGG_ERR_LOGQL_PIPELINE' },
+    'errors are still seen',
+  );
+});
