@@ -14,7 +14,7 @@ import t from 'tap';
 import { parseAllDocuments } from 'yaml';
 import { ensureHelm, helmBinaryPath } from '../../chart/tests/helm-binary.ts';
 import { isExecutableFile } from '../../dev/go-tool.ts';
-import { KubeApiError, testKube, uniqueKubeName } from '../helpers/kube.ts';
+import { KubeApiError, serviceAccountCan, testKube, uniqueKubeName } from '../helpers/kube.ts';
 
 const CHART = join(import.meta.dirname, '..', '..', 'chart');
 
@@ -203,6 +203,38 @@ t.test('helm upgrade --reuse-values keeps the generated admin token; uninstall l
   );
   t.same(releases.items, [], "helm's release records are gone too");
 });
+
+t.test(
+  'the installed agent ServiceAccount may do what the agent does, and nothing else (the real RBAC authorizer)',
+  async (t) => {
+    const ns = await kube.namespace('chart-rbac');
+    const release = uniqueKubeName('logs');
+    const r = await helm(['install', release, CHART, '--namespace', ns]);
+    t.equal(r.code, 0, r.stderr);
+    t.teardown(() => helm(['uninstall', release, '--namespace', ns]));
+    const sa = (await manifestOf(release, ns)).find((o) => o.kind === 'ServiceAccount');
+    if (!sa) throw new Error('no agent ServiceAccount');
+    const subject = { namespace: ns, name: sa.metadata.name };
+    for (const verb of ['get', 'list', 'watch']) {
+      t.ok(await serviceAccountCan(driver.api, subject, { verb, resource: 'pods' }), `${verb} pods (all namespaces)`);
+      t.ok(await serviceAccountCan(driver.api, subject, { verb, resource: 'namespaces' }), `${verb} namespaces`);
+    }
+    for (const [verb, resource, subresource] of [
+      ['get', 'secrets', undefined],
+      ['list', 'nodes', undefined],
+      ['get', 'pods', 'log'],
+      ['delete', 'pods', undefined],
+      ['patch', 'namespaces', undefined],
+    ] as const) {
+      const can = await serviceAccountCan(driver.api, subject, {
+        verb,
+        resource,
+        ...(subresource ? { subresource } : {}),
+      });
+      t.notOk(can, `not ${verb} ${resource}${subresource ? `/${subresource}` : ''}`);
+    }
+  },
+);
 
 t.test('--dry-run=server: validated and admitted by the API server, nothing stored', async (t) => {
   const ns = await kube.namespace('chart-dry');
