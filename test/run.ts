@@ -17,7 +17,7 @@ import path from 'node:path';
 import { startOpenSearch, type RunningOpenSearch } from '../dev/opensearch/opensearch-process.ts';
 import { ensureS3ServerInstalled, startS3Server, type RunningS3Server } from '../dev/s3/s3-server.ts';
 import { startControlPlane, type ControlPlane } from '../dev/kube/control-plane.ts';
-import { KUBE_ENV } from './helpers/kube.ts';
+import { KUBE_ENV } from './helpers/kube-env.ts';
 
 const log = (msg: string) => process.stderr.write(`[test] ${msg}\n`);
 const workDir = await mkdtemp(path.join(tmpdir(), 'k8s-logs-test-'));

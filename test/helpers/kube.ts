@@ -33,13 +33,13 @@ import { ensureKubeBinaries } from '../../dev/kube/kube-binaries.ts';
 import { KubeApiClient, KubeApiError } from '../../dev/kube/kube-api-client.ts';
 import { KubeDriver } from '../../dev/kube/kube-driver.ts';
 import { readPki, type ControlPlanePki } from '../../dev/kube/pki.ts';
+import { KUBE_ENV } from './kube-env.ts';
 
 interface Teardown {
   teardown(fn: () => unknown): void;
 }
 
-/** Where the shared control plane is, as test/run.ts passes it. */
-export const KUBE_ENV = { kubeconfig: 'K8S_LOGS_TEST_KUBECONFIG', dir: 'K8S_LOGS_TEST_KUBE_DIR' } as const;
+export { KUBE_ENV };
 
 export interface TestKube {
   /** Admin access (system:masters). */
