@@ -102,14 +102,14 @@ export async function ensureGoTool(tool: GoTool, log: Log = () => {}): Promise<s
 }
 
 /** `go` from PATH, else the usual tarball location (CI shells may not have it on PATH). */
-async function findGo(): Promise<string> {
+export async function findGo(): Promise<string> {
   for (const dir of (process.env.PATH ?? '').split(delimiter)) {
     if (dir && (await isExecutableFile(join(dir, 'go')))) return join(dir, 'go');
   }
   return (await isExecutableFile(FALLBACK_GO)) ? FALLBACK_GO : 'go';
 }
 
-function runCommand(cmd: string, args: string[], env: NodeJS.ProcessEnv, cwd: string, label: string): Promise<string> {
+export function runCommand(cmd: string, args: string[], env: NodeJS.ProcessEnv, cwd: string, label: string): Promise<string> {
   return new Promise((resolvePromise, reject) => {
     let child: ChildProcess;
     try {

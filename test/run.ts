@@ -1,6 +1,7 @@
 /**
- * `npm test`: starts the real services once (embedded OpenSearch, the S3 server) unless
- * OPENSEARCH_URL / S3_ENDPOINT point elsewhere, runs every test file with tap against
+ * `npm test`: starts the real services once (embedded OpenSearch, the S3 server, a
+ * Kubernetes control plane: etcd + kube-apiserver) unless OPENSEARCH_URL / S3_ENDPOINT /
+ * KUBECONFIG point elsewhere, runs every test file with tap against
  * them, always stops them (also on failure or Ctrl-C), and ends with one line
  * `N passed, N failed` counted from tap's own summary.
  *
@@ -15,16 +16,19 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startOpenSearch, type RunningOpenSearch } from '../dev/opensearch/opensearch-process.ts';
 import { ensureS3ServerInstalled, startS3Server, type RunningS3Server } from '../dev/s3/s3-server.ts';
+import { startControlPlane, type ControlPlane } from '../dev/kube/control-plane.ts';
+import { KUBE_ENV } from './helpers/kube-env.ts';
 
 const log = (msg: string) => process.stderr.write(`[test] ${msg}\n`);
 const workDir = await mkdtemp(path.join(tmpdir(), 'k8s-logs-test-'));
 let opensearch: RunningOpenSearch | undefined;
 let s3: RunningS3Server | undefined;
+let kube: ControlPlane | undefined;
 let stopping: Promise<void> | undefined;
 
 function stopServices(): Promise<void> {
   stopping ??= (async () => {
-    await Promise.allSettled([opensearch?.stop(), s3?.stop()]);
+    await Promise.allSettled([opensearch?.stop(), s3?.stop(), kube?.stop()]);
     await rm(workDir, { recursive: true, force: true });
   })();
   return stopping;
@@ -58,8 +62,21 @@ try {
       s3 = await startS3Server({ dataDir: path.join(workDir, 's3') });
       Object.assign(env, { S3_ENDPOINT: s3.endpoint, S3_REGION: s3.region, S3_ACCESS_KEY_ID: s3.accessKeyId, S3_SECRET_ACCESS_KEY: s3.secretAccessKey });
     })(),
+    (async () => {
+      // An existing cluster (KUBECONFIG) is used as it is; otherwise a control plane of our
+      // own, built once into ~/.cache/k8s-logs/kube (about 10 minutes the first time).
+      if (env['KUBECONFIG']) {
+        env[KUBE_ENV.kubeconfig] = env['KUBECONFIG'].split(path.delimiter)[0];
+        return;
+      }
+      const dataDir = path.join(workDir, 'kube');
+      kube = await startControlPlane({ dataDir, log: (m) => log(`kube: ${m}`) });
+      Object.assign(env, { [KUBE_ENV.kubeconfig]: kube.adminKubeconfigPath, [KUBE_ENV.dir]: dataDir });
+    })(),
   ]);
-  log(`services up in ${Date.now() - started} ms: OpenSearch ${env['OPENSEARCH_URL']}, S3 ${env['S3_ENDPOINT']}`);
+  log(
+    `services up in ${Date.now() - started} ms: OpenSearch ${env['OPENSEARCH_URL']}, S3 ${env['S3_ENDPOINT']}, Kubernetes ${kube?.apiServer.url ?? env[KUBE_ENV.kubeconfig]}`,
+  );
   // tap matches folders against its include pattern only for the default run, so expand
   // folders given on the command line to their test files here.
   const files = await expandTestArgs(process.argv.slice(2));

@@ -17,12 +17,12 @@ import { once } from 'node:events';
 import { closeSync, fstatSync, openSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
-import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CreateBucketCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { ensureGoTool, goToolBinaryPath, goToolInstallDir, isExecutableFile, type GoTool, type Log } from '../go-tool.ts';
 import { isAlive } from '../process-alive.ts';
+import { pickFreePort } from '../free-port.ts';
 
 /** Go module and version that is built; bump both together with the README. */
 export const S3_SERVER_MODULE = 'github.com/versity/versitygw/cmd/versitygw';
@@ -122,17 +122,7 @@ async function readLogTail(path: string, from: number): Promise<string> {
   }
 }
 
-/** Asks the kernel for a free loopback port. Another process could take it before we bind. */
-export async function pickFreePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  server.close();
-  await once(server, 'close');
-  if (address === null || typeof address === 'string') throw new Error('no TCP address');
-  return address.port;
-}
+export { pickFreePort };
 
 /** True if the process is (still) our S3 server binary; guards against pid reuse. */
 async function isOurServer(pid: number): Promise<boolean> {

@@ -1,7 +1,5 @@
 import t from 'tap';
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { startFakeKubeApi, type FakeKubeApi } from '../../../dev/fake-cluster/fake-kube-api.ts';
+import { fetch } from 'undici';
 import { createKubeClient } from '../../../agent/enrich/kube-client.ts';
 import { resolveConnection, type KubeConnection } from '../../../agent/enrich/kube-connection.ts';
 import {
@@ -12,8 +10,13 @@ import {
   type KubeObject,
   type RestartReason,
 } from '../../../agent/enrich/list-watch.ts';
-import { tempDir, until } from '../helpers.ts';
+import { until } from '../helpers.ts';
 import { waitForValue } from '../../helpers/wait-for.ts';
+import { testKube, type TestKube } from '../../helpers/kube.ts';
+import { agentServiceAccount } from '../../helpers/chart-rbac.ts';
+import { startTcpGate, type TcpGate } from '../../helpers/tcp-gate.ts';
+import type { KubeApiAccess } from '../../../dev/kube/control-plane.ts';
+import type { KubeDriver } from '../../../dev/kube/kube-driver.ts';
 
 t.test('LineSplitter: complete lines across chunk boundaries, multi-byte characters intact', async (t) => {
   const euro = Buffer.from('€'); // 3 bytes
@@ -91,6 +94,11 @@ t.test('requestQuery: list pages and watches', async (t) => {
   for (const c of cases) t.equal(requestQuery(c.opts, c.kind).toString(), c.want);
 });
 
+// Everything below runs against the real kube-apiserver (test/helpers/kube.ts). The watch
+// client reaches it as the chart's agent ServiceAccount, through a TCP gate the tests can
+// cut or close (a network outage with the API server up). Tests that must stop the API
+// server or compact its history get an API server of their own.
+
 interface Recorder {
   lw: ListWatch<KubeObject>;
   names: Set<string>;
@@ -98,9 +106,16 @@ interface Recorder {
   restarts: RestartReason[];
 }
 
+/** The part of a tap test these helpers use. */
+interface TestLike {
+  teardown(fn: () => unknown): void;
+  comment(msg: string): void;
+}
+
 function watchPods(
   t: TestLike,
   conn: KubeConnection,
+  node: string,
   extra: { pageSize?: number; watchTimeoutSeconds?: number } = {},
 ): Recorder {
   const client = createKubeClient(conn);
@@ -109,7 +124,7 @@ function watchPods(
   const restarts: RestartReason[] = [];
   const lw = new ListWatch<KubeObject>(
     client,
-    { path: '/api/v1/pods', fieldSelector: 'spec.nodeName=test-node', retryBaseMs: 20, retryMaxMs: 200, ...extra },
+    { path: '/api/v1/pods', fieldSelector: `spec.nodeName=${node}`, retryBaseMs: 20, retryMaxMs: 200, ...extra },
     {
       add: (o) => names.add(o.metadata?.name ?? ''),
       update: () => {},
@@ -127,140 +142,199 @@ function watchPods(
   return { lw, names, deleted, restarts };
 }
 
-/** The part of a tap test these helpers use. */
-interface TestLike {
-  teardown(fn: () => unknown): void;
+interface Setup {
+  kube: TestKube;
+  driver: KubeDriver;
+  ns: string;
+  gate: TcpGate;
+  /** The agent's connection (ServiceAccount token from the chart's RBAC) through the gate. */
+  conn: KubeConnection;
+  /** Same, but with another token. */
+  connWithToken(token: string): Promise<KubeConnection>;
 }
 
-async function fakeWithKubeconfig(
-  t: TestLike,
-  token?: string,
-): Promise<{ kube: FakeKubeApi; conn: KubeConnection; path: string }> {
-  const kube = await startFakeKubeApi({
-    defaultNodeName: 'test-node',
-    bookmarkIntervalMs: 100,
-    ...(token === undefined ? {} : { token }),
+async function setup(t: TestLike, opts: { private?: boolean } = {}): Promise<Setup | undefined> {
+  const kube = await testKube(t, opts);
+  if (!kube) return undefined;
+  const ns = await kube.namespace('lw');
+  const agent = await agentServiceAccount(t, kube.driver.api, ns);
+  const gate = await startTcpGate({ host: '127.0.0.1', port: Number(new URL(kube.access.url).port) });
+  t.teardown(() => gate.close());
+  const viaGate = (a: KubeApiAccess): KubeApiAccess => ({ ...a, url: `https://127.0.0.1:${gate.port}` });
+  const connWithToken = async (token: string) => {
+    const path = await kube.kubeconfigFile({ ...viaGate(agent.access), token });
+    const conn = await resolveConnection(path);
+    if (conn === null) throw new Error('no connection');
+    return conn;
+  };
+  return { kube, driver: kube.driver, ns, gate, conn: await connWithToken(agent.access.token ?? ''), connWithToken };
+}
+
+/** Proves the watch is live: a pod created now is delivered (then deletes it again). */
+async function watching(s: Setup, r: Recorder, label: string): Promise<void> {
+  const probe = `probe-${label}`;
+  await s.driver.addPod({ namespace: s.ns, name: probe, nodeName: s.kube.node });
+  await until(() => r.names.has(probe), 15_000, `watch live (${label})`);
+  await s.driver.deletePod(s.ns, probe);
+  await until(() => !r.names.has(probe), 15_000, `probe deletion seen (${label})`);
+}
+
+/** etcd's current revision, then a compaction up to it (as the API server's periodic compaction does). */
+async function compactEtcd(etcdUrl: string): Promise<void> {
+  const range = await fetch(`${etcdUrl}/v3/kv/range`, {
+    method: 'POST',
+    body: JSON.stringify({ key: Buffer.from('/').toString('base64') }),
   });
-  t.teardown(() => kube.close());
-  const dir = await tempDir(t);
-  const path = join(dir, 'kubeconfig');
-  const user = token === undefined ? '{}' : `\n    token: ${token}`;
-  await writeFile(
-    path,
-    `apiVersion: v1\nkind: Config\ncurrent-context: fake\ncontexts:\n- name: fake\n  context:\n    cluster: fake\n    user: me\nclusters:\n- name: fake\n  cluster:\n    server: ${kube.url}\nusers:\n- name: me\n  user: ${user}\n`,
-  );
-  const conn = await resolveConnection(path);
-  if (conn === null) throw new Error('no connection');
-  return { kube, conn, path };
+  const revision = ((await range.json()) as { header: { revision: string } }).header.revision;
+  const res = await fetch(`${etcdUrl}/v3/kv/compaction`, {
+    method: 'POST',
+    body: JSON.stringify({ revision, physical: true }),
+  });
+  if (!res.ok) throw new Error(`etcd compaction: ${res.status} ${await res.text()}`);
 }
 
-t.test('lists in pages, then watches node-scoped changes (kubeconfig with a bearer token)', async (t) => {
-  const { kube, conn } = await fakeWithKubeconfig(t, 's3cret');
-  for (let i = 0; i < 7; i++) kube.addPod({ namespace: 'a', name: `p${i}` });
-  kube.addPod({ namespace: 'a', name: 'elsewhere', nodeName: 'other-node' });
-  const r = watchPods(t, conn, { pageSize: 3 });
+t.test('lists in pages, then watches node-scoped changes (the chart agent ServiceAccount token)', async (t) => {
+  const s = await setup(t);
+  if (!s) return;
+  for (let i = 0; i < 7; i++) await s.driver.addPod({ namespace: s.ns, name: `p${i}`, nodeName: s.kube.node });
+  await s.driver.addNode(`${s.kube.node}-other`);
+  await s.driver.addPod({ namespace: s.ns, name: 'elsewhere', nodeName: `${s.kube.node}-other` });
+  const r = watchPods(t, s.conn, s.kube.node, { pageSize: 3 });
   await r.lw.start();
-  t.equal(r.names.size, 7, 'all pages listed, other node excluded');
-  kube.addPod({ namespace: 'b', name: 'late' });
-  kube.deletePod('a', 'p0');
-  await until(() => r.names.has('late') && !r.names.has('p0'), 5000, 'watch events applied');
+  t.equal(r.names.size, 7, 'all pages listed, other node excluded by spec.nodeName');
+  await s.driver.addPod({ namespace: s.ns, name: 'late', nodeName: s.kube.node });
+  await s.driver.deletePod(s.ns, 'p0');
+  await until(() => r.names.has('late') && !r.names.has('p0'), 15_000, 'watch events applied');
   t.same(r.restarts, [], 'no restarts');
 });
 
 t.test('a wrong bearer token is an error, retried with backoff', async (t) => {
-  const { kube, path } = await fakeWithKubeconfig(t, 'right');
-  kube.addPod({ namespace: 'a', name: 'p' });
-  const text = (await import('node:fs')).readFileSync(path, 'utf8').replace('token: right', 'token: wrong');
-  await writeFile(path, text);
-  const conn = await resolveConnection(path);
-  if (conn === null) throw new Error('no connection');
-  const r = watchPods(t, conn);
+  const s = await setup(t);
+  if (!s) return;
+  const r = watchPods(t, await s.connWithToken('not-a-token'), s.kube.node);
   await r.lw.start();
-  await until(() => r.restarts.filter((x) => x === 'error').length >= 2, 5000, 'retried');
+  await until(() => r.restarts.filter((x) => x === 'error').length >= 2, 15_000, 'retried');
   t.equal(r.names.size, 0);
 });
 
-t.test('410 Expired relists and emits deletes for pods gone since', async (t) => {
-  const { kube, conn } = await fakeWithKubeconfig(t);
-  kube.addPod({ namespace: 'a', name: 'stays' });
-  kube.addPod({ namespace: 'a', name: 'goes' });
-  const r = watchPods(t, conn);
-  await r.lw.start();
-  await until(() => kube.openStreams('watch') === 1, 5000, 'watching');
-  // The deletion happens while the client cannot watch, then the history is compacted:
-  // only a relist can tell it the pod is gone.
-  await kube.setOffline(true);
-  kube.deletePod('a', 'goes');
-  kube.addPod({ namespace: 'a', name: 'new' });
-  kube.expireWatches();
-  await kube.setOffline(false);
-  await until(() => r.deleted.includes('goes') && r.names.has('new'), 10_000, 'relisted');
-  t.ok(r.restarts.includes('relist'));
-  t.same([...r.names].sort(), ['new', 'stays']);
-});
+t.test(
+  '410 Expired (history compacted, API server restarted) relists and emits deletes for pods gone since',
+  async (t) => {
+    const s = await setup(t, { private: true });
+    if (!s?.kube.apiServer || !s.kube.etcdUrl) return;
+    await s.driver.addPod({ namespace: s.ns, name: 'stays', nodeName: s.kube.node });
+    await s.driver.addPod({ namespace: s.ns, name: 'goes', nodeName: s.kube.node });
+    const r = watchPods(t, s.conn, s.kube.node);
+    await r.lw.start();
+    await watching(s, r, 'before');
+    // The deletion happens while the client cannot reach the API server; then the history
+    // it would resume from is gone (etcd compacted, the watch cache rebuilt by a restart):
+    // only a relist can tell it the pod is gone.
+    await s.gate.refuse();
+    await s.driver.deletePod(s.ns, 'goes');
+    await s.driver.addPod({ namespace: s.ns, name: 'new', nodeName: s.kube.node });
+    await compactEtcd(s.kube.etcdUrl);
+    await s.kube.apiServer.stop();
+    await s.kube.apiServer.start();
+    await s.gate.open();
+    await until(() => r.deleted.includes('goes') && r.names.has('new'), 30_000, 'relisted');
+    t.ok(r.restarts.includes('relist'), `relisted (restarts: ${r.restarts.join(',')})`);
+    t.same([...r.names].sort(), ['new', 'stays']);
+  },
+);
 
-t.test('an API outage then recovery: retried without giving up, resumes from the last resourceVersion', async (t) => {
-  const { kube, conn } = await fakeWithKubeconfig(t);
-  kube.addPod({ namespace: 'a', name: 'one' });
-  const r = watchPods(t, conn);
+t.test(
+  'a network outage then recovery: retried without giving up, resumes from the last resourceVersion',
+  async (t) => {
+    const s = await setup(t);
+    if (!s) return;
+    await s.driver.addPod({ namespace: s.ns, name: 'one', nodeName: s.kube.node });
+    const r = watchPods(t, s.conn, s.kube.node);
+    await r.lw.start();
+    await watching(s, r, 'before');
+    await s.gate.refuse();
+    await until(() => r.restarts.filter((x) => x === 'error').length >= 3, 15_000, 'errors while refused');
+    await s.driver.addPod({ namespace: s.ns, name: 'two', nodeName: s.kube.node });
+    await s.gate.open();
+    await until(() => r.names.has('two'), 30_000, 'caught up after the outage');
+    t.ok(r.restarts.includes('resume'), 'watch resumed');
+    t.notOk(r.restarts.includes('relist'), "the API server's watch cache still covered the gap: no relist needed");
+  },
+);
+
+t.test('the API server stopped and started again: the watch comes back and catches up', async (t) => {
+  const s = await setup(t, { private: true });
+  if (!s?.kube.apiServer) return;
+  await s.driver.addPod({ namespace: s.ns, name: 'one', nodeName: s.kube.node });
+  const r = watchPods(t, s.conn, s.kube.node);
   await r.lw.start();
-  await until(() => kube.openStreams('watch') === 1, 5000, 'watching');
-  await kube.setOffline(true, 'refuse');
-  await until(() => r.restarts.filter((x) => x === 'error').length >= 3, 5000, 'errors while refused');
-  kube.addPod({ namespace: 'a', name: 'two' });
-  await kube.setOffline(false);
-  await until(() => r.names.has('two'), 10_000, 'caught up after the outage');
-  t.ok(r.restarts.includes('resume'), 'watch resumed');
-  t.notOk(r.restarts.includes('relist'), 'history still covered the gap: no relist needed');
+  await watching(s, r, 'before');
+  await s.kube.apiServer.stop();
+  await until(() => r.restarts.filter((x) => x === 'error').length >= 2, 15_000, 'errors while the API server is down');
+  await s.kube.apiServer.start();
+  await s.driver.addPod({ namespace: s.ns, name: 'two', nodeName: s.kube.node });
+  await s.driver.deletePod(s.ns, 'one');
+  await until(() => r.names.has('two') && !r.names.has('one'), 30_000, 'caught up after the restart');
+  t.same([...r.names], ['two']);
 });
 
 t.test('bookmarks advance the resourceVersion without object changes', async (t) => {
-  const { kube, conn } = await fakeWithKubeconfig(t);
-  kube.addPod({ namespace: 'a', name: 'one' });
-  const r = watchPods(t, conn);
+  const s = await setup(t);
+  if (!s) return;
+  await s.driver.addPod({ namespace: s.ns, name: 'one', nodeName: s.kube.node });
+  // The API server sends a bookmark 2 s before a watch's timeout: 3–6 s watches get one each.
+  const r = watchPods(t, s.conn, s.kube.node, { watchTimeoutSeconds: 3 });
   await r.lw.start();
-  const listedRv = Number(r.lw.resourceVersion);
-  // Changes to other collections move the cluster's resourceVersion; only a bookmark tells the pod watch.
-  kube.addNamespace('x');
-  kube.addNamespace('y');
-  await until(() => Number(r.lw.resourceVersion) >= listedRv + 2, 5000, 'bookmark seen');
-  t.equal(r.names.size, 1);
-  // Resuming from the bookmarked version after the stream ends needs no relist.
-  kube.closeWatches();
-  kube.addPod({ namespace: 'a', name: 'two' });
-  await until(() => r.names.has('two'), 5000, 'resumed');
+  const listedRv = BigInt(r.lw.resourceVersion);
+  // A pod on another node moves the pods' resourceVersion; only a bookmark tells this watch.
+  const other = `${s.kube.node}-other`;
+  await s.driver.addNode(other);
+  const elsewhere = await s.driver.addPod({ namespace: s.ns, name: 'elsewhere', nodeName: other });
+  const otherRv = BigInt(elsewhere.metadata.resourceVersion);
+  t.ok(otherRv > listedRv);
+  await until(() => BigInt(r.lw.resourceVersion) >= otherRv, 30_000, 'bookmark seen');
+  t.same([...r.names], ['one'], 'no object change delivered');
+  // The watch ends at its timeout and resumes from the bookmarked version: no relist.
+  await until(() => r.restarts.includes('resume'), 30_000, 'watch timed out and resumed');
+  await s.driver.addPod({ namespace: s.ns, name: 'two', nodeName: s.kube.node });
+  await until(() => r.names.has('two'), 15_000, 'resumed');
   t.notOk(r.restarts.includes('relist'));
 });
 
 t.test('stop() ends an open watch promptly and delivers nothing afterwards', async (t) => {
-  const { kube, conn } = await fakeWithKubeconfig(t);
-  const r = watchPods(t, conn);
+  const s = await setup(t);
+  if (!s) return;
+  const r = watchPods(t, s.conn, s.kube.node);
   await r.lw.start();
-  await until(() => kube.openStreams('watch') === 1, 5000, 'watching');
+  await watching(s, r, 'before');
   const t0 = Date.now();
   await r.lw.stop();
   // Not prompt would mean waiting for the server to end the watch (timeoutSeconds ≥ 300 s);
   // the bound leaves a loaded machine room.
   t.ok(Date.now() - t0 < 10_000, 'stopped promptly');
-  kube.addPod({ namespace: 'a', name: 'after' });
-  await until(() => kube.openStreams('watch') === 0, 5000, 'stream closed');
+  // Proof of absence: a second watch sees the pod, the stopped one must not have.
+  const observer = watchPods(t, s.conn, s.kube.node);
+  await observer.lw.start();
+  await s.driver.addPod({ namespace: s.ns, name: 'after', nodeName: s.kube.node });
+  await until(() => observer.names.has('after'), 15_000, 'observer saw the pod');
   t.notOk(r.names.has('after'));
 });
 
 t.test(
   'a watch waiting out a long backoff retries as soon as another watch on the same client gets an answer',
   async (t) => {
-    const kube = await startFakeKubeApi({ defaultNodeName: 'test-node', bookmarkIntervalMs: 100 });
-    t.teardown(() => kube.close());
-    const client = createKubeClient({ server: kube.url, insecureSkipTlsVerify: false, authorization: () => undefined });
+    const s = await setup(t);
+    if (!s) return;
+    const client = createKubeClient(s.conn);
     const seen = new Set<string>();
     const failures = new Map<string, number>();
     /** When the slow watch last failed (and began its long backoff wait). */
     let slowFailedAtMs = 0;
-    const make = (path: string, retryBaseMs: number): ListWatch<KubeObject> =>
+    const SLOW = '/api/v1/namespaces';
+    const make = (path: string, retryBaseMs: number, fieldSelector?: string): ListWatch<KubeObject> =>
       new ListWatch<KubeObject>(
         client,
-        { path, retryBaseMs, retryMaxMs: retryBaseMs },
+        { path, retryBaseMs, retryMaxMs: retryBaseMs, ...(fieldSelector ? { fieldSelector } : {}) },
         {
           add: (o) => seen.add(o.metadata?.name ?? ''),
           update: () => {},
@@ -273,8 +347,7 @@ t.test(
           },
         },
       );
-    const SLOW = '/api/v1/namespaces';
-    const fast = make('/api/v1/pods', 20);
+    const fast = make('/api/v1/pods', 20, `spec.nodeName=${s.kube.node}`);
     // Waits at least 5 minutes after a failure: back within the test, it was woken.
     const slow = make(SLOW, 600_000);
     t.teardown(async () => {
@@ -282,8 +355,9 @@ t.test(
       await client.close();
     });
     await Promise.all([fast.start(), slow.start()]);
-    await until(() => kube.openStreams('watch') === 2, 5000, 'both watching');
-    await kube.setOffline(true, 'refuse');
+    const probe = await s.kube.namespace('probe');
+    await until(() => seen.has(probe), 15_000, 'both watching');
+    await s.gate.refuse();
     // A watch is woken at most once a second (list-watch.ts WAKE_INTERVAL_MS), and a 2xx that
     // raced the outage may already have woken the slow one into another failure: the next
     // wake is due only a second after its last failure. That second is the contract's, not a
@@ -298,9 +372,9 @@ t.test(
       { what: 'both watches failed while refused, the slow one due a wake' },
     );
     const slowFailures = failures.get(SLOW);
-    kube.addNamespace('late-ns');
-    await kube.setOffline(false);
-    await until(() => seen.has('late-ns'), 20_000, 'slow watch woken by the fast one');
+    const late = await s.kube.namespace('late');
+    await s.gate.open();
+    await until(() => seen.has(late), 30_000, 'slow watch woken by the fast one');
     t.equal(failures.get(SLOW), slowFailures, 'the woken retry succeeded');
   },
 );
