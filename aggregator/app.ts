@@ -14,7 +14,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Logger } from 'pino';
-import type { AggregatorConfig } from './config.ts';
+import { indexSettingsOf, type AggregatorConfig } from './config.ts';
 import { AppError } from './errors.ts';
 import { createOpenSearchClient, type OpenSearch } from './store/opensearch.ts';
 import { bootstrapStore, storeIsReady } from './store/bootstrap.ts';
@@ -91,7 +91,7 @@ export async function buildApp(config: AggregatorConfig, deps: AppDeps = {}): Pr
   const opensearch = deps.opensearch ?? createOpenSearchClient(config.opensearch);
   const metrics = deps.metrics ?? createMetrics();
   const prefix = config.opensearch.indexPrefix;
-  const layout = { indexPrefix: prefix, shards: config.opensearch.shards, replicas: config.opensearch.replicas };
+  const layout = { indexPrefix: prefix, index: indexSettingsOf(config.opensearch) };
   const tokens = new TokenStore(opensearch, prefix, {
     cacheMs: config.auth.tokenCacheMs,
     negativeCacheMs: config.auth.tokenNegativeCacheMs,
@@ -104,7 +104,7 @@ export async function buildApp(config: AggregatorConfig, deps: AppDeps = {}): Pr
   const liveClusters =
     deps.liveClusters ??
     (config.kube.clusters.length > 0 ? new KubeClusterView(config.kube.clusters, { requestTimeoutMs: config.kube.requestTimeoutMs, log: app.log }) : NO_LIVE_VIEW);
-  const writer = new BulkWriter(opensearch, prefix, { maxBulkBytes: config.ingest.maxBulkBytes });
+  const writer = new BulkWriter(opensearch, prefix, config.ingest);
   const pits = new PitGate(config.query.maxOpenPits);
   const retention = new RetentionJob({
     client: opensearch,

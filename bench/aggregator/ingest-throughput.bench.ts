@@ -23,6 +23,7 @@ import { Pool } from 'undici';
 import type { LogRecord } from '../../shared/record.ts';
 import { buildBulkBody } from '../../aggregator/store/bulk-writer.ts';
 import { bootstrapStore } from '../../aggregator/store/bootstrap.ts';
+import { configWith, indexSettingsOf } from '../../aggregator/config.ts';
 import { createOpenSearchClient } from '../../aggregator/store/opensearch.ts';
 import { clusterAlias, dayIndexName } from '../../aggregator/store/log-indices.ts';
 import { benchAggregator, benchOpenSearch, dropPrefix, emitResult, freshPrefix, log, round, runConcurrently } from './bench-services.ts';
@@ -108,8 +109,8 @@ async function runAggregator(): Promise<RunResult> {
 
 async function runDirect(): Promise<RunResult> {
   const prefix = freshPrefix('ingest-direct');
-  const client = createOpenSearchClient({ url: os.url, username: undefined, password: undefined, requestTimeoutMs: 60_000, indexPrefix: prefix, shards: 1, replicas: 0 });
-  await bootstrapStore(client, { indexPrefix: prefix, shards: 1, replicas: 0 });
+  const client = createOpenSearchClient({ ...configWith({ opensearchUrl: os.url, indexPrefix: prefix }).opensearch, requestTimeoutMs: 60_000 });
+  await bootstrapStore(client, { indexPrefix: prefix, index: indexSettingsOf(configWith({}).opensearch) });
   const ingestedAt = new Date().toISOString();
   const bodies = batches.map((b) => buildBulkBody(prefix, b, ingestedAt));
   const days = new Set(batches.flatMap((b) => [dayIndexName(prefix, CLUSTER, b[0]!.timestamp), dayIndexName(prefix, CLUSTER, b[b.length - 1]!.timestamp)]));
