@@ -19,6 +19,7 @@ import { AppError } from './errors.ts';
 import { createOpenSearchClient, type OpenSearch } from './store/opensearch.ts';
 import { bootstrapStore, storeIsReady } from './store/bootstrap.ts';
 import { BulkWriter } from './store/bulk-writer.ts';
+import type { TailFeed } from './tail/tail-feed.ts';
 import { HeartbeatStore } from './store/heartbeat-store.ts';
 import { CollectionConfigStore } from './store/collection-config-store.ts';
 import { TokenStore } from './auth/token-store.ts';
@@ -72,6 +73,8 @@ declare module 'fastify' {
       retention: RetentionJob;
       /** Open exports (points in time) of this replica. */
       pits: PitGate;
+      /** What this replica stores, live, for tail views (aggregator/tail/tail-feed.ts). */
+      tail: TailFeed;
     };
   }
 }
@@ -118,7 +121,7 @@ export async function buildApp(config: AggregatorConfig, deps: AppDeps = {}): Pr
   });
   let stopJobs: (() => Promise<void>) | undefined;
 
-  app.decorate('services', { opensearch, tokens, configs, heartbeats, metrics, retention, pits });
+  app.decorate('services', { opensearch, tokens, configs, heartbeats, metrics, retention, pits, tail: writer.tail });
   app.decorate('startJobs', () => {
     if (stopJobs) return;
     stopJobs = startRetentionSchedule(retention, { intervalMs: config.retentionIntervalMs, log: app.log }).stop;

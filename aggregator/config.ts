@@ -46,7 +46,12 @@ export interface AggregatorConfig {
     readonly codec: 'default' | 'best_compression';
     /** Sort day-index segments newest first (`true`/`false`). Env `K8S_LOGS_INDEX_SORT`. Default true. */
     readonly sortByTime: boolean;
-    /** Type of the full-text sub-field `message.text`: `text` or `match_only_text`. Env `K8S_LOGS_MESSAGE_TEXT`. Default `text`. */
+    /**
+     * Type of the full-text sub-field `message.text`: `match_only_text` (no positions or
+     * frequencies; phrases are verified against the stored line, results are the same as
+     * with `text` since the API orders by time, not score; cheaper to index, see README
+     * "Benchmarks") or `text`. Env `K8S_LOGS_MESSAGE_TEXT`. Default `match_only_text`.
+     */
     readonly messageText: 'text' | 'match_only_text';
   };
   readonly auth: {
@@ -114,6 +119,17 @@ export interface AggregatorConfig {
      * Env `K8S_LOGS_BULK_MAX_QUEUED`. Default 16.
      */
     readonly maxQueuedBulks: number;
+    /**
+     * Live tail views this replica feeds at once from what it stores (aggregator/tail/).
+     * Env `K8S_LOGS_LIVE_TAIL_MAX_SUBSCRIBERS`. Default 100.
+     */
+    readonly liveTailMaxSubscribers: number;
+    /**
+     * Records buffered per live tail view before its oldest are dropped (the view is told
+     * the span and refills it from the store). Env `K8S_LOGS_LIVE_TAIL_BUFFER_RECORDS`.
+     * Default 10000.
+     */
+    readonly liveTailBufferRecords: number;
   };
   readonly rateLimit: {
     /** Requests per minute per token on standard endpoints; 0 disables. Env `K8S_LOGS_RATE_LIMIT_STANDARD`. Default 100. */
@@ -189,10 +205,11 @@ Flags (each also read from the environment variable shown):
                            K8S_LOGS_INGEST_MAX_INFLIGHT_BYTES      ingest bytes in flight, then 429 (128 MiB)
                            K8S_LOGS_BULK_MAX_BYTES                 largest _bulk request (10 MiB)
                            K8S_LOGS_BULK_CONCURRENCY / _MAX_QUEUED  _bulk in flight / waiting, then 429 (4 / 16)
+                           K8S_LOGS_LIVE_TAIL_MAX_SUBSCRIBERS / _BUFFER_RECORDS   live tail views (100 / 10000)
                            K8S_LOGS_SHARDS / K8S_LOGS_REPLICAS     per day index (1 / 0)
                            K8S_LOGS_REFRESH_INTERVAL_MS            searchable after (1000)
                            K8S_LOGS_TRANSLOG_DURABILITY / _SYNC_INTERVAL_MS   request|async (request / 5000)
-                           K8S_LOGS_INDEX_CODEC / K8S_LOGS_INDEX_SORT / K8S_LOGS_MESSAGE_TEXT   (best_compression / true / text)
+                           K8S_LOGS_INDEX_CODEC / K8S_LOGS_INDEX_SORT / K8S_LOGS_MESSAGE_TEXT   (best_compression / true / match_only_text)
                            K8S_LOGS_QUERY_MAX_BODY_BYTES           other JSON bodies (1 MiB)
                            K8S_LOGS_QUERY_TIMEOUT_STANDARD_MS / _HEAVY_MS   query timeouts (10000 / 30000)
                            K8S_LOGS_QUERY_MAX_WINDOW_STANDARD_HOURS / _HEAVY_HOURS   time window (744 / 168)
@@ -281,7 +298,7 @@ export function loadConfig(argv: string[], env: Source): AggregatorConfig {
       translogSyncIntervalMs: int(env['K8S_LOGS_TRANSLOG_SYNC_INTERVAL_MS'] ?? '5000', 'K8S_LOGS_TRANSLOG_SYNC_INTERVAL_MS', 100, 3_600_000),
       codec: oneOf(env['K8S_LOGS_INDEX_CODEC'] ?? 'best_compression', 'K8S_LOGS_INDEX_CODEC', ['default', 'best_compression'] as const),
       sortByTime: oneOf(env['K8S_LOGS_INDEX_SORT'] ?? 'true', 'K8S_LOGS_INDEX_SORT', ['true', 'false'] as const) === 'true',
-      messageText: oneOf(env['K8S_LOGS_MESSAGE_TEXT'] ?? 'text', 'K8S_LOGS_MESSAGE_TEXT', ['text', 'match_only_text'] as const),
+      messageText: oneOf(env['K8S_LOGS_MESSAGE_TEXT'] ?? 'match_only_text', 'K8S_LOGS_MESSAGE_TEXT', ['text', 'match_only_text'] as const),
     },
     auth: { adminToken, tokenCacheMs: 10_000, tokenNegativeCacheMs: 2_000, tokenCacheMaxEntries: 10_000 },
     ingest: {
@@ -294,6 +311,8 @@ export function loadConfig(argv: string[], env: Source): AggregatorConfig {
       maxBulkBytes: int(env['K8S_LOGS_BULK_MAX_BYTES'] ?? String(10 << 20), 'K8S_LOGS_BULK_MAX_BYTES', 64 * 1024, 1 << 30),
       maxConcurrentBulks: int(env['K8S_LOGS_BULK_CONCURRENCY'] ?? '4', 'K8S_LOGS_BULK_CONCURRENCY', 1, 256),
       maxQueuedBulks: int(env['K8S_LOGS_BULK_MAX_QUEUED'] ?? '16', 'K8S_LOGS_BULK_MAX_QUEUED', 0, 10_000),
+      liveTailMaxSubscribers: int(env['K8S_LOGS_LIVE_TAIL_MAX_SUBSCRIBERS'] ?? '100', 'K8S_LOGS_LIVE_TAIL_MAX_SUBSCRIBERS', 0, 100_000),
+      liveTailBufferRecords: int(env['K8S_LOGS_LIVE_TAIL_BUFFER_RECORDS'] ?? '10000', 'K8S_LOGS_LIVE_TAIL_BUFFER_RECORDS', 1, 10_000_000),
     },
     rateLimit: {
       standardPerMinute: int(env['K8S_LOGS_RATE_LIMIT_STANDARD'] ?? '100', 'K8S_LOGS_RATE_LIMIT_STANDARD', 0, 1_000_000),

@@ -14,6 +14,9 @@
  * The chunks of one batch are sent in parallel, every request through the replica's one
  * {@link BulkGate}; a batch that would queue past the gate's bound throws
  * {@link BulkQueueFullError} before anything is sent (the caller answers 429).
+ *
+ * Every record OpenSearch answers `created` for is published on {@link BulkWriter.tail}
+ * before `write` returns (live tail, see tail/tail-feed.ts for the guarantee).
  */
 import type { LogRecord } from '../../shared/record.ts';
 import type { DiscardReason } from '../../shared/reasons.ts';
@@ -21,6 +24,7 @@ import type { OpenSearch } from './opensearch.ts';
 import { storeErrorType } from './opensearch.ts';
 import { clusterAlias, dayIndexName } from './log-indices.ts';
 import { BulkGate } from './bulk-gate.ts';
+import { TailFeed } from '../tail/tail-feed.ts';
 
 /** Why an item must be sent again; a bounded vocabulary (metric label values). */
 export type ItemRetryCause = 'busy' | 'unavailable' | 'index_missing' | 'index_closed' | 'blocked' | 'refused';
@@ -138,16 +142,32 @@ export class BulkWriter {
   readonly #knownIndices = new Set<string>();
   /** This replica's bound on `_bulk` requests in flight and waiting (shared by all batches). */
   readonly gate: BulkGate;
+  /** Records as they are created in the store, for live views. */
+  readonly tail: TailFeed;
+  readonly #tailBufferRecords: number;
 
   constructor(
     client: OpenSearch,
     prefix: string,
-    opts: { maxBulkBytes?: number; maxConcurrentBulks?: number; maxQueuedBulks?: number } = {},
+    opts: {
+      maxBulkBytes?: number;
+      maxConcurrentBulks?: number;
+      maxQueuedBulks?: number;
+      liveTailMaxSubscribers?: number;
+      liveTailBufferRecords?: number;
+    } = {},
   ) {
     this.#client = client;
     this.#prefix = prefix;
     this.#maxBulkBytes = opts.maxBulkBytes ?? 10 << 20;
     this.gate = new BulkGate(opts.maxConcurrentBulks ?? 4, opts.maxQueuedBulks ?? 16);
+    this.tail = new TailFeed({ maxSubscribers: opts.liveTailMaxSubscribers ?? 100 });
+    this.#tailBufferRecords = opts.liveTailBufferRecords ?? 10_000;
+  }
+
+  /** Buffer bound of each live tail subscription (config `ingest.liveTailBufferRecords`). */
+  get tailBufferRecords(): number {
+    return this.#tailBufferRecords;
   }
 
   /** Records must be validated and carry canonical timestamps. Throws on request-level failure. */
@@ -157,6 +177,7 @@ export class BulkWriter {
     this.gate.admit(chunks.length);
     await this.#ensureDayIndices(records);
     const outcomes = await this.#send(chunks, records.length);
+    this.#publish(records, outcomes);
     // A day index this replica believed to exist is gone (another replica's retention, an
     // operator) and auto-create is off: forget it, create it again with its alias (so
     // retention and queries still find it) and send its items once more. Anything still
@@ -174,7 +195,16 @@ export class BulkWriter {
     missing.forEach((i, k) => {
       outcomes[i] = retried[k]!;
     });
+    this.#publish(again, retried);
     return outcomes;
+  }
+
+  /** Only `created`: a duplicate was published when it was created (or its answer was lost: then it reaches views through the store). */
+  #publish(records: readonly LogRecord[], outcomes: readonly ItemOutcome[]): void {
+    if (this.tail.subscribers === 0) return;
+    const created: LogRecord[] = [];
+    for (let i = 0; i < records.length; i++) if (outcomes[i]!.kind === 'created') created.push(records[i]!);
+    this.tail.publish(created);
   }
 
   /**

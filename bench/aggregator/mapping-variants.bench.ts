@@ -15,6 +15,7 @@
  *   default-codec    LZ4 stored fields instead of best_compression
  *   refresh-5s       refresh every 5 s instead of 1 s
  *   chosen           what the aggregator installs now (aggregator/config.ts defaults)
+ *   chosen-no-sort   the same without index sorting
  *   keyword-only     the floor: `message` kept in _source only, not indexed
  *
  * Each variant gets a fresh index prefix and one day index; the timed section is the bulk
@@ -75,6 +76,7 @@ const ALL: Variant[] = [
   { name: 'default-codec', settings: { ...today, codec: 'default' } },
   { name: 'refresh-5s', settings: { ...today, refreshIntervalMs: 5000 } },
   { name: 'chosen', settings: indexSettingsOf(configWith({}).opensearch) },
+  { name: 'chosen-no-sort', settings: { ...indexSettingsOf(configWith({}).opensearch), sortByTime: false } },
   {
     name: 'keyword-only',
     settings: today,
