@@ -47,10 +47,10 @@ export interface AggregatorConfig {
     /** Sort day-index segments newest first (`true`/`false`). Env `K8S_LOGS_INDEX_SORT`. Default true. */
     readonly sortByTime: boolean;
     /**
-     * Type of the full-text sub-field `message.text`: `match_only_text` (no positions or
-     * frequencies; phrases are verified against the stored line, results are the same as
-     * with `text` since the API orders by time, not score; cheaper to index, see README
-     * "Benchmarks") or `text`. Env `K8S_LOGS_MESSAGE_TEXT`. Default `match_only_text`.
+     * Type of the full-text sub-field `message.text`: `text`, or `match_only_text` (no
+     * positions or frequencies; phrases are verified against the stored line; results are
+     * the same since the API orders by time, not score; no indexing gain measurable on the
+     * 2-core machine, README "Benchmarks"). Env `K8S_LOGS_MESSAGE_TEXT`. Default `text`.
      */
     readonly messageText: 'text' | 'match_only_text';
   };
@@ -209,7 +209,7 @@ Flags (each also read from the environment variable shown):
                            K8S_LOGS_SHARDS / K8S_LOGS_REPLICAS     per day index (1 / 0)
                            K8S_LOGS_REFRESH_INTERVAL_MS            searchable after (1000)
                            K8S_LOGS_TRANSLOG_DURABILITY / _SYNC_INTERVAL_MS   request|async (request / 5000)
-                           K8S_LOGS_INDEX_CODEC / K8S_LOGS_INDEX_SORT / K8S_LOGS_MESSAGE_TEXT   (best_compression / true / match_only_text)
+                           K8S_LOGS_INDEX_CODEC / K8S_LOGS_INDEX_SORT / K8S_LOGS_MESSAGE_TEXT   (best_compression / true / text)
                            K8S_LOGS_QUERY_MAX_BODY_BYTES           other JSON bodies (1 MiB)
                            K8S_LOGS_QUERY_TIMEOUT_STANDARD_MS / _HEAVY_MS   query timeouts (10000 / 30000)
                            K8S_LOGS_QUERY_MAX_WINDOW_STANDARD_HOURS / _HEAVY_HOURS   time window (744 / 168)
@@ -298,7 +298,7 @@ export function loadConfig(argv: string[], env: Source): AggregatorConfig {
       translogSyncIntervalMs: int(env['K8S_LOGS_TRANSLOG_SYNC_INTERVAL_MS'] ?? '5000', 'K8S_LOGS_TRANSLOG_SYNC_INTERVAL_MS', 100, 3_600_000),
       codec: oneOf(env['K8S_LOGS_INDEX_CODEC'] ?? 'best_compression', 'K8S_LOGS_INDEX_CODEC', ['default', 'best_compression'] as const),
       sortByTime: oneOf(env['K8S_LOGS_INDEX_SORT'] ?? 'true', 'K8S_LOGS_INDEX_SORT', ['true', 'false'] as const) === 'true',
-      messageText: oneOf(env['K8S_LOGS_MESSAGE_TEXT'] ?? 'match_only_text', 'K8S_LOGS_MESSAGE_TEXT', ['text', 'match_only_text'] as const),
+      messageText: oneOf(env['K8S_LOGS_MESSAGE_TEXT'] ?? 'text', 'K8S_LOGS_MESSAGE_TEXT', ['text', 'match_only_text'] as const),
     },
     auth: { adminToken, tokenCacheMs: 10_000, tokenNegativeCacheMs: 2_000, tokenCacheMaxEntries: 10_000 },
     ingest: {

@@ -103,6 +103,11 @@ export class Sender {
     return this.fifo.length + this.inFlight;
   }
 
+  /** Nothing queued and a request slot free: a batch submitted now goes out at once. */
+  get idleSlot(): boolean {
+    return this.fifo.length === 0 && this.inFlight < this.opts.maxInFlightRequests && !this.closed;
+  }
+
   submit(batch: SealedBatch): void {
     this.fifo.push(batch);
     this.pump();

@@ -10,7 +10,7 @@
  */
 import { indexDay } from '../../shared/time.ts';
 
-/** 1: the first layout. 2: `message.text` type and the index settings from config (issue 10). */
+/** 1: the first layout. 2: index settings from config, fingerprinted in `_meta.settings` (issue 10). */
 export const MAPPING_VERSION = 2;
 
 /** Cluster ids become part of index names, so they are restricted to what OpenSearch allows. */
