@@ -173,9 +173,11 @@ export class BulkWriter {
   /** Records must be validated and carry canonical timestamps. Throws on request-level failure. */
   async write(records: readonly LogRecord[], raw?: ReadonlyArray<string | undefined>): Promise<ItemOutcome[]> {
     if (records.length === 0) return [];
-    const chunks = buildBulkChunks(this.#prefix, records, new Date().toISOString(), raw, this.#maxBulkBytes);
-    this.gate.admit(chunks.length);
     await this.#ensureDayIndices(records);
+    const chunks = buildBulkChunks(this.#prefix, records, new Date().toISOString(), raw, this.#maxBulkBytes);
+    // Admission and the chunks' slot requests happen in one synchronous step (#send calls
+    // acquire before its first await), so the gate's bound holds exactly.
+    this.gate.admit(chunks.length);
     const outcomes = await this.#send(chunks, records.length);
     this.#publish(records, outcomes);
     // A day index this replica believed to exist is gone (another replica's retention, an

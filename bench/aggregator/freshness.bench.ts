@@ -3,7 +3,10 @@
  * time from a line being appended to its file until `GET /v1/k8s/logs/` returns it, with
  * the real agent (default settings), aggregator and OpenSearch in one run. Goal p99 ≤ 2 s.
  *
- *   node bench/aggregator/freshness.bench.ts [--rate 5000] [--seconds 30] [--probe-ms 50] [--batch-age-ms N]
+ *   node bench/aggregator/freshness.bench.ts [--rate 5000] [--seconds 30] [--probe-ms 50] [--batch-age-ms N] [--min-batch-age-ms N]
+ *
+ * `--min-batch-age-ms 0` turns the agent's early sending on an idle pipe off (the fixed
+ * batch age before issue 10), for a comparison.
  *
  * One of the five files is the probe file: every line carries its sequence number, and a
  * poller asks for that pod's newest line every `probe-ms`. When line N first shows up,
@@ -34,6 +37,7 @@ const { values } = parseArgs({
     'probe-ms': { type: 'string', default: '50' },
     heap: { type: 'string', default: '1024' },
     'batch-age-ms': { type: 'string' },
+    'min-batch-age-ms': { type: 'string' },
   },
 });
 const RATE = Number(values.rate);
@@ -56,6 +60,7 @@ try {
     aggregatorUrl: agg.url, token: ingestToken, cluster: 'fresh', node: 'bench-node', dataDir: path.join(work, 'agent'),
     logPath: logDir, kubernetes: 'off', metricsPort: 0, metricsHost: '127.0.0.1', heartbeatIntervalMs: 0, logLevel: 'warn',
     ...(values['batch-age-ms'] ? { maxBatchAgeMs: Number(values['batch-age-ms']) } : {}),
+    ...(values['min-batch-age-ms'] !== undefined ? { minBatchAgeMs: Number(values['min-batch-age-ms']) } : {}),
   });
   const agent = await startAgent(agentConfig, { processMetrics: false });
 
@@ -172,6 +177,7 @@ try {
     bench: 'aggregator.freshness',
     rate_lines_per_s: RATE,
     agent_max_batch_age_ms: agentConfig.maxBatchAgeMs,
+    agent_min_batch_age_ms: agentConfig.minBatchAgeMs,
     seconds: SECONDS,
     probe_lines: lat.length,
     probe_lines_never_seen: missing,
