@@ -191,7 +191,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     (err, failures) =>
       log.error({ err: String(err), consecutive_failures: failures }, 'batch compression failed; retrying'),
     deps.compress,
-    () => gate.pending === 0 && sender.idleSlot,
+    () => gate.pending === 0 && sender.idle,
   );
 
   const ctx: PipelineContext = {

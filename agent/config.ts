@@ -42,8 +42,8 @@ export interface AgentConfig {
   /** A non-empty batch is sent at the latest this long after its first record, in ms. Default 1000. */
   readonly maxBatchAgeMs: number;
   /**
-   * A non-empty batch this old is sent early when the pipe is idle (a request slot free,
-   * nothing compressing or queued), in ms; while every slot is busy batches keep growing
+   * A non-empty batch this old is sent early when the pipe is idle (no request in flight,
+   * nothing compressing or queued), in ms; while a request is out batches keep growing
    * to `maxBatchAgeMs` / `maxBatchBytes`. So batches are as small as the aggregator's
    * latency allows: fresh lines at low rates, few large requests when it is slow. 0 turns
    * early sending off. Default 100.
@@ -164,7 +164,7 @@ export const CONFIG_FIELDS: readonly FieldSpec[] = [
     min: 1,
     max: 600_000,
   }),
-  f('minBatchAgeMs', 'min-batch-age-ms', 'int', '100', 'Age at which a batch is sent early while a request slot is idle, ms (0 = off).', {
+  f('minBatchAgeMs', 'min-batch-age-ms', 'int', '100', 'Age at which a batch is sent early while no request is in flight, ms (0 = off).', {
     min: 0,
     max: 600_000,
   }),

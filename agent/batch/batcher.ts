@@ -19,11 +19,11 @@
  * /healthz turns unhealthy after a few, so a stuck process gets restarted and re-reads from
  * its checkpoint).
  * Adaptive size: `tick` seals a batch early, once it is `minBatchAgeMs` old, when the next
- * stages are idle (nothing compressing here and `pipeIdle()` — the sender has a free
- * request slot) and less than half the byte budget is used. With every slot busy, batches grow until `maxBatchAgeMs` or the size
- * bounds, so their size follows the aggregator's latency (rate × round trip) instead of a
- * fixed age: low latency at low rates, fewer and larger requests under load
- * (bench/aggregator/freshness.bench.ts).
+ * stages are idle (nothing compressing here and `pipeIdle()` — no request queued or in
+ * flight) and less than half the byte budget is used. While a request is out, batches
+ * grow until `maxBatchAgeMs` or the size bounds, so their size follows the aggregator's
+ * latency (rate × round trip) instead of a fixed age: low latency at low rates, fewer and
+ * larger requests under load (bench/aggregator/freshness.bench.ts).
  * Concurrency: single-threaded; `append` and `tick` are synchronous.
  */
 import { gzip } from 'node:zlib';

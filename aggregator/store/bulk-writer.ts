@@ -15,8 +15,9 @@
  * {@link BulkGate}; a batch that would queue past the gate's bound throws
  * {@link BulkQueueFullError} before anything is sent (the caller answers 429).
  *
- * Every record OpenSearch answers `created` for is published on {@link BulkWriter.tail}
- * before `write` returns (live tail, see tail/tail-feed.ts for the guarantee).
+ * Every record is published on {@link BulkWriter.tail} as `write` starts, before it is
+ * sent to OpenSearch (live tail: a view must not wait for a slow `_bulk` or the refresh;
+ * see tail/tail-feed.ts for the guarantee).
  */
 import type { LogRecord } from '../../shared/record.ts';
 import type { DiscardReason } from '../../shared/reasons.ts';
@@ -173,13 +174,13 @@ export class BulkWriter {
   /** Records must be validated and carry canonical timestamps. Throws on request-level failure. */
   async write(records: readonly LogRecord[], raw?: ReadonlyArray<string | undefined>): Promise<ItemOutcome[]> {
     if (records.length === 0) return [];
+    this.tail.publish(records);
     await this.#ensureDayIndices(records);
     const chunks = buildBulkChunks(this.#prefix, records, new Date().toISOString(), raw, this.#maxBulkBytes);
     // Admission and the chunks' slot requests happen in one synchronous step (#send calls
     // acquire before its first await), so the gate's bound holds exactly.
     this.gate.admit(chunks.length);
     const outcomes = await this.#send(chunks, records.length);
-    this.#publish(records, outcomes);
     // A day index this replica believed to exist is gone (another replica's retention, an
     // operator) and auto-create is off: forget it, create it again with its alias (so
     // retention and queries still find it) and send its items once more. Anything still
@@ -197,16 +198,7 @@ export class BulkWriter {
     missing.forEach((i, k) => {
       outcomes[i] = retried[k]!;
     });
-    this.#publish(again, retried);
     return outcomes;
-  }
-
-  /** Only `created`: a duplicate was published when it was created (or its answer was lost: then it reaches views through the store). */
-  #publish(records: readonly LogRecord[], outcomes: readonly ItemOutcome[]): void {
-    if (this.tail.subscribers === 0) return;
-    const created: LogRecord[] = [];
-    for (let i = 0; i < records.length; i++) if (outcomes[i]!.kind === 'created') created.push(records[i]!);
-    this.tail.publish(created);
   }
 
   /**

@@ -1,14 +1,16 @@
 /**
- * Live tail, fed from what this replica ingests: an in-process broadcast of every batch
- * the moment the store has accepted it, to subscribers that each hold a bounded buffer.
- * A live view (the Loki `tail` endpoint, the UI's follow mode) reads it instead of polling
- * the store, so a line reaches it without waiting for the index refresh.
+ * Live tail, fed from what this replica ingests: an in-process broadcast of every valid
+ * batch the moment it is handed to the store, to subscribers that each hold a bounded
+ * buffer. A live view (the Loki `tail` endpoint, the UI's follow mode) reads it instead of
+ * polling the store, so a line reaches it without waiting for `_bulk` or the refresh.
  *
- * Guarantee (README "Freshness"): a record is published after OpenSearch acknowledged its
- * `_bulk` item (created or duplicate) and before the agent's request is answered, i.e. a
- * line is in the tail no later than it is acknowledged; nothing is published that the
- * store refused. Per subscriber, records arrive in the order their batches were stored by
- * this replica (across agents, batches interleave as they complete). A subscriber that
+ * Guarantee (README "Freshness for live views"): a record is published once the replica
+ * has decoded and validated its batch, before OpenSearch is asked to store it — so it is
+ * in the tail before it is acknowledged, however slow the store is. Each id is published
+ * once within the last {@link DEDUPE_WINDOW_IDS} ids (a batch the store pushed back is sent
+ * again by its agent and not shown twice). A record the store then rejects for its own
+ * shape (`mapping_rejected`, rare) was shown live but is not stored. Per subscriber,
+ * records arrive in the order this replica received their batches. A subscriber that
  * does not keep up loses the oldest buffered records, never blocks ingest: the loss is
  * counted on the subscription (`lost`) with the time span it covers, and the consumer
  * fills that span from the store (see {@link mergeLive}). Records from other replicas
@@ -115,9 +117,15 @@ export class TailSubscription {
   }
 }
 
+/** Ids remembered to publish each record once (resends after push-back); ~10 MB at most. */
+export const DEDUPE_WINDOW_IDS = 100_000;
+
 export class TailFeed {
   readonly #subs = new Set<TailSubscription>();
   readonly #maxSubscribers: number;
+  readonly #recent = new Set<string>();
+  readonly #ring: string[] = new Array<string>(DEDUPE_WINDOW_IDS);
+  #ringNext = 0;
 
   /** `maxSubscribers`: live views this replica serves at once (each costs its buffer). */
   constructor(opts: { maxSubscribers: number }) {
@@ -141,10 +149,24 @@ export class TailFeed {
     this.#subs.delete(sub);
   }
 
-  /** Records the store has accepted. The caller keeps ownership; records are not copied or mutated. */
+  /**
+   * Valid records on their way to the store. Ids already published (within the window)
+   * are skipped. The caller keeps ownership; records are not copied or mutated.
+   */
   publish(records: readonly LogRecord[]): void {
     if (this.#subs.size === 0 || records.length === 0) return;
-    for (const sub of this.#subs) sub.offer(records);
+    const fresh: LogRecord[] = [];
+    for (const r of records) {
+      if (this.#recent.has(r.id)) continue;
+      const evicted = this.#ring[this.#ringNext];
+      if (evicted !== undefined) this.#recent.delete(evicted);
+      this.#ring[this.#ringNext] = r.id;
+      this.#ringNext = (this.#ringNext + 1) % DEDUPE_WINDOW_IDS;
+      this.#recent.add(r.id);
+      fresh.push(r);
+    }
+    if (fresh.length === 0) return;
+    for (const sub of this.#subs) sub.offer(fresh);
   }
 
   /** Closes every subscription (shutdown): their `next` resolves empty. */

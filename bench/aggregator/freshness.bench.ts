@@ -18,7 +18,7 @@
  * Live tail: a subscription on the aggregator's tail feed (aggregator/tail/tail-feed.ts,
  * what a live-tail endpoint reads) for the probe pod; each probe line is stamped when it
  * arrives there. `tail_p99_ms` is file write → live tail (goal ≤ 1 s): it waits for the
- * agent's batch and the `_bulk`, never for the refresh.
+ * agent's batch and its request, never for `_bulk` or the refresh.
  */
 import { appendFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

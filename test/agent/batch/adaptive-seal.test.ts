@@ -1,6 +1,6 @@
 /**
  * Batch size follows the aggregator's latency: an open batch is sealed early (at
- * minBatchAgeMs) only while the pipe is idle; while every request slot is busy it keeps
+ * minBatchAgeMs) only while the pipe is idle; while a request is out it keeps
  * filling until maxBatchAgeMs. Driven by tick with explicit clock values: no timers.
  */
 import t from 'tap';
@@ -48,7 +48,7 @@ t.test('a busy pipe lets the batch grow to maxBatchAgeMs', async (t) => {
     b.append(`{"a":${now}}\n`, now);
     b.tick(now);
   }
-  t.equal(sealed.length, 0, 'every slot busy: no early seal');
+  t.equal(sealed.length, 0, 'a request out: no early seal');
   b.tick(1000);
   t.equal(sealed.length, 1, 'sealed at maxBatchAgeMs anyway');
   t.equal(sealed[0]!.records, 10);
