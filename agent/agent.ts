@@ -182,6 +182,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
       maxBatchBytes: config.maxBatchBytes,
       maxBatchRecords: config.maxBatchRecords,
       maxBatchAgeMs: config.maxBatchAgeMs,
+      minBatchAgeMs: config.minBatchAgeMs,
       gzipLevel: config.gzipLevel,
     },
     acks,
@@ -190,6 +191,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     (err, failures) =>
       log.error({ err: String(err), consecutive_failures: failures }, 'batch compression failed; retrying'),
     deps.compress,
+    () => gate.pending === 0 && sender.idle,
   );
 
   const ctx: PipelineContext = {

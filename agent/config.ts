@@ -41,6 +41,14 @@ export interface AgentConfig {
   readonly maxBatchRecords: number;
   /** A non-empty batch is sent at the latest this long after its first record, in ms. Default 1000. */
   readonly maxBatchAgeMs: number;
+  /**
+   * A non-empty batch this old is sent early when the pipe is idle (no request in flight,
+   * nothing compressing or queued), in ms; while a request is out batches keep growing
+   * to `maxBatchAgeMs` / `maxBatchBytes`. So batches are as small as the aggregator's
+   * latency allows: fresh lines at low rates, few large requests when it is slow. 0 turns
+   * early sending off. Default 100.
+   */
+  readonly minBatchAgeMs: number;
   /** Bytes held in memory awaiting acknowledgement (open batch uncompressed + sealed batches compressed); tailing pauses at this bound. Default 8388608 (8 MiB). */
   readonly maxQueueBytes: number;
   /** Concurrent ingest requests. Default 2. */
@@ -154,6 +162,10 @@ export const CONFIG_FIELDS: readonly FieldSpec[] = [
   f('maxBatchRecords', 'max-batch-records', 'int', '5000', 'Max records per batch.', { min: 1, max: 1_000_000 }),
   f('maxBatchAgeMs', 'max-batch-age-ms', 'int', '1000', 'Max age of a non-empty batch before it is sent, ms.', {
     min: 1,
+    max: 600_000,
+  }),
+  f('minBatchAgeMs', 'min-batch-age-ms', 'int', '100', 'Age at which a batch is sent early while no request is in flight, ms (0 = off).', {
+    min: 0,
     max: 600_000,
   }),
   f(

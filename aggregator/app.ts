@@ -88,7 +88,7 @@ export async function buildApp(config: AggregatorConfig, deps: AppDeps = {}): Pr
   await app.register(repositoriesPlugin, { auth: config.auth });
   await app.register(httpHooksPlugin);
   await app.register(storeLifecyclePlugin, { adminToken: config.auth.adminToken });
-  await app.register(bulkWriterPlugin, { maxBulkBytes: config.ingest.maxBulkBytes });
+  await app.register(bulkWriterPlugin, config.ingest);
   await app.register(searchPlugin, { maxOpenPits: config.query.maxOpenPits });
   await app.register(clustersPlugin, { kube: config.kube, view: deps.liveClusters });
   await app.register(jobsPlugin, {

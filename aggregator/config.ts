@@ -3,7 +3,7 @@
  * All problems are reported together. Components receive their slice, never process.env.
  */
 import { parseArgs } from 'node:util';
-import { isValidClusterId } from './store/log-indices.ts';
+import { isValidClusterId, type LogIndexSettings } from './store/log-indices.ts';
 
 export interface AggregatorConfig {
   /** Listen address. Env `K8S_LOGS_HOST`, flag `--host`. Default `0.0.0.0`. */
@@ -27,6 +27,32 @@ export interface AggregatorConfig {
     readonly shards: number;
     /** Replicas per daily log index. Env `K8S_LOGS_REPLICAS`. Default 0. */
     readonly replicas: number;
+    /**
+     * Refresh interval of the log indices, ms: how soon a stored line is returned by `GET /`
+     * and search (live tail does not wait for it). Longer is cheaper to index.
+     * Env `K8S_LOGS_REFRESH_INTERVAL_MS`. Default 1000.
+     */
+    readonly refreshIntervalMs: number;
+    /**
+     * Translog durability of the log indices: `request` (fsync before each `_bulk` answer;
+     * an acknowledged line survives an OpenSearch crash) or `async` (fsync every
+     * `translogSyncIntervalMs`: a crash may lose acknowledged lines, which agents do not
+     * resend). Env `K8S_LOGS_TRANSLOG_DURABILITY`. Default `request`.
+     */
+    readonly translogDurability: 'request' | 'async';
+    /** Translog fsync period under `async` durability, ms. Env `K8S_LOGS_TRANSLOG_SYNC_INTERVAL_MS`. Default 5000. */
+    readonly translogSyncIntervalMs: number;
+    /** Stored-fields codec, `default` or `best_compression`. Env `K8S_LOGS_INDEX_CODEC`. Default `best_compression`. */
+    readonly codec: 'default' | 'best_compression';
+    /** Sort day-index segments newest first (`true`/`false`). Env `K8S_LOGS_INDEX_SORT`. Default true. */
+    readonly sortByTime: boolean;
+    /**
+     * Type of the full-text sub-field `message.text`: `text`, or `match_only_text` (no
+     * positions or frequencies; phrases are verified against the stored line; results are
+     * the same since the API orders by time, not score; no indexing gain measurable on the
+     * 2-core machine, README "Benchmarks"). Env `K8S_LOGS_MESSAGE_TEXT`. Default `text`.
+     */
+    readonly messageText: 'text' | 'match_only_text';
   };
   readonly auth: {
     /**
@@ -79,6 +105,31 @@ export interface AggregatorConfig {
      * (100 MiB by default). Env `K8S_LOGS_BULK_MAX_BYTES`. Default 10 MiB.
      */
     readonly maxBulkBytes: number;
+    /**
+     * `_bulk` requests this replica has in flight at OpenSearch at once (the chunks of one
+     * batch and of concurrent batches share them). Keep replicas × this near OpenSearch's
+     * write threads (one per core per data node) times a small factor: more only queues
+     * inside OpenSearch. Env `K8S_LOGS_BULK_CONCURRENCY`. Default 4.
+     */
+    readonly maxConcurrentBulks: number;
+    /**
+     * `_bulk` requests allowed to wait for one of those slots; a batch that would wait
+     * behind more is answered `429` + `Retry-After` (code `ingest_overloaded`) before any
+     * of it is sent, so OpenSearch's write queue never overflows with our requests.
+     * Env `K8S_LOGS_BULK_MAX_QUEUED`. Default 16.
+     */
+    readonly maxQueuedBulks: number;
+    /**
+     * Live tail views this replica feeds at once from what it stores (aggregator/tail/).
+     * Env `K8S_LOGS_LIVE_TAIL_MAX_SUBSCRIBERS`. Default 100.
+     */
+    readonly liveTailMaxSubscribers: number;
+    /**
+     * Records buffered per live tail view before its oldest are dropped (the view is told
+     * the span and refills it from the store). Env `K8S_LOGS_LIVE_TAIL_BUFFER_RECORDS`.
+     * Default 10000.
+     */
+    readonly liveTailBufferRecords: number;
   };
   readonly rateLimit: {
     /** Requests per minute per token on standard endpoints; 0 disables. Env `K8S_LOGS_RATE_LIMIT_STANDARD`. Default 100. */
@@ -153,6 +204,12 @@ Flags (each also read from the environment variable shown):
                            K8S_LOGS_INGEST_MAX_RECORD_AGE_MS / _AHEAD_MS   accepted timestamps (7 d ≤ retention / 10 min)
                            K8S_LOGS_INGEST_MAX_INFLIGHT_BYTES      ingest bytes in flight, then 429 (128 MiB)
                            K8S_LOGS_BULK_MAX_BYTES                 largest _bulk request (10 MiB)
+                           K8S_LOGS_BULK_CONCURRENCY / _MAX_QUEUED  _bulk in flight / waiting, then 429 (4 / 16)
+                           K8S_LOGS_LIVE_TAIL_MAX_SUBSCRIBERS / _BUFFER_RECORDS   live tail views (100 / 10000)
+                           K8S_LOGS_SHARDS / K8S_LOGS_REPLICAS     per day index (1 / 0)
+                           K8S_LOGS_REFRESH_INTERVAL_MS            searchable after (1000)
+                           K8S_LOGS_TRANSLOG_DURABILITY / _SYNC_INTERVAL_MS   request|async (request / 5000)
+                           K8S_LOGS_INDEX_CODEC / K8S_LOGS_INDEX_SORT / K8S_LOGS_MESSAGE_TEXT   (best_compression / true / text)
                            K8S_LOGS_QUERY_MAX_BODY_BYTES           other JSON bodies (1 MiB)
                            K8S_LOGS_QUERY_TIMEOUT_STANDARD_MS / _HEAVY_MS   query timeouts (10000 / 30000)
                            K8S_LOGS_QUERY_MAX_WINDOW_STANDARD_HOURS / _HEAVY_HOURS   time window (744 / 168)
@@ -188,6 +245,11 @@ export function loadConfig(argv: string[], env: Source): AggregatorConfig {
       return min;
     }
     return n;
+  };
+  const oneOf = <T extends string>(raw: string, name: string, allowed: readonly T[]): T => {
+    if ((allowed as readonly string[]).includes(raw)) return raw as T;
+    problems.push(`${name} must be one of ${allowed.join('|')}, got "${raw}"`);
+    return allowed[0]!;
   };
   const url = str(values['opensearch-url'], 'OPENSEARCH_URL', 'http://127.0.0.1:9200');
   if (!URL.canParse(url)) problems.push(`OPENSEARCH_URL is not a URL: "${url}"`);
@@ -231,6 +293,12 @@ export function loadConfig(argv: string[], env: Source): AggregatorConfig {
       indexPrefix,
       shards: int(env['K8S_LOGS_SHARDS'] ?? '1', 'K8S_LOGS_SHARDS', 1, 64),
       replicas: int(env['K8S_LOGS_REPLICAS'] ?? '0', 'K8S_LOGS_REPLICAS', 0, 8),
+      refreshIntervalMs: int(env['K8S_LOGS_REFRESH_INTERVAL_MS'] ?? '1000', 'K8S_LOGS_REFRESH_INTERVAL_MS', 100, 3_600_000),
+      translogDurability: oneOf(env['K8S_LOGS_TRANSLOG_DURABILITY'] ?? 'request', 'K8S_LOGS_TRANSLOG_DURABILITY', ['request', 'async'] as const),
+      translogSyncIntervalMs: int(env['K8S_LOGS_TRANSLOG_SYNC_INTERVAL_MS'] ?? '5000', 'K8S_LOGS_TRANSLOG_SYNC_INTERVAL_MS', 100, 3_600_000),
+      codec: oneOf(env['K8S_LOGS_INDEX_CODEC'] ?? 'best_compression', 'K8S_LOGS_INDEX_CODEC', ['default', 'best_compression'] as const),
+      sortByTime: oneOf(env['K8S_LOGS_INDEX_SORT'] ?? 'true', 'K8S_LOGS_INDEX_SORT', ['true', 'false'] as const) === 'true',
+      messageText: oneOf(env['K8S_LOGS_MESSAGE_TEXT'] ?? 'text', 'K8S_LOGS_MESSAGE_TEXT', ['text', 'match_only_text'] as const),
     },
     auth: { adminToken, tokenCacheMs: 10_000, tokenNegativeCacheMs: 2_000, tokenCacheMaxEntries: 10_000 },
     ingest: {
@@ -241,6 +309,10 @@ export function loadConfig(argv: string[], env: Source): AggregatorConfig {
       maxRecordAheadMs: int(env['K8S_LOGS_INGEST_MAX_RECORD_AHEAD_MS'] ?? '600000', 'K8S_LOGS_INGEST_MAX_RECORD_AHEAD_MS', 0, 366 * 86_400_000),
       maxInFlightBytes,
       maxBulkBytes: int(env['K8S_LOGS_BULK_MAX_BYTES'] ?? String(10 << 20), 'K8S_LOGS_BULK_MAX_BYTES', 64 * 1024, 1 << 30),
+      maxConcurrentBulks: int(env['K8S_LOGS_BULK_CONCURRENCY'] ?? '4', 'K8S_LOGS_BULK_CONCURRENCY', 1, 256),
+      maxQueuedBulks: int(env['K8S_LOGS_BULK_MAX_QUEUED'] ?? '16', 'K8S_LOGS_BULK_MAX_QUEUED', 0, 10_000),
+      liveTailMaxSubscribers: int(env['K8S_LOGS_LIVE_TAIL_MAX_SUBSCRIBERS'] ?? '100', 'K8S_LOGS_LIVE_TAIL_MAX_SUBSCRIBERS', 0, 100_000),
+      liveTailBufferRecords: int(env['K8S_LOGS_LIVE_TAIL_BUFFER_RECORDS'] ?? '10000', 'K8S_LOGS_LIVE_TAIL_BUFFER_RECORDS', 1, 10_000_000),
     },
     rateLimit: {
       standardPerMinute: int(env['K8S_LOGS_RATE_LIMIT_STANDARD'] ?? '100', 'K8S_LOGS_RATE_LIMIT_STANDARD', 0, 1_000_000),
@@ -263,6 +335,20 @@ export function loadConfig(argv: string[], env: Source): AggregatorConfig {
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return deepFreeze(config);
+}
+
+/** The log index settings of the template (store/log-indices.ts) from the config's slice. */
+export function indexSettingsOf(os: AggregatorConfig['opensearch']): LogIndexSettings {
+  return {
+    shards: os.shards,
+    replicas: os.replicas,
+    refreshIntervalMs: os.refreshIntervalMs,
+    translogDurability: os.translogDurability,
+    translogSyncIntervalMs: os.translogSyncIntervalMs,
+    codec: os.codec,
+    sortByTime: os.sortByTime,
+    messageText: os.messageText,
+  };
 }
 
 /** Test and embedding helper: defaults with selected overrides. */

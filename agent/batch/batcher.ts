@@ -18,6 +18,12 @@
  * that cannot be held. Consecutive failures are reported through `onError` (the agent's
  * /healthz turns unhealthy after a few, so a stuck process gets restarted and re-reads from
  * its checkpoint).
+ * Adaptive size: `tick` seals a batch early, once it is `minBatchAgeMs` old, when the next
+ * stages are idle (nothing compressing here and `pipeIdle()` — no request queued or in
+ * flight) and less than half the byte budget is used. While a request is out, batches
+ * grow until `maxBatchAgeMs` or the size bounds, so their size follows the aggregator's
+ * latency (rate × round trip) instead of a fixed age: low latency at low rates, fewer and
+ * larger requests under load (bench/aggregator/freshness.bench.ts).
  * Concurrency: single-threaded; `append` and `tick` are synchronous.
  */
 import { gzip } from 'node:zlib';
@@ -37,6 +43,8 @@ export interface BatcherOptions {
   maxBatchBytes: number;
   maxBatchRecords: number;
   maxBatchAgeMs: number;
+  /** 0 = never seal before maxBatchAgeMs. */
+  minBatchAgeMs?: number;
   gzipLevel: number;
 }
 
@@ -55,6 +63,7 @@ export class Batcher {
   private readonly onSealed: (batch: SealedBatch) => void;
   private readonly onError: (err: unknown, consecutiveFailures: number) => void;
   private readonly compress: Compressor;
+  private readonly pipeIdle: () => boolean;
   /** Failed compressions in a row (0 after any success). */
   compressFailures = 0;
   /** Batches waiting for a compression retry. */
@@ -81,7 +90,9 @@ export class Batcher {
     onSealed: (batch: SealedBatch) => void,
     onError: (err: unknown, consecutiveFailures: number) => void,
     compress: Compressor = gzipCompressor,
+    pipeIdle: () => boolean = () => false,
   ) {
+    this.pipeIdle = pipeIdle;
     this.opts = opts;
     this.acks = acks;
     this.budget = budget;
@@ -142,7 +153,12 @@ export class Batcher {
    */
   tick(nowMs: number): void {
     if (this.count > 0) {
-      if (nowMs - this.openedAtMs >= this.opts.maxBatchAgeMs) this.seal();
+      const age = nowMs - this.openedAtMs;
+      const min = this.opts.minBatchAgeMs ?? 0;
+      if (age >= this.opts.maxBatchAgeMs) this.seal();
+      // Not when the budget is half used: small batches compress worse, so under memory
+      // pressure (a backlog, an outage) fewer larger ones hold the same lines in fewer bytes.
+      else if (min > 0 && age >= min && this.inCompression === 0 && this.budget.bytes < this.budget.limit / 2 && this.pipeIdle()) this.seal();
     } else if (this.acks.hasDirty) {
       this.acks.settle(this.acks.snapshot());
     }

@@ -103,6 +103,15 @@ export class Sender {
     return this.fifo.length + this.inFlight;
   }
 
+  /**
+   * Nothing queued or in flight: the aggregator is waiting for us. (Not merely a free slot:
+   * a small batch sent next to a slow request would hold that slot for a whole round trip
+   * with few lines, and at the edge of saturation the pipe would carry less.)
+   */
+  get idle(): boolean {
+    return this.fifo.length === 0 && this.inFlight === 0 && !this.closed;
+  }
+
   submit(batch: SealedBatch): void {
     this.fifo.push(batch);
     this.pump();

@@ -1,6 +1,7 @@
 /** Service plugin: the ingest path's bulk writer into the day indices (`app.bulkWriter`). */
 import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
+import type { AggregatorConfig } from '../config.ts';
 import { BulkWriter } from '../store/bulk-writer.ts';
 import { PluginNames } from './names.ts';
 
@@ -11,10 +12,10 @@ declare module 'fastify' {
 }
 
 export const bulkWriterPlugin = fp(
-  async (app: FastifyInstance, opts: { maxBulkBytes: number }) => {
+  async (app: FastifyInstance, opts: AggregatorConfig['ingest']) => {
     app.decorate(
       'bulkWriter',
-      new BulkWriter(app.opensearch, app.storeLayout.indexPrefix, { maxBulkBytes: opts.maxBulkBytes }),
+      new BulkWriter(app.opensearch, app.storeLayout.indexPrefix, opts),
     );
   },
   { name: PluginNames.bulkWriter, fastify: '5.x', dependencies: [PluginNames.opensearch] },

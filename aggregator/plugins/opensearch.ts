@@ -5,7 +5,7 @@
  */
 import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
-import type { AggregatorConfig } from '../config.ts';
+import { indexSettingsOf, type AggregatorConfig } from '../config.ts';
 import { createOpenSearchClient, type OpenSearch } from '../store/opensearch.ts';
 import type { StoreLayout } from '../store/bootstrap.ts';
 import { PluginNames } from './names.ts';
@@ -13,7 +13,7 @@ import { PluginNames } from './names.ts';
 declare module 'fastify' {
   interface FastifyInstance {
     readonly opensearch: OpenSearch;
-    /** Index prefix, shards and replicas of the log indices. */
+    /** Index prefix and index settings (shards, replicas, refresh, translog, codec, …) of the log indices. */
     readonly storeLayout: StoreLayout;
   }
 }
@@ -28,11 +28,7 @@ export const openSearchPlugin = fp(
   async (app: FastifyInstance, opts: OpenSearchPluginOptions) => {
     const client = opts.client ?? createOpenSearchClient(opts.config);
     app.decorate('opensearch', client);
-    app.decorate('storeLayout', {
-      indexPrefix: opts.config.indexPrefix,
-      shards: opts.config.shards,
-      replicas: opts.config.replicas,
-    });
+    app.decorate('storeLayout', { indexPrefix: opts.config.indexPrefix, index: indexSettingsOf(opts.config) });
     if (!opts.client) app.addHook('onClose', async () => client.close());
   },
   { name: PluginNames.opensearch, fastify: '5.x' },

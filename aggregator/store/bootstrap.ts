@@ -1,35 +1,39 @@
 /**
  * Creates what the aggregator needs in OpenSearch before it serves: the log index
  * template and the system indices. Idempotent and safe when several replicas start at
- * once: "already exists" is success, and the template is only written when missing or of
- * an older mapping version.
+ * once: "already exists" is success, and the template is only written when missing, of
+ * an older mapping version, or of this version with other settings (an operator changed
+ * one; replicas started with different settings would rewrite it in turn, so a rollout
+ * must converge on one value).
  */
 import type { OpenSearch } from './opensearch.ts';
 import { storeErrorType } from './opensearch.ts';
-import { MAPPING_VERSION, logIndexTemplate } from './log-indices.ts';
+import { MAPPING_VERSION, logIndexTemplate, templateFingerprint, type LogIndexSettings } from './log-indices.ts';
 import { SYSTEM_INDICES, systemIndexName, type SystemIndexKey } from './system-indices.ts';
 
 export interface StoreLayout {
   readonly indexPrefix: string;
-  readonly shards: number;
-  readonly replicas: number;
+  readonly index: LogIndexSettings;
 }
 
 export async function bootstrapStore(client: OpenSearch, layout: StoreLayout): Promise<void> {
   const templateName = `${layout.indexPrefix}-logs`;
   const existing = await client.indices
     .getIndexTemplate({ name: templateName })
-    .then((r) => r.body as { index_templates?: Array<{ index_template?: { _meta?: { mapping_version?: number } } }> })
+    .then((r) => r.body as { index_templates?: Array<{ index_template?: { _meta?: { mapping_version?: number; settings?: string } } }> })
     .catch((err: unknown) => {
       if ((err as { statusCode?: number }).statusCode === 404) return undefined;
       throw err;
     });
-  const version = existing?.index_templates?.[0]?.index_template?._meta?.mapping_version ?? 0;
-  if (version < MAPPING_VERSION) {
+  const meta = existing?.index_templates?.[0]?.index_template?._meta;
+  const version = meta?.mapping_version ?? 0;
+  // Older version: migrate. Same version with other settings: the operator changed one.
+  // Newer version: a newer replica of a rolling upgrade owns it; never downgrade.
+  if (version < MAPPING_VERSION || (version === MAPPING_VERSION && meta?.settings !== templateFingerprint(layout.index))) {
     await client.indices.putIndexTemplate({
       name: templateName,
       // The client's mapping types lag OpenSearch (no `wildcard`); the body is plain JSON.
-      body: logIndexTemplate(layout.indexPrefix, layout.shards, layout.replicas) as never,
+      body: logIndexTemplate(layout.indexPrefix, layout.index) as never,
     });
   }
   for (const key of Object.keys(SYSTEM_INDICES) as SystemIndexKey[]) {

@@ -10,12 +10,22 @@
  * client's error otherwise; the caller decides what it means (this adapter never picks an
  * HTTP status). Concurrency-safe: the only shared state is the set of day indices believed
  * to exist, and a stale entry is corrected by the `index_not_found` path below.
+ *
+ * The chunks of one batch are sent in parallel, every request through the replica's one
+ * {@link BulkGate}; a batch that would queue past the gate's bound throws
+ * {@link BulkQueueFullError} before anything is sent (the caller answers 429).
+ *
+ * Every record is published on {@link BulkWriter.tail} as `write` starts, before it is
+ * sent to OpenSearch (live tail: a view must not wait for a slow `_bulk` or the refresh;
+ * see tail/tail-feed.ts for the guarantee).
  */
 import type { LogRecord } from '../../shared/record.ts';
 import type { DiscardReason } from '../../shared/reasons.ts';
 import type { OpenSearch } from './opensearch.ts';
 import { storeErrorType } from './opensearch.ts';
 import { clusterAlias, dayIndexName } from './log-indices.ts';
+import { BulkGate } from './bulk-gate.ts';
+import { TailFeed } from '../tail/tail-feed.ts';
 
 /** Why an item must be sent again; a bounded vocabulary (metric label values). */
 export type ItemRetryCause = 'busy' | 'unavailable' | 'index_missing' | 'index_closed' | 'blocked' | 'refused';
@@ -131,18 +141,46 @@ export class BulkWriter {
   readonly #prefix: string;
   readonly #maxBulkBytes: number;
   readonly #knownIndices = new Set<string>();
+  /** This replica's bound on `_bulk` requests in flight and waiting (shared by all batches). */
+  readonly gate: BulkGate;
+  /** Records as they are created in the store, for live views. */
+  readonly tail: TailFeed;
+  readonly #tailBufferRecords: number;
 
-  constructor(client: OpenSearch, prefix: string, opts: { maxBulkBytes?: number } = {}) {
+  constructor(
+    client: OpenSearch,
+    prefix: string,
+    opts: {
+      maxBulkBytes?: number;
+      maxConcurrentBulks?: number;
+      maxQueuedBulks?: number;
+      liveTailMaxSubscribers?: number;
+      liveTailBufferRecords?: number;
+    } = {},
+  ) {
     this.#client = client;
     this.#prefix = prefix;
     this.#maxBulkBytes = opts.maxBulkBytes ?? 10 << 20;
+    this.gate = new BulkGate(opts.maxConcurrentBulks ?? 4, opts.maxQueuedBulks ?? 16);
+    this.tail = new TailFeed({ maxSubscribers: opts.liveTailMaxSubscribers ?? 100 });
+    this.#tailBufferRecords = opts.liveTailBufferRecords ?? 10_000;
+  }
+
+  /** Buffer bound of each live tail subscription (config `ingest.liveTailBufferRecords`). */
+  get tailBufferRecords(): number {
+    return this.#tailBufferRecords;
   }
 
   /** Records must be validated and carry canonical timestamps. Throws on request-level failure. */
   async write(records: readonly LogRecord[], raw?: ReadonlyArray<string | undefined>): Promise<ItemOutcome[]> {
     if (records.length === 0) return [];
+    this.tail.publish(records);
     await this.#ensureDayIndices(records);
-    const outcomes = await this.#bulk(records, raw);
+    const chunks = buildBulkChunks(this.#prefix, records, new Date().toISOString(), raw, this.#maxBulkBytes);
+    // Admission and the chunks' slot requests happen in one synchronous step (#send calls
+    // acquire before its first await), so the gate's bound holds exactly.
+    this.gate.admit(chunks.length);
+    const outcomes = await this.#send(chunks, records.length);
     // A day index this replica believed to exist is gone (another replica's retention, an
     // operator) and auto-create is off: forget it, create it again with its alias (so
     // retention and queries still find it) and send its items once more. Anything still
@@ -155,26 +193,36 @@ export class BulkWriter {
     const again = missing.map((i) => records[i]!);
     for (const r of again) this.#knownIndices.delete(dayIndexName(this.#prefix, r.cluster, r.timestamp));
     await this.#ensureDayIndices(again);
-    const retried = await this.#bulk(again, raw ? missing.map((i) => raw[i]) : undefined);
+    const againRaw = raw ? missing.map((i) => raw[i]) : undefined;
+    const retried = await this.#send(buildBulkChunks(this.#prefix, again, new Date().toISOString(), againRaw, this.#maxBulkBytes), again.length);
     missing.forEach((i, k) => {
       outcomes[i] = retried[k]!;
     });
     return outcomes;
   }
 
-  /** Sends `records` in `_bulk` requests of at most maxBulkBytes, one after another; outcomes in input order. */
-  async #bulk(records: readonly LogRecord[], raw: ReadonlyArray<string | undefined> | undefined): Promise<ItemOutcome[]> {
-    const outcomes: ItemOutcome[] = new Array<ItemOutcome>(records.length);
-    for (const chunk of buildBulkChunks(this.#prefix, records, new Date().toISOString(), raw, this.#maxBulkBytes)) {
-      // A pre-built NDJSON string: the client passes it through unchanged.
-      const res = await this.#client.bulk({ body: chunk.body as unknown as Record<string, unknown>[], filter_path: BULK_FILTER_PATH });
-      const items = (res.body as { items?: Array<Record<string, BulkItemResult>> }).items ?? [];
-      for (let i = chunk.start; i < chunk.end; i++) {
-        const entry = items[i - chunk.start];
-        // A missing item result is not an acknowledgement.
-        outcomes[i] = classifyBulkItem((entry && Object.values(entry)[0]) ?? { status: 500 });
-      }
-    }
+  /**
+   * Sends the chunks in parallel, each in a gate slot; outcomes in input order. When one
+   * request fails the error is thrown once all have finished (none is left running).
+   */
+  async #send(chunks: readonly BulkChunk[], count: number): Promise<ItemOutcome[]> {
+    const outcomes: ItemOutcome[] = new Array<ItemOutcome>(count);
+    const settled = await Promise.allSettled(
+      chunks.map((chunk) =>
+        this.gate.run(async () => {
+          // A pre-built NDJSON string: the client passes it through unchanged.
+          const res = await this.#client.bulk({ body: chunk.body as unknown as Record<string, unknown>[], filter_path: BULK_FILTER_PATH });
+          const items = (res.body as { items?: Array<Record<string, BulkItemResult>> }).items ?? [];
+          for (let i = chunk.start; i < chunk.end; i++) {
+            const entry = items[i - chunk.start];
+            // A missing item result is not an acknowledgement.
+            outcomes[i] = classifyBulkItem((entry && Object.values(entry)[0]) ?? { status: 500 });
+          }
+        }),
+      ),
+    );
+    const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
     return outcomes;
   }
 

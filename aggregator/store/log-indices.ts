@@ -10,7 +10,8 @@
  */
 import { indexDay } from '../../shared/time.ts';
 
-export const MAPPING_VERSION = 1;
+/** 1: the first layout. 2: index settings from config, fingerprinted in `_meta.settings` (issue 10). */
+export const MAPPING_VERSION = 2;
 
 /** Cluster ids become part of index names, so they are restricted to what OpenSearch allows. */
 export const CLUSTER_ID_PATTERN = '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$';
@@ -44,21 +45,83 @@ export function parseDayIndexName(
   return { cluster: m[1], day: m[2] };
 }
 
-export function logIndexTemplate(prefix: string, shards: number, replicas: number) {
+/**
+ * What the operator may tune about the daily log indices (config `opensearch.*`, chart
+ * `aggregator.opensearch.*`). Every field is part of the template; a change is applied to
+ * the template at the next start (see {@link templateFingerprint}) and reaches new day
+ * indices only: existing days keep the settings they were created with.
+ */
+export interface LogIndexSettings {
+  /** Primary shards per day index. */
+  readonly shards: number;
+  /** Replicas per day index. */
+  readonly replicas: number;
+  /**
+   * How often new lines become searchable, ms (`index.refresh_interval`). Live tail does
+   * not wait for it (it is fed from what the aggregator ingests); `GET /` and search do.
+   */
+  readonly refreshIntervalMs: number;
+  /**
+   * `request`: every `_bulk` is fsynced to the translog before OpenSearch answers, so an
+   * acknowledged line survives an OpenSearch crash (the agent's ack contract, DESIGN.md
+   * §3). `async`: fsync every `translogSyncIntervalMs`; a crash loses up to that much of
+   * acknowledged data, which the agent never resends.
+   */
+  readonly translogDurability: 'request' | 'async';
+  /** Translog fsync period under `async` durability, ms. */
+  readonly translogSyncIntervalMs: number;
+  /** Stored-fields codec: `best_compression` (zstd-class size) or `default` (LZ4, cheaper CPU). */
+  readonly codec: 'default' | 'best_compression';
+  /**
+   * Sort segments by (timestamp, id) descending: "newest N lines" can stop early, at the
+   * price of sorting every flushed segment.
+   */
+  readonly sortByTime: boolean;
+  /**
+   * The full-text sub-field `message.text` (`q=` queries and highlighting): `text` (with
+   * positions), `match_only_text` (no positions or frequencies: phrases are verified from
+   * `_source`, scores are constant — the API sorts by time, never by score).
+   */
+  readonly messageText: 'text' | 'match_only_text';
+}
+
+/** The layout of MAPPING_VERSION 1 (before issue 10): the baseline the benchmarks compare with. */
+export const LEGACY_INDEX_SETTINGS: LogIndexSettings = Object.freeze({
+  shards: 1,
+  replicas: 0,
+  refreshIntervalMs: 1000,
+  translogDurability: 'request',
+  translogSyncIntervalMs: 5000,
+  codec: 'best_compression',
+  sortByTime: true,
+  messageText: 'text',
+});
+
+/**
+ * Stable text of the settings, stored in the template's `_meta` beside the mapping
+ * version: a replica rewrites a template of its own version whose settings differ (an
+ * operator changed a value) and never one of a newer version (rolling upgrade).
+ */
+export function templateFingerprint(s: LogIndexSettings): string {
+  return [s.shards, s.replicas, s.refreshIntervalMs, s.translogDurability, s.translogSyncIntervalMs, s.codec, s.sortByTime ? 'sort' : 'nosort', s.messageText].join('/');
+}
+
+export function logIndexTemplate(prefix: string, s: LogIndexSettings) {
   return {
     index_patterns: [`${prefix}-*`],
     priority: 100,
-    _meta: { mapping_version: MAPPING_VERSION, owner: 'k8s-logs' },
+    _meta: { mapping_version: MAPPING_VERSION, settings: templateFingerprint(s), owner: 'k8s-logs' },
     template: {
       settings: {
-        number_of_shards: shards,
-        number_of_replicas: replicas,
-        refresh_interval: '1s',
+        number_of_shards: s.shards,
+        number_of_replicas: s.replicas,
+        refresh_interval: `${s.refreshIntervalMs}ms`,
+        'translog.durability': s.translogDurability,
+        ...(s.translogDurability === 'async' ? { 'translog.sync_interval': `${s.translogSyncIntervalMs}ms` } : {}),
         // Newest-first is the common read; sorting the segments the same way makes
         // "latest N lines" queries terminate early.
-        'index.sort.field': ['timestamp', 'id'],
-        'index.sort.order': ['desc', 'desc'],
-        codec: 'best_compression',
+        ...(s.sortByTime ? { 'index.sort.field': ['timestamp', 'id'], 'index.sort.order': ['desc', 'desc'] } : {}),
+        codec: s.codec,
       },
       mappings: {
         dynamic: 'strict' as const,
@@ -76,7 +139,7 @@ export function logIndexTemplate(prefix: string, shards: number, replicas: numbe
           stream: { type: 'keyword' },
           level: { type: 'keyword' },
           // wildcard: exact substring / regexp as LogQL needs; text sub-field: full text.
-          message: { type: 'wildcard', fields: { text: { type: 'text' } } },
+          message: { type: 'wildcard', fields: { text: { type: s.messageText } } },
           labels: { type: 'flat_object' },
           fields: { type: 'flat_object' },
           ingested_at: { type: 'date' },

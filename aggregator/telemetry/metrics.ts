@@ -13,7 +13,7 @@ export interface AggregatorMetrics {
   readonly storeErrors: Counter<'operation' | 'kind'>;
   /** Batches answered 503 because the store refused them as a whole (not the batch's fault). */
   readonly ingestStoreRefusals: Counter<'cause'>;
-  /** Batches answered 429 by the aggregator itself (in-flight byte budget). */
+  /** Batches answered 429 by the aggregator itself (in-flight byte budget, bulk queue). */
   readonly ingestThrottled: Counter<'reason'>;
   readonly ingestInFlightBytes: Gauge;
   readonly httpDuration: Histogram<'route' | 'method' | 'status'>;
@@ -53,7 +53,7 @@ export function createMetrics(registry = new Registry(), opts: { processMetrics?
     }),
     ingestThrottled: new Counter({
       name: `${p}ingest_throttled_requests_total`,
-      help: 'Ingest requests answered 429 by the aggregator itself; reason="inflight_bytes": the in-flight byte budget was full.',
+      help: 'Ingest requests answered 429 by the aggregator itself; reason="inflight_bytes": the in-flight byte budget was full; reason="bulk_queue": the replica\'s _bulk queue (K8S_LOGS_BULK_MAX_QUEUED) was full.',
       labelNames: ['reason'],
       registers: [registry],
     }),

@@ -11,6 +11,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../aggregator/app.ts';
 import { configWith } from '../../aggregator/config.ts';
 import { startOpenSearch } from '../../dev/opensearch/opensearch-process.ts';
+import type { LogIndexSettings } from '../../aggregator/store/log-indices.ts';
 
 export const log = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
 
@@ -50,11 +51,11 @@ export function freshPrefix(name: string): string {
   return `bench-${name}-${randomBytes(3).toString('hex')}`;
 }
 
-export async function benchAggregator(opensearchUrl: string, prefix: string): Promise<BenchAggregator> {
+/** `index`: log index settings instead of the config defaults (e.g. LEGACY_INDEX_SETTINGS as a baseline). */
+export async function benchAggregator(opensearchUrl: string, prefix: string, index?: Partial<LogIndexSettings>): Promise<BenchAggregator> {
   const adminToken = `bench-admin-${randomBytes(12).toString('hex')}`;
-  const app = await buildApp(
-    configWith({ opensearchUrl, indexPrefix: prefix, adminToken, logLevel: 'silent', rateLimit: { standardPerMinute: 0, heavyPerMinute: 0 } }),
-  );
+  const config = configWith({ opensearchUrl, indexPrefix: prefix, adminToken, logLevel: 'silent', rateLimit: { standardPerMinute: 0, heavyPerMinute: 0 } });
+  const app = await buildApp(index ? { ...config, opensearch: { ...config.opensearch, ...index } } : config);
   await app.prepareStore();
   await app.listen({ host: '127.0.0.1', port: 0 });
   const url = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;

@@ -15,6 +15,11 @@
  * each side's median beside it.
  * On this project's 2-core machines the aggregator, OpenSearch and the senders share the
  * CPUs, so the ratio here is a pessimistic bound for a deployment where they do not.
+ *
+ * `--legacy` adds a third side to every round: the aggregator with the layout of
+ * MAPPING_VERSION 1 (LEGACY_INDEX_SETTINGS: `message.text` as `text`), and reports
+ * `vs_legacy` — today's aggregator over the legacy one, geometric mean of the rounds (the
+ * capacity goal of issue 10 is measured this way).
  */
 import { gzipSync } from 'node:zlib';
 import { parseArgs } from 'node:util';
@@ -23,8 +28,9 @@ import { Pool } from 'undici';
 import type { LogRecord } from '../../shared/record.ts';
 import { buildBulkBody } from '../../aggregator/store/bulk-writer.ts';
 import { bootstrapStore } from '../../aggregator/store/bootstrap.ts';
+import { configWith, indexSettingsOf } from '../../aggregator/config.ts';
 import { createOpenSearchClient } from '../../aggregator/store/opensearch.ts';
-import { clusterAlias, dayIndexName } from '../../aggregator/store/log-indices.ts';
+import { LEGACY_INDEX_SETTINGS, clusterAlias, dayIndexName, type LogIndexSettings } from '../../aggregator/store/log-indices.ts';
 import { benchAggregator, benchOpenSearch, dropPrefix, emitResult, freshPrefix, log, round, runConcurrently } from './bench-services.ts';
 import { generateRecords, podsOf } from './realistic-records.ts';
 
@@ -35,6 +41,7 @@ const { values } = parseArgs({
     senders: { type: 'string', default: '2' },
     rounds: { type: 'string', default: '2' },
     'warmup-rounds': { type: 'string', default: '1' },
+    legacy: { type: 'boolean', default: false },
     heap: { type: 'string', default: '2048' },
   },
 });
@@ -73,11 +80,13 @@ async function count(prefix: string): Promise<number> {
   return ((await res.json()) as { count: number }).count;
 }
 
-interface RunResult { side: 'aggregator' | 'direct'; docs: number; seconds: number; docs_per_s: number; retries: number }
+interface RunResult { side: 'aggregator' | 'direct' | 'aggregator-legacy'; docs: number; seconds: number; docs_per_s: number; retries: number }
 
-async function runAggregator(): Promise<RunResult> {
+const runLegacy = () => runAggregator(LEGACY_INDEX_SETTINGS);
+
+async function runAggregator(index?: LogIndexSettings): Promise<RunResult> {
   const prefix = freshPrefix('ingest-agg');
-  const agg = await benchAggregator(os.url, prefix);
+  const agg = await benchAggregator(os.url, prefix, index);
   const token = await agg.token({ name: 'bench agent', scopes: ['ingest'], clusters: [CLUSTER] });
   const pool = new Pool(agg.url, { connections: SENDERS });
   let retries = 0;
@@ -103,13 +112,13 @@ async function runAggregator(): Promise<RunResult> {
   await agg.close();
   await dropPrefix(os.url, prefix);
   if (stored !== DOCS) throw new Error(`aggregator run stored ${stored} of ${DOCS}`);
-  return { side: 'aggregator', docs: stored, seconds: round(seconds, 2), docs_per_s: Math.round(DOCS / seconds), retries };
+  return { side: index ? 'aggregator-legacy' : 'aggregator', docs: stored, seconds: round(seconds, 2), docs_per_s: Math.round(DOCS / seconds), retries };
 }
 
 async function runDirect(): Promise<RunResult> {
   const prefix = freshPrefix('ingest-direct');
-  const client = createOpenSearchClient({ url: os.url, username: undefined, password: undefined, requestTimeoutMs: 60_000, indexPrefix: prefix, shards: 1, replicas: 0 });
-  await bootstrapStore(client, { indexPrefix: prefix, shards: 1, replicas: 0 });
+  const client = createOpenSearchClient({ ...configWith({ opensearchUrl: os.url, indexPrefix: prefix }).opensearch, requestTimeoutMs: 60_000 });
+  await bootstrapStore(client, { indexPrefix: prefix, index: indexSettingsOf(configWith({}).opensearch) });
   const ingestedAt = new Date().toISOString();
   const bodies = batches.map((b) => buildBulkBody(prefix, b, ingestedAt));
   const days = new Set(batches.flatMap((b) => [dayIndexName(prefix, CLUSTER, b[0]!.timestamp), dayIndexName(prefix, CLUSTER, b[b.length - 1]!.timestamp)]));
@@ -145,8 +154,10 @@ const median = (xs: number[]) => {
 try {
   const runs: RunResult[] = [];
   const pairRatios: number[] = [];
+  const legacyRatios: number[] = [];
   for (let r = -WARMUP_ROUNDS; r < ROUNDS; r++) {
-    const order = r % 2 === 0 ? [runDirect, runAggregator] : [runAggregator, runDirect];
+    const sides = values.legacy ? [runDirect, () => runAggregator(), runLegacy] : [runDirect, () => runAggregator()];
+    const order = r % 2 === 0 ? sides : [...sides].reverse();
     const pair: RunResult[] = [];
     for (const run of order) {
       const res = await run();
@@ -158,6 +169,8 @@ try {
     const a = pair.find((x) => x.side === 'aggregator')!.docs_per_s;
     const d = pair.find((x) => x.side === 'direct')!.docs_per_s;
     pairRatios.push(a / d);
+    const l = pair.find((x) => x.side === 'aggregator-legacy')?.docs_per_s;
+    if (l) legacyRatios.push(a / l);
   }
   const agg = median(runs.filter((x) => x.side === 'aggregator').map((x) => x.docs_per_s));
   const direct = median(runs.filter((x) => x.side === 'direct').map((x) => x.docs_per_s));
@@ -175,6 +188,13 @@ try {
     goal_ratio: 0.9,
     pass: geomean >= 0.9,
     warmup_rounds: WARMUP_ROUNDS,
+    ...(legacyRatios.length
+      ? {
+          aggregator_legacy_docs_per_s: Math.round(median(runs.filter((x) => x.side === 'aggregator-legacy').map((x) => x.docs_per_s))),
+          vs_legacy: round(Math.exp(legacyRatios.reduce((s, x) => s + Math.log(x), 0) / legacyRatios.length), 2),
+          vs_legacy_rounds: legacyRatios.map((x) => round(x, 2)),
+        }
+      : {}),
     runs,
   });
 } finally {

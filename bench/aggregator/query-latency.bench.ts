@@ -8,7 +8,10 @@
  *                       aggregations:["level"], start:"now-24h"}            (whole store, ~1 % match)
  *   get_q_substring     GET /v1/k8s/logs/?q=connection reset by peer&start=now-24h
  *
- *   node bench/aggregator/query-latency.bench.ts [--lines 5000000] [--iterations 50] [--warmup 5]
+ *   node bench/aggregator/query-latency.bench.ts [--lines 5000000] [--iterations 50] [--warmup 5] [--no-index-sort]
+ *
+ * `--no-index-sort` stores without index sorting (config `K8S_LOGS_INDEX_SORT=false`), to
+ * weigh its cheaper indexing (bench/aggregator/mapping-variants.bench.ts) against queries.
  *
  * Latency is client-side (request sent → body read) on a keep-alive connection, one
  * request at a time; `took_ms` is OpenSearch's own time from the response, for comparison.
@@ -32,6 +35,7 @@ const { values } = parseArgs({
     batch: { type: 'string', default: '5000' },
     loaders: { type: 'string', default: '2' },
     heap: { type: 'string', default: '2048' },
+    'no-index-sort': { type: 'boolean', default: false },
   },
 });
 const LINES = Number(values.lines);
@@ -45,7 +49,7 @@ const target = pods[0]!;
 
 const os = await benchOpenSearch(Number(values.heap));
 const prefix = freshPrefix('query');
-const agg = await benchAggregator(os.url, prefix);
+const agg = await benchAggregator(os.url, prefix, values['no-index-sort'] ? { sortByTime: false } : undefined);
 
 async function load(): Promise<{ seconds: number; targetLines: number; rareLines: number }> {
   const osPool = new Pool(os.url, { connections: LOADERS });
@@ -161,6 +165,7 @@ try {
     phrase_lines: loaded.rareLines,
     load_seconds: round(loaded.seconds),
     load_lines_per_s: Math.round(LINES / loaded.seconds),
+    index_sort: !values['no-index-sort'],
     opensearch: os.embedded ? 'embedded single node (same machine)' : 'OPENSEARCH_URL',
     queries: { get_one_pod_24h: onePod, search_substring: search, get_q_substring: getQ },
   });

@@ -241,3 +241,54 @@ t.test('past the in-flight byte budget a batch gets 429 + Retry-After and is sto
   t.match(metrics, /k8s_logs_aggregator_ingest_throttled_requests_total\{reason="inflight_bytes"\} 1\n/);
   t.match(metrics, /k8s_logs_aggregator_ingest_inflight_bytes 0\n/);
 });
+
+t.test('past the bulk queue bound a batch gets 429 before any of it reaches the store, and the chunks of a batch are sent in parallel', async (t) => {
+  const opensearchUrl = agg.opensearchUrl;
+  const prefix = uniquePrefix('bulkq');
+  // Two _bulk slots, none to wait in; 2 KiB bulk bodies, so a 6-record batch is 3 chunks.
+  const config = configWith({ opensearchUrl, adminToken: agg.adminToken, indexPrefix: prefix, ingest: { maxConcurrentBulks: 2, maxQueuedBulks: 0, maxBulkBytes: 64 * 1024 } });
+  const client = createOpenSearchClient(config.opensearch);
+  const realBulk = client.bulk.bind(client);
+  let bulks = 0;
+  let entered2!: () => void;
+  const twoInBulk = new Promise<void>((r) => (entered2 = r));
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  (client as { bulk: unknown }).bulk = async (...args: Parameters<typeof realBulk>) => {
+    if (++bulks === 2) entered2();
+    await gate;
+    return realBulk(...args);
+  };
+  const app = await buildApp(config, { opensearch: client });
+  t.teardown(async () => {
+    release();
+    await app.close();
+    await client.close();
+    await fetch(`${opensearchUrl}/${prefix}-*,.${prefix}-*?expand_wildcards=all`, { method: 'DELETE' }).catch(() => {});
+  });
+  await app.prepareStore();
+  const made = await app.inject({ method: 'POST', url: '/v1/k8s/logs/tokens', headers: { authorization: `Bearer ${agg.adminToken}` }, payload: { name: 'agent', scopes: ['ingest'], clusters: ['alpha'] } });
+  const tok = (made.json() as { token: string }).token;
+  const send = (records: object[]) =>
+    app.inject({ method: 'POST', url: '/v1/ingest', headers: { authorization: `Bearer ${tok}`, 'content-type': 'application/x-ndjson', 'content-encoding': 'gzip' }, payload: gzipSync(ndjson(records)) });
+  // 2 records of ~40 KiB each: two chunks, both in flight at once (the test holds them).
+  const big = (i: number) => record({ cluster: 'alpha', message: `${i} ${'x'.repeat(40_000)}` });
+  const first = send([big(1), big(2)]);
+  await twoInBulk;
+  t.equal(bulks, 2, 'both chunks of the first batch are at the store together');
+  const second = [record({ cluster: 'alpha' })];
+  const shed = await send(second);
+  t.equal(shed.statusCode, 429, 'no slot free and no room to wait');
+  t.equal(shed.json().error.code, 'ingest_overloaded');
+  t.ok(Number(shed.headers['retry-after']) > 0, 'Retry-After');
+  t.equal(bulks, 2, 'nothing of the shed batch was sent');
+  release();
+  const answered = await first;
+  t.equal(answered.statusCode, 200);
+  t.equal(answered.json().accepted, 2);
+  const resent = await send(second);
+  t.equal(resent.statusCode, 200, 'slots are released once the first batch is answered');
+  t.equal(resent.json().accepted, 1);
+  const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body;
+  t.match(metrics, /k8s_logs_aggregator_ingest_throttled_requests_total\{reason="bulk_queue"\} 1\n/);
+});

@@ -17,6 +17,7 @@ import { acceptanceWindow, decodeBatch } from './decode-batch.ts';
 import { InFlightBytes } from './inflight-bytes.ts';
 import { classifyIngestStoreFailure, itemRetryVerdict, verdictError } from './store-refusal.ts';
 import { DayIndexError, type BulkWriter, type ItemRetryCause } from '../../store/bulk-writer.ts';
+import { BulkQueueFullError } from '../../store/bulk-gate.ts';
 import type { AggregatorMetrics } from '../../telemetry/metrics.ts';
 import type { HeartbeatStore } from '../../store/heartbeat-store.ts';
 import type { CollectionConfigStore } from '../../store/collection-config-store.ts';
@@ -94,6 +95,11 @@ export const ingestRoutes: FastifyPluginAsyncTypebox<IngestRoutesOptions> = asyn
     try {
       outcomes = await opts.writer.write(batch.records, batch.raw);
     } catch (err) {
+      if (err instanceof BulkQueueFullError) {
+        // Shed before OpenSearch's own write queue overflows: nothing of the batch was sent.
+        opts.metrics.ingestThrottled.inc({ reason: 'bulk_queue' });
+        throw new AppError('AGG_ERR_INGEST_OVERLOADED', 'the store is busy with other batches; send this one again', { retryAfterSeconds: 1, cause: err });
+      }
       const operation = err instanceof DayIndexError ? 'create_index' : 'bulk';
       const cause = err instanceof DayIndexError ? err.cause : err;
       const verdict = classifyIngestStoreFailure(operation, storeErrorFacts(cause));

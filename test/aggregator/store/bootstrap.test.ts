@@ -80,3 +80,26 @@ t.test('prepareStore is idempotent and creates the jobs system index', async (t)
   const jobs = await fetch(`${url}/.${prefix}-jobs?expand_wildcards=all`);
   t.equal(jobs.status, 200);
 });
+
+t.test('prepareStore rewrites a template of the current version whose settings an operator changed', async (t) => {
+  const prefix = uniquePrefix('mapv-set');
+  prefixes.push(prefix);
+  const base = configWith({ opensearchUrl: url, indexPrefix: prefix, adminToken: 'bootstrap-test-admin-token' });
+  const first = await buildApp(base);
+  t.teardown(() => first.close());
+  await first.prepareStore();
+  const settings = async () => {
+    const res = await fetch(`${url}/_index_template/${prefix}-logs`);
+    const body = (await res.json()) as { index_templates: Array<{ index_template: { template: { settings: { index: Record<string, unknown> } } } }> };
+    return body.index_templates[0]?.index_template.template.settings.index;
+  };
+  t.equal((await settings())?.['refresh_interval'], '1000ms');
+  const changed = { ...base, opensearch: { ...base.opensearch, refreshIntervalMs: 5000, translogDurability: 'async' as const } };
+  const second = await buildApp(changed);
+  t.teardown(() => second.close());
+  await second.prepareStore();
+  const now = await settings();
+  t.equal(now?.['refresh_interval'], '5000ms', 'the new value is installed');
+  t.same(now?.['translog'], { durability: 'async', sync_interval: '5000ms' });
+  t.equal((await template(prefix))?._meta?.mapping_version, MAPPING_VERSION);
+});
