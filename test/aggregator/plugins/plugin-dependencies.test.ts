@@ -12,11 +12,11 @@ t.test('a plugin registered without a dependency fails at boot', async (t) => {
   const app = Fastify({ logger: false });
   void app.register(metricsPlugin, {});
   void app.register(repositoriesPlugin, { auth });
-  await t.rejects(app.ready(), /k8s-logs-opensearch/, 'names the missing plugin');
+  await t.rejects(async () => app.ready(), /k8s-logs-opensearch/, 'names the missing plugin');
 });
 
 t.test('the job runner needs the repositories and the bulk writer', async (t) => {
   const app = Fastify({ logger: false });
   void app.register(jobsPlugin, { retentionDays: 7, retentionIntervalMs: 3_600_000 });
-  await t.rejects(app.ready(), /k8s-logs-opensearch/, 'refused');
+  await t.rejects(async () => app.ready(), /k8s-logs-opensearch/, 'refused');
 });
