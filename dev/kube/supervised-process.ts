@@ -14,16 +14,22 @@ import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isAlive } from '../process-alive.ts';
 
-// $1 = log file, the rest = the command. Prints the child's pid, then waits for stdin to
-// close (the parent is gone, or stop()) and terminates the child.
-const WRAPPER = `log="$1"; shift
+// $1 = log file, $2 = seconds between SIGTERM and SIGKILL, the rest = the command. Prints
+// the child's pid, then waits for stdin to close (the parent is gone, or stop()) and
+// terminates the child. The SIGKILL matters when the parent died: etcd gets its SIGTERM at
+// the same moment, and a kube-apiserver whose etcd is gone never finishes shutting down.
+const WRAPPER = `log="$1"; grace="$2"; shift 2
 "$@" >>"$log" 2>&1 </dev/null &
 child=$!
 echo "$child"
 read -r _ || true
 kill -TERM "$child" 2>/dev/null
+( sleep "$grace"; kill -KILL "$child" 2>/dev/null ) &
 wait "$child"
 `;
+
+/** Seconds the wrapper waits after SIGTERM before SIGKILL. */
+const WRAPPER_GRACE_SECONDS = 10;
 
 const LOG_TAIL_BYTES = 4_000;
 
@@ -43,10 +49,14 @@ export async function startSupervised(
   args: readonly string[],
   logFile: string,
 ): Promise<SupervisedProcess> {
-  const wrapper: ChildProcess = spawn('sh', ['-c', WRAPPER, 'supervise', logFile, command, ...args], {
-    // The wrapper's own stderr would only say "Terminated" about the child it stops.
-    stdio: ['pipe', 'pipe', 'ignore'],
-  });
+  const wrapper: ChildProcess = spawn(
+    'sh',
+    ['-c', WRAPPER, 'supervise', logFile, String(WRAPPER_GRACE_SECONDS), command, ...args],
+    {
+      // The wrapper's own stderr would only say "Terminated" about the child it stops.
+      stdio: ['pipe', 'pipe', 'ignore'],
+    },
+  );
   const pid = await new Promise<number>((resolve, reject) => {
     let text = '';
     wrapper.once('error', reject);

@@ -21,6 +21,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { KubeConfig } from '@kubernetes/client-node';
+import tap from 'tap';
 import {
   kubeconfigYaml,
   startControlPlane,
@@ -76,14 +77,14 @@ export function uniqueKubeName(base: string): string {
 /**
  * The cluster for one test. `private: true` gives the test an API server of its own (same
  * etcd, own prefix: an empty cluster) that it may stop and restart; `kubelet: true` requires
- * the fake kubelet. Either skips the test (returns undefined after t.skip-style `onSkip`)
- * on an external cluster: the caller gets `undefined` and should return.
+ * the fake kubelet. On an external cluster neither is possible: the result is `undefined`
+ * (with a comment saying so) and the caller skips.
  */
 export async function testKube(
   t: Teardown & { comment?: (msg: string) => void },
   opts: { private?: boolean; kubelet?: boolean; nodeName?: string } = {},
 ): Promise<TestKube | undefined> {
-  const shared = await sharedControlPlane(t);
+  const shared = await sharedControlPlane();
   if ((opts.private || opts.kubelet) && !shared.pki) {
     t.comment?.('skipped: needs a control plane of its own (KUBECONFIG points at an external cluster)');
     return undefined;
@@ -208,7 +209,7 @@ interface SharedControlPlane {
 
 let alone: Promise<SharedControlPlane> | undefined;
 
-async function sharedControlPlane(t: Teardown): Promise<SharedControlPlane> {
+async function sharedControlPlane(): Promise<SharedControlPlane> {
   const kubeconfig = process.env[KUBE_ENV.kubeconfig];
   const dir = process.env[KUBE_ENV.dir];
   if (kubeconfig) {
@@ -220,11 +221,12 @@ async function sharedControlPlane(t: Teardown): Promise<SharedControlPlane> {
       etcdUrl: (await readFile(path.join(dir, 'etcd-url'), 'utf8')).trim(),
     };
   }
-  // Run alone: one control plane for this test file, stopped when the file's tests end.
+  // Run alone: one control plane for this test file, stopped when the whole file ends (the
+  // root test's teardown, not the calling subtest's: later subtests reuse it).
   alone ??= (async () => {
     const dataDir = await mkdtemp(path.join(tmpdir(), 'k8s-logs-kube-'));
     const cp = await startControlPlane({ dataDir });
-    t.teardown(async () => {
+    tap.teardown(async () => {
       await cp.stop();
       await rm(dataDir, { recursive: true, force: true });
     });
