@@ -12,12 +12,13 @@
  * chunk is processed atomically with respect to other tailers and timers. `notify()` may be
  * called any time (file-system events) to cut an idle wait short.
  */
-import { open, readdir, realpath, stat, type FileHandle } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { realpath, stat, type FileHandle } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import type { ByteBudget } from '../batch/byte-budget.ts';
 import type { AgentEvents } from '../telemetry/events.ts';
 import type { FileConsumer, StartPoint, TailHost } from './file-consumer.ts';
 import { FINGERPRINT_BYTES, readFingerprint } from './file-identity.ts';
+import { findCopy } from './find-copy.ts';
 
 export interface TailerOptions {
   readBufferBytes: number;
@@ -282,49 +283,36 @@ export class FileTailer {
    * the rotation metric; logged).
    */
   private async readCopiedTail(old: FileConsumer): Promise<void> {
-    const dir = dirname(this.realPath || this.path);
-    let names: string[];
+    const copy = await findCopy({
+      dir: dirname(this.realPath || this.path),
+      excludePath: this.realPath,
+      dev: this.dev,
+      ino: this.ino,
+      fingerprint: this.fingerprint,
+      minSize: this.pos,
+    });
+    if (copy === null) return;
+    const buf = this.deps.readBuffers.take();
     try {
-      names = await readdir(dir);
-    } catch {
-      return;
-    }
-    for (const name of names) {
-      const p = join(dir, name);
-      if (p === this.realPath) continue;
-      const st = await stat(p, { bigint: true }).catch(() => null);
-      if (st === null || !st.isFile() || Number(st.size) < this.pos) continue;
-      if (String(st.ino) === this.ino && String(st.dev) === this.dev) continue;
-      let fh: FileHandle | null = null;
-      try {
-        fh = await open(p, 'r');
-        if ((await readFingerprint(fh, this.scratch)) !== this.fingerprint) continue;
-        const size = Number(st.size);
-        const buf = this.deps.readBuffers.take();
-        try {
-          let pos = this.pos;
-          while (pos < size) {
-            const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, size - pos), pos);
-            if (bytesRead === 0) break;
-            old.push(buf.subarray(0, bytesRead), pos);
-            pos += bytesRead;
-          }
-          if (pos > this.pos) {
-            this.deps.events.log.info(
-              { path: this.path, copy: p, from: this.pos, to: pos },
-              'read the tail of a copy-truncated file from its copy',
-            );
-          }
-          this.pos = pos;
-        } finally {
-          this.deps.readBuffers.give(buf);
-        }
-        return;
-      } catch {
-        // Unreadable candidate: try the next.
-      } finally {
-        await fh?.close().catch(() => undefined);
+      let pos = this.pos;
+      while (pos < copy.size) {
+        const { bytesRead } = await copy.fh.read(buf, 0, Math.min(buf.length, copy.size - pos), pos);
+        if (bytesRead === 0) break;
+        old.push(buf.subarray(0, bytesRead), pos);
+        pos += bytesRead;
       }
+      if (pos > this.pos) {
+        this.deps.events.log.info(
+          { path: this.path, copy: copy.path, from: this.pos, to: pos },
+          'read the tail of a copy-truncated file from its copy',
+        );
+      }
+      this.pos = pos;
+    } catch {
+      // Unreadable copy: best effort, as without one.
+    } finally {
+      this.deps.readBuffers.give(buf);
+      await copy.fh.close().catch(() => undefined);
     }
   }
 
