@@ -56,10 +56,28 @@ export class ReadBufferPool {
   }
 }
 
+/**
+ * Reading a copy under the identity of the file it was copied from (restart recovery after
+ * copytruncate): the records keep the ids, generation and replay journal they had before.
+ */
+export interface CopyOf {
+  /** The original's inode (the identity of every record read). */
+  dev: string;
+  ino: string;
+  /** Where to start: the original's checkpoint. */
+  start: StartPoint;
+}
+
 export class FileTailer {
   readonly path: string;
+  /** The identity the records are read under: the open file's inode unless reading a copy ({@link CopyOf}). */
   readonly dev: string;
   readonly ino: string;
+  /** The inode actually open. */
+  readonly fileDev: string;
+  readonly fileIno: string;
+  /** Set when reading a copy under its original's identity. */
+  private readonly copyOf: CopyOf | undefined;
   private readonly fh: FileHandle;
   private readonly opts: TailerOptions;
   private readonly deps: TailerDeps;
@@ -92,11 +110,15 @@ export class FileTailer {
     size: number,
     opts: TailerOptions,
     deps: TailerDeps,
+    copyOf?: CopyOf,
   ) {
     this.path = path;
     this.fh = fh;
-    this.dev = dev;
-    this.ino = ino;
+    this.fileDev = dev;
+    this.fileIno = ino;
+    this.copyOf = copyOf;
+    this.dev = copyOf?.dev ?? dev;
+    this.ino = copyOf?.ino ?? ino;
     this.size = size;
     this.opts = opts;
     this.deps = deps;
@@ -214,7 +236,8 @@ export class FileTailer {
         if (truncated !== null) {
           const seen = this.generations.get(fp);
           start = { offset: 0, why: truncated, generation: seen === undefined ? 0 : seen + 1 };
-        } else start = this.deps.host.startFor(this.path, this.dev, this.ino, fp, st.size);
+        } else if (this.copyOf !== undefined) start = this.copyOf.start;
+        else start = this.deps.host.startFor(this.path, this.dev, this.ino, fp, st.size);
         this.generation = start.generation ?? 0;
         this.generations.set(fp, this.generation);
         this.pos = start.offset;
@@ -267,6 +290,15 @@ export class FileTailer {
   private async truncated(): Promise<void> {
     const old = this.consumer!;
     this.deps.events.rotated(this.path, 'truncate', this.pos);
+    if (this.copyOf !== undefined) {
+      // A copy being read under its original's identity was itself truncated: what it holds
+      // now is no part of that identity, and the copy is no tailed file of its own.
+      old.end('truncated');
+      this.deps.events.fileClosed(this.path, old.key, this.pos, 'truncated');
+      this.consumer = null;
+      this.finished = true;
+      return;
+    }
     await this.readCopiedTail(old);
     old.end('truncated');
     this.deps.events.fileClosed(this.path, old.key, this.pos, 'truncated');
@@ -286,8 +318,8 @@ export class FileTailer {
     const copy = await findCopy({
       dir: dirname(this.realPath || this.path),
       excludePath: this.realPath,
-      dev: this.dev,
-      ino: this.ino,
+      dev: this.fileDev,
+      ino: this.fileIno,
       fingerprint: this.fingerprint,
       minSize: this.pos,
     });
@@ -323,7 +355,7 @@ export class FileTailer {
     try {
       const st = await stat(this.path, { bigint: true });
       exists = true;
-      same = String(st.ino) === this.ino && String(st.dev) === this.dev;
+      same = String(st.ino) === this.fileIno && String(st.dev) === this.fileDev;
     } catch {
       // Gone: not the same file (same stays false).
     }
