@@ -14,6 +14,11 @@ export const ErrorCodes = {
   AGG_ERR_FORBIDDEN: { status: 403, code: 'forbidden' },
   AGG_ERR_NOT_FOUND: { status: 404, code: 'not_found' },
   AGG_ERR_CONFLICT: { status: 409, code: 'conflict' },
+  /**
+   * The bootstrap admin token cannot be revoked through the API (it could leave no admin
+   * token at all); it is rotated by the aggregator's `K8S_LOGS_ADMIN_TOKEN`.
+   */
+  AGG_ERR_BOOTSTRAP_TOKEN: { status: 409, code: 'bootstrap_token_protected' },
   AGG_ERR_PAYLOAD_TOO_LARGE: { status: 413, code: 'payload_too_large' },
   AGG_ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, code: 'unsupported_media_type' },
   AGG_ERR_RATE_LIMITED: { status: 429, code: 'rate_limited' },

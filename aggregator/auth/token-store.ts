@@ -18,6 +18,9 @@ import { systemIndexName } from '../store/system-indices.ts';
 import type { Principal, Scope } from './scopes.ts';
 import { TokenCache } from './token-cache.ts';
 
+/** Public id of the bootstrap admin token (every generation of it). */
+export const BOOTSTRAP_TOKEN_ID = 'bootstrap-admin';
+
 export interface TokenRecord {
   id: string;
   name: string;
@@ -123,7 +126,7 @@ export class TokenStore {
   }): Promise<{ token: string; record: TokenRecord }> {
     const token = input.secret ?? generateToken();
     const record: TokenRecord = {
-      id: input.bootstrap ? 'bootstrap-admin' : randomBytes(8).toString('hex'),
+      id: input.bootstrap ? BOOTSTRAP_TOKEN_ID : randomBytes(8).toString('hex'),
       name: input.name,
       prefix: token.slice(0, TOKEN_PREFIX.length + 4),
       scopes: input.scopes,
