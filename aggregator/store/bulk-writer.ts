@@ -9,7 +9,8 @@
  * `_bulk` request itself fails) is thrown: a {@link DayIndexError} for index creation, the
  * client's error otherwise; the caller decides what it means (this adapter never picks an
  * HTTP status). Concurrency-safe: the only shared state is the set of day indices believed
- * to exist, and a stale entry is corrected by the `index_not_found` path below.
+ * to exist (a stale entry is corrected by the `index_not_found` path below) and the day
+ * indices whose creation was just refused (see `refusedRetryMs`).
  */
 import type { LogRecord } from '../../shared/record.ts';
 import type { DiscardReason } from '../../shared/reasons.ts';
@@ -131,11 +132,23 @@ export class BulkWriter {
   readonly #prefix: string;
   readonly #maxBulkBytes: number;
   readonly #knownIndices = new Set<string>();
+  /** Day index → when its refused creation may be tried again (ms) and the refusal. */
+  readonly #refused = new Map<string, { untilMs: number; cause: unknown }>();
+  readonly #refusedRetryMs: number;
+  readonly #now: () => number;
 
-  constructor(client: OpenSearch, prefix: string, opts: { maxBulkBytes?: number } = {}) {
+  /**
+   * `refusedRetryMs`: after the store refused (or failed) to create a day index, batches for
+   * that day fail at once with the same refusal for this long, ms, instead of asking the
+   * store again for every batch of every agent (a shard limit at midnight would otherwise
+   * turn into a storm of create requests). Default 5000; agents retry anyway.
+   */
+  constructor(client: OpenSearch, prefix: string, opts: { maxBulkBytes?: number; refusedRetryMs?: number; now?: () => number } = {}) {
     this.#client = client;
     this.#prefix = prefix;
     this.#maxBulkBytes = opts.maxBulkBytes ?? 10 << 20;
+    this.#refusedRetryMs = opts.refusedRetryMs ?? 5000;
+    this.#now = opts.now ?? Date.now;
   }
 
   /** Records must be validated and carry canonical timestamps. Throws on request-level failure. */
@@ -192,6 +205,11 @@ export class BulkWriter {
     }
     for (const [index, cluster] of missing) {
       const alias = clusterAlias(this.#prefix, cluster);
+      const refused = this.#refused.get(index);
+      if (refused !== undefined) {
+        if (this.#now() < refused.untilMs) throw new DayIndexError(index, refused.cause);
+        this.#refused.delete(index);
+      }
       try {
         try {
           await this.#client.indices.create({ index, body: { aliases: { [alias]: {} } } });
@@ -200,6 +218,7 @@ export class BulkWriter {
           await this.#client.indices.putAlias({ index, name: alias });
         }
       } catch (err) {
+        this.#refused.set(index, { untilMs: this.#now() + this.#refusedRetryMs, cause: err });
         throw new DayIndexError(index, err);
       }
       this.#knownIndices.add(index);
