@@ -32,6 +32,7 @@ import type { OpenedFile, TailHost } from './tail/file-consumer.ts';
 import { FINGERPRINT_BYTES, fingerprintOf } from './tail/file-identity.ts';
 import { ReadBufferPool } from './tail/file-tailer.ts';
 import { TailManager } from './tail/tail-manager.ts';
+import { findCopy } from './tail/find-copy.ts';
 
 export const AGENT_VERSION = '0.1.0';
 
@@ -132,7 +133,14 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     };
   };
 
+  /**
+   * Checkpoint keys being drained from the copy of a copy-truncated file (restart recovery):
+   * reserved before any tailer starts, so no tailer drops their entry meanwhile.
+   */
+  const copyRecoveries = new Set<string>();
+
   const finished = (p: FilePipeline): void => {
+    copyRecoveries.delete(p.key);
     store.delete(p.key);
     if (pipelines.get(p.key) === p) pipelines.delete(p.key);
   };
@@ -234,7 +242,9 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
           { path, file_key: e.key, offset: e.offset, size, generation: generation + 1 },
           'file is shorter than its checkpoint: reading it from 0 as a new generation',
         );
-        store.delete(e.key);
+        // The old generation's rest may be being read from a copy (copytruncate while we
+        // were down): then its entry stays until that drain is acknowledged.
+        if (!copyRecoveries.has(e.key)) store.delete(e.key);
         return { offset: 0, why: 'regenerated', generation: generation + 1 };
       }
       if (firstStart && config.readFrom === 'end' && initialPaths.has(path)) return { offset: size, why: 'policy-end' };
@@ -386,6 +396,8 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
   }
   if (metadata !== null) state.setMetadata(metadata);
 
+  // Before any tailer looks at a checkpoint (discovery's first events start tailers).
+  await recoverCopies();
   const first = await discovery.start();
   initialPaths = new Set(first);
   await Promise.all(first.map((p) => manager.ensure(p)));
@@ -410,7 +422,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
   async function recoverRotated(): Promise<void> {
     const open = manager.inodes();
     for (const e of [...store.all()]) {
-      if (open.has(`${e.dev}:${e.ino}`)) continue;
+      if (copyRecoveries.has(e.key) || open.has(`${e.dev}:${e.ino}`)) continue;
       const dir = dirname(e.real_path || e.path);
       let names: string[];
       try {
@@ -429,6 +441,65 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
         await manager.recover(p);
         break;
       }
+    }
+  }
+
+  /**
+   * Checkpoints whose inode no longer holds their content (copytruncate while the agent was
+   * down, or before the old generation's tail was acknowledged: the inode now holds new
+   * content or nothing, or a shorter rewrite of the same first line): their rest lives in
+   * the copy, another inode with the same first line in the same directory (find-copy.ts,
+   * as the live tailer finds it). Drain the copy from the checkpoint under the checkpoint's
+   * identity, generation and replay journal, so ids and record grouping match what may be
+   * stored already. An inode that still holds the content is left to the tailers and to
+   * `recoverRotated` (rename); with neither content nor copy the entry ages out as before.
+   */
+  async function recoverCopies(): Promise<void> {
+    const listed = new Map<string, Map<string, { path: string; size: number }>>();
+    const inodesIn = async (dir: string): Promise<Map<string, { path: string; size: number }>> => {
+      let m = listed.get(dir);
+      if (m !== undefined) return m;
+      m = new Map();
+      listed.set(dir, m);
+      const names = await readdir(dir).catch(() => [] as string[]);
+      for (const name of names) {
+        const p = join(dir, name);
+        const st = await stat(p, { bigint: true }).catch(() => null);
+        if (st !== null && st.isFile()) m.set(`${st.dev}:${st.ino}`, { path: p, size: Number(st.size) });
+      }
+      return m;
+    };
+    for (const e of [...store.all()]) {
+      const own = e.real_path || e.path;
+      const dir = dirname(own);
+      const at = (await inodesIn(dir)).get(`${e.dev}:${e.ino}`);
+      if (at !== undefined) {
+        const fp = await fingerprintFile(at.path).catch(() => null);
+        const latest = store.find(e.dev, e.ino, e.fingerprint)?.key === e.key;
+        if (fp === e.fingerprint && at.size >= e.offset && latest) continue;
+      }
+      const copy = await findCopy({
+        dir,
+        excludePath: at?.path ?? own,
+        dev: e.dev,
+        ino: e.ino,
+        fingerprint: e.fingerprint,
+        minSize: e.offset + 1,
+      });
+      if (copy === null) continue;
+      await copy.fh.close().catch(() => undefined);
+      copyRecoveries.add(e.key);
+      log.info(
+        { path: copy.path, was: e.path, file_key: e.key, offset: e.offset, size: copy.size },
+        'draining the copy of a file copy-truncated before its tail was acknowledged',
+      );
+      const start = {
+        offset: e.offset,
+        why: 'copy-of-truncated',
+        generation: e.generation ?? 0,
+        ...(e.inflight !== undefined ? { replay: e.inflight } : {}),
+      };
+      if (!(await manager.recover(copy.path, { dev: e.dev, ino: e.ino, start }))) copyRecoveries.delete(e.key);
     }
   }
 

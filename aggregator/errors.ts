@@ -17,6 +17,11 @@ export const ErrorCodes = {
   AGG_ERR_CONFLICT: { status: 409, code: 'conflict' },
   /** `If-Match` names a version that is no longer current: re-read and retry. */
   AGG_ERR_PRECONDITION_FAILED: { status: 412, code: 'precondition_failed' },
+  /**
+   * The bootstrap admin token cannot be revoked through the API (it could leave no admin
+   * token at all); it is rotated by the aggregator's `K8S_LOGS_ADMIN_TOKEN`.
+   */
+  AGG_ERR_BOOTSTRAP_TOKEN: { status: 409, code: 'bootstrap_token_protected' },
   AGG_ERR_PAYLOAD_TOO_LARGE: { status: 413, code: 'payload_too_large' },
   AGG_ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, code: 'unsupported_media_type' },
   AGG_ERR_RATE_LIMITED: { status: 429, code: 'rate_limited' },

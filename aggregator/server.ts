@@ -6,6 +6,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { buildApp } from './app.ts';
 import { ConfigError, HELP, loadConfig } from './config.ts';
+import { drain } from './drain.ts';
 
 async function main(): Promise<void> {
   if (process.argv.includes('--help') || process.argv.includes('-h')) {
@@ -29,7 +30,7 @@ async function main(): Promise<void> {
     if (closing) return;
     closing = true;
     app.log.info({ signal }, 'draining');
-    app.close().then(() => process.exit(0), (err: unknown) => {
+    drain(app).then(() => process.exit(0), (err: unknown) => {
       app.log.error({ err }, 'shutdown failed');
       process.exit(1);
     });

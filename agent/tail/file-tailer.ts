@@ -12,12 +12,13 @@
  * chunk is processed atomically with respect to other tailers and timers. `notify()` may be
  * called any time (file-system events) to cut an idle wait short.
  */
-import { open, readdir, realpath, stat, type FileHandle } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { realpath, stat, type FileHandle } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import type { ByteBudget } from '../batch/byte-budget.ts';
 import type { AgentEvents } from '../telemetry/events.ts';
 import type { FileConsumer, StartPoint, TailHost } from './file-consumer.ts';
 import { FINGERPRINT_BYTES, readFingerprint } from './file-identity.ts';
+import { findCopy } from './find-copy.ts';
 
 export interface TailerOptions {
   readBufferBytes: number;
@@ -55,10 +56,28 @@ export class ReadBufferPool {
   }
 }
 
+/**
+ * Reading a copy under the identity of the file it was copied from (restart recovery after
+ * copytruncate): the records keep the ids, generation and replay journal they had before.
+ */
+export interface CopyOf {
+  /** The original's inode (the identity of every record read). */
+  dev: string;
+  ino: string;
+  /** Where to start: the original's checkpoint. */
+  start: StartPoint;
+}
+
 export class FileTailer {
   readonly path: string;
+  /** The identity the records are read under: the open file's inode unless reading a copy ({@link CopyOf}). */
   readonly dev: string;
   readonly ino: string;
+  /** The inode actually open. */
+  readonly fileDev: string;
+  readonly fileIno: string;
+  /** Set when reading a copy under its original's identity. */
+  private readonly copyOf: CopyOf | undefined;
   private readonly fh: FileHandle;
   private readonly opts: TailerOptions;
   private readonly deps: TailerDeps;
@@ -91,11 +110,15 @@ export class FileTailer {
     size: number,
     opts: TailerOptions,
     deps: TailerDeps,
+    copyOf?: CopyOf,
   ) {
     this.path = path;
     this.fh = fh;
-    this.dev = dev;
-    this.ino = ino;
+    this.fileDev = dev;
+    this.fileIno = ino;
+    this.copyOf = copyOf;
+    this.dev = copyOf?.dev ?? dev;
+    this.ino = copyOf?.ino ?? ino;
     this.size = size;
     this.opts = opts;
     this.deps = deps;
@@ -213,7 +236,8 @@ export class FileTailer {
         if (truncated !== null) {
           const seen = this.generations.get(fp);
           start = { offset: 0, why: truncated, generation: seen === undefined ? 0 : seen + 1 };
-        } else start = this.deps.host.startFor(this.path, this.dev, this.ino, fp, st.size);
+        } else if (this.copyOf !== undefined) start = this.copyOf.start;
+        else start = this.deps.host.startFor(this.path, this.dev, this.ino, fp, st.size);
         this.generation = start.generation ?? 0;
         this.generations.set(fp, this.generation);
         this.pos = start.offset;
@@ -266,6 +290,15 @@ export class FileTailer {
   private async truncated(): Promise<void> {
     const old = this.consumer!;
     this.deps.events.rotated(this.path, 'truncate', this.pos);
+    if (this.copyOf !== undefined) {
+      // A copy being read under its original's identity was itself truncated: what it holds
+      // now is no part of that identity, and the copy is no tailed file of its own.
+      old.end('truncated');
+      this.deps.events.fileClosed(this.path, old.key, this.pos, 'truncated');
+      this.consumer = null;
+      this.finished = true;
+      return;
+    }
     await this.readCopiedTail(old);
     old.end('truncated');
     this.deps.events.fileClosed(this.path, old.key, this.pos, 'truncated');
@@ -282,49 +315,36 @@ export class FileTailer {
    * the rotation metric; logged).
    */
   private async readCopiedTail(old: FileConsumer): Promise<void> {
-    const dir = dirname(this.realPath || this.path);
-    let names: string[];
+    const copy = await findCopy({
+      dir: dirname(this.realPath || this.path),
+      excludePath: this.realPath,
+      dev: this.fileDev,
+      ino: this.fileIno,
+      fingerprint: this.fingerprint,
+      minSize: this.pos,
+    });
+    if (copy === null) return;
+    const buf = this.deps.readBuffers.take();
     try {
-      names = await readdir(dir);
-    } catch {
-      return;
-    }
-    for (const name of names) {
-      const p = join(dir, name);
-      if (p === this.realPath) continue;
-      const st = await stat(p, { bigint: true }).catch(() => null);
-      if (st === null || !st.isFile() || Number(st.size) < this.pos) continue;
-      if (String(st.ino) === this.ino && String(st.dev) === this.dev) continue;
-      let fh: FileHandle | null = null;
-      try {
-        fh = await open(p, 'r');
-        if ((await readFingerprint(fh, this.scratch)) !== this.fingerprint) continue;
-        const size = Number(st.size);
-        const buf = this.deps.readBuffers.take();
-        try {
-          let pos = this.pos;
-          while (pos < size) {
-            const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, size - pos), pos);
-            if (bytesRead === 0) break;
-            old.push(buf.subarray(0, bytesRead), pos);
-            pos += bytesRead;
-          }
-          if (pos > this.pos) {
-            this.deps.events.log.info(
-              { path: this.path, copy: p, from: this.pos, to: pos },
-              'read the tail of a copy-truncated file from its copy',
-            );
-          }
-          this.pos = pos;
-        } finally {
-          this.deps.readBuffers.give(buf);
-        }
-        return;
-      } catch {
-        // Unreadable candidate: try the next.
-      } finally {
-        await fh?.close().catch(() => undefined);
+      let pos = this.pos;
+      while (pos < copy.size) {
+        const { bytesRead } = await copy.fh.read(buf, 0, Math.min(buf.length, copy.size - pos), pos);
+        if (bytesRead === 0) break;
+        old.push(buf.subarray(0, bytesRead), pos);
+        pos += bytesRead;
       }
+      if (pos > this.pos) {
+        this.deps.events.log.info(
+          { path: this.path, copy: copy.path, from: this.pos, to: pos },
+          'read the tail of a copy-truncated file from its copy',
+        );
+      }
+      this.pos = pos;
+    } catch {
+      // Unreadable copy: best effort, as without one.
+    } finally {
+      this.deps.readBuffers.give(buf);
+      await copy.fh.close().catch(() => undefined);
     }
   }
 
@@ -335,7 +355,7 @@ export class FileTailer {
     try {
       const st = await stat(this.path, { bigint: true });
       exists = true;
-      same = String(st.ino) === this.ino && String(st.dev) === this.dev;
+      same = String(st.ino) === this.fileIno && String(st.dev) === this.fileDev;
     } catch {
       // Gone: not the same file (same stays false).
     }

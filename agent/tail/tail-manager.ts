@@ -9,7 +9,7 @@
  */
 import { open, stat } from 'node:fs/promises';
 import type { AgentEvents } from '../telemetry/events.ts';
-import { FileTailer, type TailerDeps, type TailerOptions } from './file-tailer.ts';
+import { FileTailer, type CopyOf, type TailerDeps, type TailerOptions } from './file-tailer.ts';
 
 export class TailManager {
   private readonly current = new Map<string, FileTailer>();
@@ -69,9 +69,11 @@ export class TailManager {
 
   /**
    * Drain a file that is no longer under the log pattern's names (a rotated file found by
-   * inode after a restart): read it from its checkpoint to the end, then finish.
+   * inode after a restart): read it from its checkpoint to the end, then finish. With
+   * `copyOf` the file is the copy of a copy-truncated file, read from the original's
+   * checkpoint under the original's identity (its records keep their ids).
    */
-  async recover(path: string): Promise<boolean> {
+  async recover(path: string, copyOf?: CopyOf): Promise<boolean> {
     if (this.stopped) return false;
     let fh;
     try {
@@ -86,7 +88,16 @@ export class TailManager {
       await fh.close();
       return false;
     }
-    const tailer = new FileTailer(path, fh, String(fst.dev), String(fst.ino), Number(fst.size), this.opts, this.deps);
+    const tailer = new FileTailer(
+      path,
+      fh,
+      String(fst.dev),
+      String(fst.ino),
+      Number(fst.size),
+      this.opts,
+      this.deps,
+      copyOf,
+    );
     tailer.rotatedAway('gone'); // counted when the rotation happened, not again now
     this.byInode.set(inode, tailer);
     this.all.add(tailer);

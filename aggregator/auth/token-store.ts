@@ -24,6 +24,9 @@ import { TokenCache } from './token-cache.ts';
 
 const Names = Type.Union([Type.Array(Type.String()), Type.Null()]);
 
+/** Public id of the bootstrap admin token (every generation of it). */
+export const BOOTSTRAP_TOKEN_ID = 'bootstrap-admin';
+
 /** A stored token (id = SHA-256 of the secret); the secret itself is never stored. */
 export const TokenDocSchema = Type.Object({
   id: Type.String(),
@@ -131,7 +134,7 @@ export class TokenStore {
   }): Promise<{ token: string; record: TokenRecord }> {
     const token = input.secret ?? generateToken();
     const record: TokenRecord = {
-      id: input.bootstrap ? 'bootstrap-admin' : randomBytes(8).toString('hex'),
+      id: input.bootstrap ? BOOTSTRAP_TOKEN_ID : randomBytes(8).toString('hex'),
       name: input.name,
       prefix: token.slice(0, TOKEN_PREFIX.length + 4),
       scopes: input.scopes,

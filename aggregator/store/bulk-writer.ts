@@ -9,7 +9,8 @@
  * `_bulk` request itself fails) is thrown: a {@link DayIndexError} for index creation, the
  * client's error otherwise; the caller decides what it means (this adapter never picks an
  * HTTP status). Concurrency-safe: the only shared state is the set of day indices believed
- * to exist, and a stale entry is corrected by the `index_not_found` path below.
+ * to exist (a stale entry is corrected by the `index_not_found` path below) and the day
+ * indices whose creation was just refused (see `refusedRetryMs`).
  *
  * The chunks of one batch are sent in parallel, every request through the replica's one
  * {@link BulkGate}; a batch that would queue past the gate's bound throws
@@ -146,7 +147,17 @@ export class BulkWriter {
   /** Records as they are created in the store, for live views. */
   readonly tail: TailFeed;
   readonly #tailBufferRecords: number;
+  /** Day index → when its refused creation may be tried again (ms) and the refusal. */
+  readonly #refused = new Map<string, { untilMs: number; cause: unknown }>();
+  readonly #refusedRetryMs: number;
+  readonly #now: () => number;
 
+  /**
+   * `refusedRetryMs`: after the store refused (or failed) to create a day index, batches for
+   * that day fail at once with the same refusal for this long, ms, instead of asking the
+   * store again for every batch of every agent (a shard limit at midnight would otherwise
+   * turn into a storm of create requests). Default 5000; agents retry anyway.
+   */
   constructor(
     client: OpenSearch,
     prefix: string,
@@ -156,6 +167,8 @@ export class BulkWriter {
       maxQueuedBulks?: number;
       liveTailMaxSubscribers?: number;
       liveTailBufferRecords?: number;
+      refusedRetryMs?: number;
+      now?: () => number;
     } = {},
   ) {
     this.#client = client;
@@ -164,6 +177,8 @@ export class BulkWriter {
     this.gate = new BulkGate(opts.maxConcurrentBulks ?? 4, opts.maxQueuedBulks ?? 16);
     this.tail = new TailFeed({ maxSubscribers: opts.liveTailMaxSubscribers ?? 100 });
     this.#tailBufferRecords = opts.liveTailBufferRecords ?? 10_000;
+    this.#refusedRetryMs = opts.refusedRetryMs ?? 5000;
+    this.#now = opts.now ?? Date.now;
   }
 
   /** Buffer bound of each live tail subscription (config `ingest.liveTailBufferRecords`). */
@@ -240,6 +255,11 @@ export class BulkWriter {
     }
     for (const [index, cluster] of missing) {
       const alias = clusterAlias(this.#prefix, cluster);
+      const refused = this.#refused.get(index);
+      if (refused !== undefined) {
+        if (this.#now() < refused.untilMs) throw new DayIndexError(index, refused.cause);
+        this.#refused.delete(index);
+      }
       try {
         try {
           await this.#client.indices.create({ index, body: { aliases: { [alias]: {} } } });
@@ -248,6 +268,7 @@ export class BulkWriter {
           await this.#client.indices.putAlias({ index, name: alias });
         }
       } catch (err) {
+        this.#refused.set(index, { untilMs: this.#now() + this.#refusedRetryMs, cause: err });
         throw new DayIndexError(index, err);
       }
       this.#knownIndices.add(index);

@@ -231,7 +231,9 @@ export function spawnAgent(env: Record<string, string>): {
           if (m !== null) port = Number(m[1] ?? m[2]);
           return port > 0;
         },
-        10_000,
+        // A failure bound, not a wait: a child's start (Node + type stripping + the first
+        // config poll) took over 10 s at a load average of 20 on two cores.
+        30_000,
         'agent child to start',
       );
       return port;

@@ -37,6 +37,16 @@ t.test('admins create, list and revoke tokens; secrets are shown once and stored
   t.equal((await call('DELETE', `/v1/k8s/logs/tokens?id=${created.body['id']}`, agg.adminToken)).status, 404, 'revoking twice is a 404');
 });
 
+t.test('the bootstrap admin token cannot be revoked through the API (409), and keeps working', async (t) => {
+  const listed = await call('GET', '/v1/k8s/logs/tokens', agg.adminToken);
+  const bootstrap = (listed.body['tokens'] as Array<Record<string, unknown>>).find((x) => x['name'] === 'bootstrap admin');
+  t.ok(bootstrap, 'the bootstrap admin token is listed');
+  const refused = await call('DELETE', `/v1/k8s/logs/tokens?id=${String(bootstrap?.['id'])}`, agg.adminToken);
+  t.equal(refused.status, 409);
+  t.match(refused.body, { error: { status: 409, code: 'bootstrap_token_protected', message: /K8S_LOGS_ADMIN_TOKEN/ } });
+  t.equal((await call('GET', '/v1/k8s/logs/tokens', agg.adminToken)).status, 200, 'the admin token still works');
+});
+
 t.test('401 without or with a bad token, 403 with a valid token lacking the scope', async (t) => {
   const reader = await agg.createToken({ name: 'reader', scopes: ['logs:read'] });
   const cases: Array<[string, string, string | undefined, number, unknown?]> = [

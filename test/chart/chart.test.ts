@@ -12,6 +12,7 @@ import { parseAllDocuments } from 'yaml';
 import { documentedValues, renderChartReadme } from '../../chart/tests/generate-readme.ts';
 import { ensureHelm, helmBinaryPath } from '../../chart/tests/helm-binary.ts';
 import { isExecutableFile } from '../../dev/go-tool.ts';
+import { loadConfig } from '../../aggregator/config.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const CHART = join(ROOT, 'chart');
@@ -257,6 +258,93 @@ t.test('every environment variable the chart sets is one the programs read', asy
   for (const name of (container(one(objects, 'Deployment')).env as any[]).map((e) => e.name as string)) {
     if (name === 'NODE_EXTRA_CA_CERTS' || extra.has(name)) continue;
     t.ok(aggregatorConfig.includes(`'${name}'`), `aggregator reads ${name}`);
+  }
+});
+
+t.test('ingest and query bounds: the chart defaults are the aggregator defaults, values reach the env', async (t) => {
+  /** The aggregator's config from the plain env values the chart renders (secrets left out). */
+  const configFrom = (objects: K8sObject[]) => {
+    const vars: Record<string, string> = {};
+    for (const e of container(one(objects, 'Deployment')).env as any[])
+      if (typeof e.value === 'string') vars[e.name] = e.value;
+    return loadConfig([], vars);
+  };
+  const defaults = loadConfig([], {});
+  const rendered = configFrom(await render());
+  t.same(rendered.ingest, defaults.ingest, 'ingest bounds as the aggregator defaults them');
+  t.same(rendered.query, defaults.query, 'query bounds as the aggregator defaults them');
+  t.notOk(
+    env(container(one(await render(), 'Deployment')), 'K8S_LOGS_INGEST_MAX_RECORD_AGE_MS'),
+    'record age left to the aggregator (7 days or the retention, whichever is shorter)',
+  );
+  const short = configFrom(await render(['--set', 'aggregator.retentionDays=3']));
+  t.equal(short.ingest.maxRecordAgeMs, 3 * 86_400_000, 'a short retention shortens the accepted age');
+
+  const set = configFrom(
+    await render([
+      '--set',
+      'aggregator.ingest.maxRecordAgeMs=86400000',
+      '--set',
+      'aggregator.ingest.maxRecordAheadMs=30000',
+      '--set',
+      'aggregator.ingest.maxInFlightBytes=268435456',
+      '--set',
+      'aggregator.ingest.maxBulkBytes=20971520',
+      '--set',
+      'aggregator.query.maxBodyBytes=65536',
+      '--set',
+      'aggregator.query.timeoutStandardMs=5000',
+      '--set',
+      'aggregator.query.timeoutHeavyMs=60000',
+      '--set',
+      'aggregator.query.maxWindowStandardHours=48',
+      '--set',
+      'aggregator.query.maxWindowHeavyHours=24',
+      '--set',
+      'aggregator.query.maxOpenPits=2',
+    ]),
+  );
+  t.match(set.ingest, {
+    maxRecordAgeMs: 86_400_000,
+    maxRecordAheadMs: 30_000,
+    maxInFlightBytes: 268_435_456,
+    maxBulkBytes: 20_971_520,
+  });
+  t.same(set.query, {
+    maxJsonBodyBytes: 65_536,
+    standardTimeoutMs: 5000,
+    heavyTimeoutMs: 60_000,
+    maxWindowStandardHours: 48,
+    maxWindowHeavyHours: 24,
+    maxOpenPits: 2,
+  });
+
+  // What the aggregator would refuse at start fails the install instead of crash-looping.
+  const tooOld = await helm([
+    'template',
+    RELEASE,
+    CHART,
+    '--set',
+    'aggregator.retentionDays=3',
+    '--set',
+    'aggregator.ingest.maxRecordAgeMs=604800000',
+  ]);
+  t.not(tooOld.code, 0);
+  t.match(tooOld.stderr, /aggregator\.ingest\.maxRecordAgeMs \(604800000\) exceeds aggregator\.retentionDays \(3 days/);
+  const tooFew = await helm(['template', RELEASE, CHART, '--set', 'aggregator.ingest.maxInFlightBytes=1048576']);
+  t.not(tooFew.code, 0);
+  t.match(
+    tooFew.stderr,
+    /aggregator\.ingest\.maxInFlightBytes \(1048576\) is below aggregator\.ingest\.maxInflatedBytes/,
+  );
+  for (const bad of [
+    'aggregator.query.maxOpenPits=0',
+    'aggregator.query.timeoutHeavyMs=50',
+    'aggregator.ingest.maxBulkBytes=1',
+  ]) {
+    const r = await helm(['template', RELEASE, CHART, '--set', bad]);
+    t.not(r.code, 0, `${bad}: fails`);
+    t.match(r.stderr, /values don't meet the specifications of the schema/i, `${bad}: a schema error`);
   }
 });
 

@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { ErrorEnvelopeSchema } from '../../../shared/schemas/error.ts';
 import { Scopes } from '../../auth/scopes.ts';
-import type { TokenStore } from '../../auth/token-store.ts';
+import { BOOTSTRAP_TOKEN_ID, type TokenStore } from '../../auth/token-store.ts';
 import { AppError, invalidRequest } from '../../errors.ts';
 import { CLUSTER_ID_PATTERN } from '../../store/log-indices.ts';
 import { PageProperties, PagingQueryProperties, DEFAULT_LIMIT } from '../../http/paging.ts';
@@ -30,7 +30,7 @@ const CreateTokenSchema = Type.Object(
   { additionalProperties: false },
 );
 
-const errors = { 400: ErrorEnvelopeSchema, 401: ErrorEnvelopeSchema, 403: ErrorEnvelopeSchema, 404: ErrorEnvelopeSchema, 429: ErrorEnvelopeSchema, 503: ErrorEnvelopeSchema };
+const errors = { 400: ErrorEnvelopeSchema, 401: ErrorEnvelopeSchema, 403: ErrorEnvelopeSchema, 404: ErrorEnvelopeSchema, 409: ErrorEnvelopeSchema, 429: ErrorEnvelopeSchema, 503: ErrorEnvelopeSchema };
 
 export const tokenRoutes: FastifyPluginAsyncTypebox<{ tokens: TokenStore }> = async (app, { tokens }) => {
   app.get('/tokens', {
@@ -73,6 +73,11 @@ export const tokenRoutes: FastifyPluginAsyncTypebox<{ tokens: TokenStore }> = as
       response: { 204: Type.Null(), ...errors },
     },
   }, async (request, reply) => {
+    // Revoking it could leave no admin token (nobody could make one again): it is rotated by
+    // configuration instead (a new K8S_LOGS_ADMIN_TOKEN revokes the previous one at start).
+    if (request.query.id === BOOTSTRAP_TOKEN_ID) {
+      throw new AppError('AGG_ERR_BOOTSTRAP_TOKEN', 'the bootstrap admin token cannot be revoked here; rotate it by setting K8S_LOGS_ADMIN_TOKEN');
+    }
     const found = await tokens.revoke(request.query.id);
     if (!found) throw new AppError('AGG_ERR_NOT_FOUND', `no live token with id "${request.query.id}"`);
     return reply.status(204).send(null);

@@ -136,6 +136,28 @@ t.test('a day index that already exists is given its alias; a refused creation i
   t.same(b.calls, ['create k8s-logs-c1-2026.11.25 alias=k8s-logs-c1'], 'nothing is sent to a day that does not exist');
 });
 
+t.test('a refused day index creation is asked again only after refusedRetryMs, not for every batch', async (t) => {
+  const refused = new errors.ResponseError({ body: { error: { type: 'validation_exception' } }, statusCode: 400, headers: {}, warnings: null, meta: {} as never });
+  const opts: { createFails?: unknown } = { createFails: refused };
+  const { client, calls } = fakeStore(() => ({ status: 201 }), opts);
+  let now = 1_000_000;
+  const writer = new BulkWriter(client, 'k8s-logs', { refusedRetryMs: 5000, now: () => now });
+  for (let i = 0; i < 5; i++) {
+    const err = await writer.write([rec(i)]).catch((e: unknown) => e);
+    t.ok(err instanceof DayIndexError && err.cause === refused, `batch ${i}: the same typed refusal`);
+    now += 999;
+  }
+  t.same(calls.splice(0), ['create k8s-logs-c1-2026.11.25 alias=k8s-logs-c1'], 'one create request for five batches');
+  await writer.write([rec(9, '26')]).catch(() => undefined);
+  t.same(calls.splice(0), ['create k8s-logs-c1-2026.11.26 alias=k8s-logs-c1'], 'another day is asked for at once');
+  now += 5; // 5000 ms after the refusal
+  opts.createFails = undefined;
+  t.same((await writer.write([rec(7)])).map((o) => o.kind), ['created'], 'created once the window passed');
+  t.same(calls.splice(0), ['create k8s-logs-c1-2026.11.25 alias=k8s-logs-c1', 'bulk 1']);
+  await writer.write([rec(8)]);
+  t.same(calls, ['bulk 1'], 'known from then on');
+});
+
 t.test('a large batch goes out as several bulk requests of at most maxBulkBytes', async (t) => {
   const { client, calls } = fakeStore(() => ({ status: 201 }));
   const writer = new BulkWriter(client, 'k8s-logs', { maxBulkBytes: 4096 });
