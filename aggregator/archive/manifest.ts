@@ -44,6 +44,12 @@ export const ManifestSchema = Type.Object(
     /** sha256 over the uncompressed NDJSON of every object, in part order. */
     content_sha256: Sha256,
     objects: Type.Array(ManifestObjectSchema),
+    /**
+     * Leading objects whose records are no longer in the store (their day index was deleted
+     * after verification). They are never rewritten; records arriving later for the same
+     * partition (late records) go into further parts after them.
+     */
+    sealed_parts: Type.Integer({ minimum: 0 }),
     /** Who wrote it: job and policy ids, when known. */
     job_id: Type.Union([Type.String(), Type.Null()]),
     policy_id: Type.Union([Type.String(), Type.Null()]),
@@ -62,6 +68,7 @@ export interface ManifestInput {
   compression: Compression;
   parts: ReadonlyArray<Omit<FinishedPart, 'body'> & { key: string }>;
   contentSha256: string;
+  sealedParts: number;
   jobId: string | null;
   policyId: string | null;
   storageClass: string;
@@ -93,6 +100,7 @@ export function buildManifest(input: ManifestInput): Manifest {
       content_sha256: p.contentSha256,
       object_sha256: p.objectSha256,
     })),
+    sealed_parts: input.sealedParts,
     job_id: input.jobId,
     policy_id: input.policyId,
     storage_class: input.storageClass,

@@ -41,16 +41,22 @@ export interface NdjsonPartsOptions {
   flushEveryRecords?: number;
   /** gzip level 1–9 / zstd level; default 6 / 3. */
   level?: number;
+  /** Number of the first part (parts before it exist already, sealed); default 0. */
+  firstPart?: number;
+  /** Running hash of the content before this writer's first line (the sealed parts); default empty. */
+  contentHash?: Hash;
   onPart(part: FinishedPart): Promise<void>;
 }
 
 type Compressor = Gzip | ZstdCompress;
 
 export class NdjsonParts {
-  readonly #opts: Required<Omit<NdjsonPartsOptions, 'level'>> & { level: number | undefined };
-  /** sha256 over the uncompressed NDJSON of every part, in order. */
-  readonly #total: Hash = createHash('sha256');
-  #part = 0;
+  readonly #opts: Required<Omit<NdjsonPartsOptions, 'level' | 'firstPart' | 'contentHash'>> & {
+    level: number | undefined;
+  };
+  /** sha256 over the uncompressed NDJSON of every part (sealed ones included), in order. */
+  readonly #total: Hash;
+  #part: number;
   #current: OpenPart | undefined;
   #records = 0;
   #rawBytes = 0;
@@ -58,11 +64,20 @@ export class NdjsonParts {
 
   constructor(opts: NdjsonPartsOptions) {
     if (!(opts.targetObjectBytes >= 1024)) throw new RangeError('targetObjectBytes must be at least 1024');
-    this.#opts = { flushEveryRecords: 1000, ...opts, level: opts.level };
+    this.#opts = {
+      flushEveryRecords: 1000,
+      compression: opts.compression,
+      targetObjectBytes: opts.targetObjectBytes,
+      onPart: opts.onPart,
+      level: opts.level,
+    };
+    this.#part = opts.firstPart ?? 0;
+    this.#total = opts.contentHash ?? createHash('sha256');
   }
 
   /** `line` is one JSON object without the trailing newline. */
   async push(line: string, timestamp: string): Promise<void> {
+    if (line.includes('\n')) throw new Error('NdjsonParts: a line may not contain a newline');
     if (this.#closed) throw new Error('NdjsonParts: push after end');
     const part = (this.#current ??= new OpenPart(this.#part, this.#opts.compression, this.#opts.level));
     const data = line + '\n';
@@ -77,7 +92,12 @@ export class NdjsonParts {
   }
 
   /** Closes the last object; returns the partition totals. Idempotent for the totals. */
-  async end(): Promise<{ parts: number; records: number; rawBytes: number; contentSha256: string }> {
+  async end(): Promise<{
+    /** Number after the last part. */ parts: number;
+    records: number;
+    rawBytes: number;
+    contentSha256: string;
+  }> {
     if (!this.#closed) {
       this.#closed = true;
       if (this.#current) await this.#finishPart();

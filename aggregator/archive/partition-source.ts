@@ -62,11 +62,17 @@ export async function* streamPartition(
       });
       if (typeof res.body.pit_id === 'string') pitId = res.body.pit_id;
       const hits = res.body.hits.hits as Array<{
-        _source: { id: string; timestamp: string };
+        _source: { id: string; timestamp: string; ingested_at?: string };
         sort: Array<string | number>;
       }>;
       if (hits.length === 0) return;
-      yield hits.map((h) => ({ line: JSON.stringify(h._source), id: h._source.id, timestamp: h._source.timestamp }));
+      // The archive holds the documented record (shared/record.ts), as the API returns it:
+      // `ingested_at` is dropped here rather than by store-side source filtering, which
+      // would reorder the keys (the line must keep the stored order to hash the same).
+      yield hits.map((h) => {
+        const { ingested_at: _ingested, ...record } = h._source;
+        return { line: JSON.stringify(record), id: record.id, timestamp: record.timestamp };
+      });
       if (hits.length < pageSize) return;
       after = hits[hits.length - 1]!.sort;
     }

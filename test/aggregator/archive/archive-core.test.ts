@@ -187,6 +187,7 @@ t.test('manifest: totals from the parts, validated on read', async (t) => {
     compression: 'gzip',
     parts: parts.map(({ body: _b, ...p }) => ({ ...p, key: `k${p.part}` })).reverse(),
     contentSha256: totals.contentSha256,
+    sealedParts: 0,
     jobId: 'job-1',
     policyId: 'pol-1',
     storageClass: 'STANDARD',
