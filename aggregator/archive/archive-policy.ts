@@ -126,14 +126,16 @@ export const ArchivePolicyInputSchema = Type.Object(
 );
 export type ArchivePolicyInput = Static<typeof ArchivePolicyInputSchema>;
 
-export const ArchivePolicySchema = Type.Intersect([
-  ArchivePolicyInputSchema,
-  Type.Object({
-    id: Type.String(),
+/** The stored and returned policy: the input plus its id and times. */
+export const ArchivePolicySchema = Type.Object(
+  {
+    id: Type.String({ minLength: 1, maxLength: 200 }),
+    ...ArchivePolicyInputSchema.properties,
     created_at: Type.String(),
     updated_at: Type.String(),
-  }),
-]);
+  },
+  { additionalProperties: false },
+);
 export type ArchivePolicy = Static<typeof ArchivePolicySchema>;
 
 export interface PolicyProblem {
