@@ -47,7 +47,7 @@ export async function* streamPartition(
   const pit = await client.createPit({ index: [index], keep_alive: '2m' });
   let pitId = pit.body.pit_id as string;
   try {
-    let after: Array<string | number> | undefined;
+    let after: string[] | undefined;
     for (;;) {
       opts.signal?.throwIfAborted();
       const res = await client.search({
@@ -74,7 +74,10 @@ export async function* streamPartition(
         return { line: JSON.stringify(record), id: record.id, timestamp: record.timestamp };
       });
       if (hits.length < pageSize) return;
-      after = hits[hits.length - 1]!.sort;
+      // The record's own timestamp string, not the returned sort value: a date_nanos sort
+      // value is a long past 2^53, which JSON parsing rounds (pages would overlap or skip).
+      const last = hits[hits.length - 1]!._source;
+      after = [last.timestamp, last.id];
     }
   } finally {
     await client.deletePit({ body: { pit_id: [pitId] } }).catch(() => {});
