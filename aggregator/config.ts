@@ -174,6 +174,21 @@ export interface AggregatorConfig {
     /** Longest wait for a live cluster listing before answering from the index alone, ms. Env `K8S_LOGS_KUBE_TIMEOUT_MS`. Default 3000. */
     readonly requestTimeoutMs: number;
   };
+  /** The S3 endpoint archive policies write to (the bucket is per policy). */
+  readonly archive: {
+    /** S3 endpoint URL. Env `S3_ENDPOINT`. Default: none (AWS's regional endpoint). */
+    readonly s3Endpoint: string | undefined;
+    /** Region. Env `S3_REGION`. Default `us-east-1`. */
+    readonly s3Region: string;
+    /** Access key id. Env `S3_ACCESS_KEY_ID`. Default: none (the SDK's credential chain). */
+    readonly s3AccessKeyId: string | undefined;
+    /** Secret key. Env `S3_SECRET_ACCESS_KEY`. Never logged or returned. Default: none. */
+    readonly s3SecretAccessKey: string | undefined;
+    /** Path-style addressing, as local S3 servers need. Env `S3_FORCE_PATH_STYLE` (`true`/`false`). Default true when `S3_ENDPOINT` is set. */
+    readonly s3ForcePathStyle: boolean;
+    /** Per-request timeout of S3 calls, ms. Env `S3_REQUEST_TIMEOUT_MS`. Default 30000. */
+    readonly s3RequestTimeoutMs: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -332,6 +347,14 @@ export function loadConfig(argv: string[], env: Source): AggregatorConfig {
       clusters: kubeconfigPath === undefined ? [] : [{ cluster: kubeCluster, kubeconfigPath }],
       requestTimeoutMs: int(env['K8S_LOGS_KUBE_TIMEOUT_MS'] ?? '3000', 'K8S_LOGS_KUBE_TIMEOUT_MS', 100, 120_000),
     },
+    archive: {
+      s3Endpoint: env['S3_ENDPOINT'] || undefined,
+      s3Region: env['S3_REGION'] || 'us-east-1',
+      s3AccessKeyId: env['S3_ACCESS_KEY_ID'] || undefined,
+      s3SecretAccessKey: env['S3_SECRET_ACCESS_KEY'] || undefined,
+      s3ForcePathStyle: (env['S3_FORCE_PATH_STYLE'] ?? (env['S3_ENDPOINT'] ? 'true' : 'false')) === 'true',
+      s3RequestTimeoutMs: int(env['S3_REQUEST_TIMEOUT_MS'] ?? '30000', 'S3_REQUEST_TIMEOUT_MS', 100, 600_000),
+    },
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return deepFreeze(config);
@@ -359,6 +382,7 @@ export function configWith(overrides: {
   rateLimit?: Partial<AggregatorConfig['rateLimit']>;
   ingest?: Partial<AggregatorConfig['ingest']>;
   query?: Partial<AggregatorConfig['query']>;
+  archive?: Partial<AggregatorConfig['archive']>;
   logLevel?: string;
 }): AggregatorConfig {
   const base = loadConfig([], {
@@ -374,6 +398,7 @@ export function configWith(overrides: {
     rateLimit: { ...base.rateLimit, ...overrides.rateLimit },
     ingest: { ...base.ingest, ...overrides.ingest },
     query: { ...base.query, ...overrides.query },
+    archive: { ...base.archive, ...overrides.archive },
   });
 }
 

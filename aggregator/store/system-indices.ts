@@ -84,6 +84,26 @@ export const SYSTEM_INDICES = {
       },
     },
   },
+  archive_policies: {
+    // One document per archive policy (archive/archive-policy.ts); only what lists filter
+    // and sort on is indexed.
+    name: 'archive-policies',
+    mappings: {
+      dynamic: 'strict',
+      properties: {
+        id: { type: 'keyword' },
+        name: { type: 'keyword' },
+        enabled: { type: 'boolean' },
+        selection: { type: 'object', enabled: false },
+        schedule: { type: 'object', enabled: false },
+        destination: { type: 'object', enabled: false },
+        format: { type: 'object', enabled: false },
+        after: { type: 'object', enabled: false },
+        created_at: { type: 'date' },
+        updated_at: { type: 'date' },
+      },
+    },
+  },
 } as const satisfies Record<string, SystemIndex>;
 
 export type SystemIndexKey = keyof typeof SYSTEM_INDICES;

@@ -36,6 +36,8 @@ export async function startTestAggregator(
     rateLimit?: { standardPerMinute?: number; heavyPerMinute?: number };
     ingest?: Partial<AggregatorConfig['ingest']>;
     query?: Partial<AggregatorConfig['query']>;
+    /** The S3 endpoint of archive policies. */
+    archive?: Partial<AggregatorConfig['archive']>;
     deps?: AppDeps;
     /** Put a recording, pausable proxy (test/helpers/store-proxy.ts) between the aggregator and OpenSearch. */
     storeProxy?: boolean;
@@ -47,7 +49,7 @@ export async function startTestAggregator(
   // Where the aggregator reaches OpenSearch: the shared node, or a recording proxy in front of it.
   const storeProxy = opts.storeProxy ? await StoreProxy.start(opensearchUrl) : undefined;
   const app = await buildApp(
-    configWith({ opensearchUrl: storeProxy?.url ?? opensearchUrl, adminToken, indexPrefix: prefix, rateLimit: { standardPerMinute: 0, heavyPerMinute: 0, ...opts.rateLimit }, ingest: { maxRecordAgeMs: FIXTURE_MAX_AGE_MS, ...opts.ingest }, ...(opts.query ? { query: opts.query } : {}) }),
+    configWith({ opensearchUrl: storeProxy?.url ?? opensearchUrl, adminToken, indexPrefix: prefix, rateLimit: { standardPerMinute: 0, heavyPerMinute: 0, ...opts.rateLimit }, ingest: { maxRecordAgeMs: FIXTURE_MAX_AGE_MS, ...opts.ingest }, ...(opts.query ? { query: opts.query } : {}), ...(opts.archive ? { archive: opts.archive } : {}) }),
     opts.deps,
   );
   t.teardown(async () => {

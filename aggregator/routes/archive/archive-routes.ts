@@ -1,0 +1,342 @@
+/**
+ * Archive area (issue 12), scope `archive`: policies (CRUD on the system-index repository,
+ * `ETag`/`If-Match`), `POST /archive/start` (heavy class) submitting an `archive` job to the
+ * job runner, `GET /archive/jobs`, and the S3 views `GET /s3/metadata`, `GET /s3/stats`
+ * (from the archive catalog) and `GET /storage/info`. Registers the archive job type on
+ * `app.jobs`. Validation is archive/policy-validation.ts; the routes hold no store logic.
+ *
+ * Not here yet: `GET /s3/content` and restore (see the README's archive section).
+ */
+import { randomUUID } from 'node:crypto';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { ErrorEnvelopeSchema } from '../../../shared/schemas/error.ts';
+import { AppError } from '../../errors.ts';
+import type { AggregatorConfig } from '../../config.ts';
+import { DEFAULT_LIMIT, PageProperties, PagingQueryProperties } from '../../http/paging.ts';
+import { filterDigest } from '../../http/cursor.ts';
+import { formatEtag, parseIfMatch } from '../../http/etag.ts';
+import { ArchivePolicySchema, type ArchivePolicy } from '../../archive/archive-policy.ts';
+import { assertPolicyUsable, parsePolicyInput } from '../../archive/policy-validation.ts';
+import { ArchiveCatalog } from '../../archive/archive-catalog.ts';
+import { createS3Client, SdkArchiveBucket, type ArchiveBucket } from '../../archive/s3-bucket.ts';
+import { ARCHIVE_JOB_TYPE, archiveJobHandler } from '../../jobs/archive-job.ts';
+import { archiveStats, listArchiveObjects } from '../../archive/catalog-queries.ts';
+import { storageInfo } from '../../archive/storage-info.ts';
+
+const errors = {
+  400: ErrorEnvelopeSchema,
+  401: ErrorEnvelopeSchema,
+  403: ErrorEnvelopeSchema,
+  404: ErrorEnvelopeSchema,
+  412: ErrorEnvelopeSchema,
+  429: ErrorEnvelopeSchema,
+  503: ErrorEnvelopeSchema,
+};
+const IdQuery = Type.Object({ id: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false });
+const PolicyBody = Type.Record(Type.String(), Type.Unknown(), {
+  description: 'An archive policy (see the `ArchivePolicy` schema); validated with reasons per field.',
+});
+
+export interface ArchiveRoutesOptions {
+  s3: AggregatorConfig['archive'];
+  retentionDays: number;
+}
+
+export const archiveRoutes: FastifyPluginAsyncTypebox<ArchiveRoutesOptions> = async (app, opts) => {
+  const indexPrefix = app.storeLayout.indexPrefix;
+  const s3 = createS3Client({
+    endpoint: opts.s3.s3Endpoint,
+    region: opts.s3.s3Region,
+    accessKeyId: opts.s3.s3AccessKeyId,
+    secretAccessKey: opts.s3.s3SecretAccessKey,
+    forcePathStyle: opts.s3.s3ForcePathStyle,
+    requestTimeoutMs: opts.s3.s3RequestTimeoutMs,
+  });
+  app.addHook('onClose', async () => s3.destroy());
+  const bucket = (name: string): ArchiveBucket => new SdkArchiveBucket(s3, name);
+  const policies = app.systemRepository('archive_policies', ArchivePolicySchema, {
+    resource: 'archive policy',
+    sortField: 'created_at',
+    tiebreakField: 'id',
+  });
+  const catalog = new ArchiveCatalog(app.opensearch, indexPrefix);
+  const getPolicy = async (id: string) => (await policies.get(id))?.doc;
+  app.jobs.register(archiveJobHandler({ client: app.opensearch, indexPrefix, bucket, policy: getPolicy, catalog }));
+  const usable = (p: ArchivePolicy | ReturnType<typeof parsePolicyInput>) =>
+    assertPolicyUsable(p, { bucket, client: app.opensearch, indexPrefix });
+
+  app.get(
+    '/archive/policies',
+    {
+      config: { auth: 'archive' },
+      schema: {
+        summary: 'List archive policies, oldest first (one by `?id=`)',
+        tags: ['archive'],
+        querystring: Type.Object(
+          { id: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })), ...PagingQueryProperties },
+          { additionalProperties: false },
+        ),
+        response: { 200: Type.Object({ policies: Type.Array(ArchivePolicySchema), ...PageProperties }), ...errors },
+      },
+    },
+    async (request) => {
+      if (request.query.id) {
+        const one = await policies.get(request.query.id);
+        if (!one) throw new AppError('AGG_ERR_NOT_FOUND', `archive policy "${request.query.id}" does not exist`);
+        return { policies: [one.doc], has_more: false, next_cursor: null };
+      }
+      const page = await policies.list({
+        limit: request.query.limit ?? DEFAULT_LIMIT,
+        cursor: request.query.cursor,
+        digest: filterDigest({}),
+      });
+      return { policies: page.items.map((s) => s.doc), has_more: page.has_more, next_cursor: page.next_cursor };
+    },
+  );
+
+  app.post(
+    '/archive/policies',
+    {
+      config: { auth: 'archive' },
+      schema: {
+        summary:
+          'Create an archive policy (400 with the reason: bad field, unknown bucket, unreachable S3, archives nothing)',
+        tags: ['archive'],
+        body: PolicyBody,
+        response: { 201: ArchivePolicySchema, ...errors },
+      },
+    },
+    async (request, reply) => {
+      const input = parsePolicyInput(request.body, { retentionDays: opts.retentionDays });
+      await usable(input);
+      const now = new Date().toISOString();
+      const doc: ArchivePolicy = { id: `ap-${randomUUID()}`, ...input, created_at: now, updated_at: now };
+      const stored = await policies.create(doc.id, doc);
+      reply.header('etag', formatEtag(stored.version));
+      return reply.code(201).send(stored.doc);
+    },
+  );
+
+  app.put(
+    '/archive/policies',
+    {
+      config: { auth: 'archive' },
+      schema: {
+        summary: 'Replace an archive policy (`?id=`; `If-Match` for a conditional write)',
+        tags: ['archive'],
+        querystring: IdQuery,
+        body: PolicyBody,
+        response: { 200: ArchivePolicySchema, ...errors },
+      },
+    },
+    async (request, reply) => {
+      const ifMatch = parseIfMatch(request.headers['if-match']);
+      const current = await policies.get(request.query.id);
+      if (!current) throw new AppError('AGG_ERR_NOT_FOUND', `archive policy "${request.query.id}" does not exist`);
+      const input = parsePolicyInput(request.body, { retentionDays: opts.retentionDays });
+      await usable(input);
+      const doc: ArchivePolicy = {
+        id: current.id,
+        ...input,
+        created_at: current.doc.created_at,
+        updated_at: new Date().toISOString(),
+      };
+      const stored = await policies.replace(current.id, doc, {
+        ifVersion: ifMatch === '*' || ifMatch === undefined ? current.version : ifMatch,
+      });
+      reply.header('etag', formatEtag(stored.version));
+      return stored.doc;
+    },
+  );
+
+  app.delete(
+    '/archive/policies',
+    {
+      config: { auth: 'archive' },
+      schema: {
+        summary: 'Delete an archive policy (`?id=`); its archives stay in S3',
+        tags: ['archive'],
+        querystring: IdQuery,
+        response: { 204: Type.Null(), ...errors },
+      },
+    },
+    async (request, reply) => {
+      const ifMatch = parseIfMatch(request.headers['if-match']);
+      const deleted = await policies.delete(request.query.id, ifMatch && ifMatch !== '*' ? { ifVersion: ifMatch } : {});
+      if (!deleted) throw new AppError('AGG_ERR_NOT_FOUND', `archive policy "${request.query.id}" does not exist`);
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.post(
+    '/archive/start',
+    {
+      config: { auth: 'archive', heavy: true },
+      schema: {
+        summary: 'Start an archive job for a policy now',
+        tags: ['archive'],
+        body: Type.Object(
+          { policy_id: Type.String({ minLength: 1, maxLength: 200 }) },
+          { additionalProperties: false },
+        ),
+        response: { 202: Type.Object({ job_id: Type.String(), status: Type.String() }), ...errors },
+      },
+    },
+    async (request, reply) => {
+      const policy = await getPolicy(request.body.policy_id);
+      if (!policy) throw new AppError('AGG_ERR_NOT_FOUND', `archive policy "${request.body.policy_id}" does not exist`);
+      const job = await app.jobs.submit(ARCHIVE_JOB_TYPE, { policy_id: policy.id });
+      return reply.code(202).send({ job_id: job.id, status: job.doc.status });
+    },
+  );
+
+  app.get(
+    '/archive/jobs',
+    {
+      config: { auth: 'archive' },
+      schema: {
+        summary: 'List archive jobs (filter by policy and status; one by `?id=`)',
+        tags: ['archive'],
+        querystring: Type.Object(
+          {
+            id: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+            policy_id: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+            status: Type.Optional(Type.Enum(['pending', 'running', 'succeeded', 'failed', 'cancelled'])),
+            ...PagingQueryProperties,
+          },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object({ jobs: Type.Array(Type.Record(Type.String(), Type.Unknown())), ...PageProperties }),
+          ...errors,
+        },
+      },
+    },
+    async (request) => {
+      const q = request.query;
+      if (q.id) {
+        const one = await app.jobs.get(q.id);
+        if (!one || one.doc.type !== ARCHIVE_JOB_TYPE)
+          throw new AppError('AGG_ERR_NOT_FOUND', `archive job "${q.id}" does not exist`);
+        return { jobs: [one.doc], has_more: false, next_cursor: null };
+      }
+      // The policy filter is applied to the page (params are not indexed by the runner).
+      const page = await app.jobs.list({
+        type: ARCHIVE_JOB_TYPE,
+        ...(q.status ? { status: q.status } : {}),
+        limit: q.limit ?? DEFAULT_LIMIT,
+        ...(q.cursor ? { cursor: q.cursor } : {}),
+      });
+      const jobs = page.items.map((s) => s.doc).filter((d) => !q.policy_id || d.params['policy_id'] === q.policy_id);
+      return { jobs, has_more: page.has_more, next_cursor: page.next_cursor };
+    },
+  );
+
+  app.get(
+    '/s3/metadata',
+    {
+      config: { auth: 'archive' },
+      schema: {
+        summary: 'List archived objects (filter by cluster, namespace, time range; paged)',
+        tags: ['archive'],
+        querystring: Type.Object(
+          {
+            cluster: Type.Optional(Type.String({ minLength: 1, maxLength: 253 })),
+            namespace: Type.Optional(Type.String({ minLength: 1, maxLength: 253 })),
+            start: Type.Optional(Type.String({ format: 'date-time' })),
+            end: Type.Optional(Type.String({ format: 'date-time' })),
+            ...PagingQueryProperties,
+          },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object({ objects: Type.Array(Type.Record(Type.String(), Type.Unknown())), ...PageProperties }),
+          ...errors,
+        },
+      },
+    },
+    async (request) => {
+      const q = request.query;
+      const page = await listArchiveObjects(app.opensearch, catalog, {
+        cluster: q.cluster,
+        namespace: q.namespace,
+        start: q.start,
+        end: q.end,
+        scopeNamespaces: request.principal?.namespaces ?? null,
+        scopeClusters: request.principal?.clusters ?? null,
+        limit: q.limit ?? DEFAULT_LIMIT,
+        cursor: q.cursor,
+      });
+      return {
+        objects: page.items as unknown as Array<Record<string, unknown>>,
+        has_more: page.has_more,
+        next_cursor: page.next_cursor,
+      };
+    },
+  );
+
+  app.get(
+    '/s3/stats',
+    {
+      config: { auth: 'archive' },
+      schema: {
+        summary: 'Aggregate statistics of the archive',
+        tags: ['archive'],
+        response: { 200: Type.Record(Type.String(), Type.Unknown()), ...errors },
+      },
+    },
+    async (request) => {
+      const stats = await archiveStats(app.opensearch, catalog, {
+        scopeNamespaces: request.principal?.namespaces ?? null,
+        scopeClusters: request.principal?.clusters ?? null,
+      });
+      // Latest job per policy from the list, then its current state by id (a list can lag a
+      // just-finished job by a refresh; a get is realtime).
+      const latest = new Map<string, { id: string; created_at: string }>();
+      for (const j of (await app.jobs.list({ type: ARCHIVE_JOB_TYPE, limit: 1000 })).items) {
+        const pid = String(j.doc.params['policy_id']);
+        const prev = latest.get(pid);
+        if (!prev || prev.created_at < j.doc.created_at) latest.set(pid, { id: j.id, created_at: j.doc.created_at });
+      }
+      const runs: Record<string, unknown> = {};
+      for (const [pid, { id }] of latest) {
+        const j = await app.jobs.get(id);
+        if (j)
+          runs[pid] = {
+            job_id: j.id,
+            status: j.doc.status,
+            created_at: j.doc.created_at,
+            finished_at: j.doc.finished_at,
+          };
+      }
+      return { ...stats, policies: runs };
+    },
+  );
+
+  app.get(
+    '/storage/info',
+    {
+      config: { auth: 'archive' },
+      schema: {
+        summary: 'Storage configuration: the store and the archive (no secret ever appears)',
+        tags: ['archive'],
+        response: { 200: Type.Record(Type.String(), Type.Unknown()), ...errors },
+      },
+    },
+    async () => {
+      const buckets = [
+        ...new Set(
+          (await policies.list({ limit: 1000, digest: filterDigest({}) })).items.map((p) => p.doc.destination.bucket),
+        ),
+      ];
+      return storageInfo({
+        client: app.opensearch,
+        indexPrefix,
+        retentionDays: opts.retentionDays,
+        s3: opts.s3,
+        buckets: buckets.map(bucket),
+      });
+    },
+  );
+};
