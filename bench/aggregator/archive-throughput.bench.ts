@@ -10,6 +10,7 @@
  * OPENSEARCH_URL / S3_ENDPOINT (+ S3_REGION, S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY) use
  * running services; otherwise they are started here and stopped at the end.
  */
+import { configWith, indexSettingsOf } from '../../aggregator/config.ts';
 import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -56,6 +57,7 @@ try {
   }
   const prefix = freshPrefix('archive');
   const client = createOpenSearchClient({
+    ...configWith({}).opensearch,
     url: os.url,
     username: undefined,
     password: undefined,
@@ -64,7 +66,7 @@ try {
     shards: 1,
     replicas: 0,
   });
-  await bootstrapStore(client, { indexPrefix: prefix, shards: 1, replicas: 0 });
+  await bootstrapStore(client, { indexPrefix: prefix, index: { ...indexSettingsOf(configWith({}).opensearch), shards: 1, replicas: 0 } });
   const bucketName = `bench-${randomBytes(4).toString('hex')}`;
   await ensureBucket(s3, bucketName);
 

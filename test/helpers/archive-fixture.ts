@@ -4,6 +4,7 @@
  * the S3 server, an archive policy over them, and independent read-back through the AWS
  * SDK and gunzip (not through the archive code under test).
  */
+import { configWith, indexSettingsOf } from '../../aggregator/config.ts';
 import { randomBytes } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
@@ -42,6 +43,7 @@ export async function startArchiveFixture(
   const s3 = opts.s3 ?? (await s3Endpoint(t));
   const prefix = uniquePrefix(opts.name);
   const client = createOpenSearchClient({
+    ...configWith({}).opensearch,
     url,
     username: undefined,
     password: undefined,
@@ -50,7 +52,7 @@ export async function startArchiveFixture(
     shards: 1,
     replicas: 0,
   });
-  await bootstrapStore(client, { indexPrefix: prefix, shards: 1, replicas: 0 });
+  await bootstrapStore(client, { indexPrefix: prefix, index: { ...indexSettingsOf(configWith({}).opensearch), shards: 1, replicas: 0 } });
   const bucketName = `t-${randomBytes(5).toString('hex')}`;
   await ensureBucket(s3, bucketName);
   const s3client = createS3Client({
