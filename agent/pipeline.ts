@@ -146,7 +146,7 @@ export class FilePipeline implements FileConsumer, LogicalLineSink, TrackedFile 
         this.emit(line, merged);
       },
     );
-    this.decision = { exclude: null, minLevelRank: 0, multiline: false, rateLimit: 0 };
+    this.decision = { exclude: null, minLevelRank: 0, multiline: false, rateLimit: 0, stdout: true, stderr: true, parseJsonFields: false };
     this.refresh();
     this.decoder = new LineDecoder(
       file.startOffset,
@@ -339,7 +339,9 @@ export class FilePipeline implements FileConsumer, LogicalLineSink, TrackedFile 
   }
 
   private route(line: LogicalLine): void {
-    const ex = this.decision.exclude;
+    const d = this.decision;
+    const streamCollected = line.stream === 'stdout' ? d.stdout : d.stderr;
+    const ex = d.exclude !== null ? d.exclude : streamCollected ? null : 'excluded_by_config';
     if (ex !== null) {
       if (line.multi) this.spans.push(line.spanStart, line.end);
       this.discard(ex);
@@ -367,7 +369,7 @@ export class FilePipeline implements FileConsumer, LogicalLineSink, TrackedFile 
       return;
     }
     this.ctx.batcher.append(
-      this.encoder.encode(line.offset, line.timestamp, line.stream, level, line.message),
+      this.encoder.encode(line.offset, line.timestamp, line.stream, level, line.message, d.parseJsonFields),
       this.nowMs,
     );
   }
@@ -383,7 +385,7 @@ export class FilePipeline implements FileConsumer, LogicalLineSink, TrackedFile 
     const m = this.meta;
     const pod = m.kubernetes ? this.lookupPod() : undefined;
     const nsAnn = m.kubernetes ? state.metadata?.namespaceAnnotations(m.namespace) : undefined;
-    const decision = decideFile(state.config, m, { pod: pod?.annotations, namespace: nsAnn });
+    const decision = decideFile(state.config, m, { pod: pod?.annotations, namespace: nsAnn, podLabels: pod?.labels });
     this.decision = decision;
     this.bucket =
       decision.rateLimit > 0

@@ -36,6 +36,7 @@ import { healthRoutes } from './routes/health/health-routes.ts';
 import { discoveryRoutes } from './routes/discovery/discovery-routes.ts';
 import { DiscoveryService } from './routes/discovery/discovery-service.ts';
 import { archiveRoutes } from './routes/archive/archive-routes.ts';
+import { collectionConfigRoutes } from './routes/config/config-routes.ts';
 
 export const API_BASE = '/v1/k8s/logs';
 
@@ -117,6 +118,7 @@ export async function buildApp(config: AggregatorConfig, deps: AppDeps = {}): Pr
     limits: config.query,
   });
   await app.register(archiveRoutes, { prefix: API_BASE, s3: config.archive, retentionDays: config.retentionDays });
+  await app.register(collectionConfigRoutes, { prefix: API_BASE });
   // Earlier name of the services, kept for callers written against it; use the decorators.
   app.decorate('services', {
     opensearch: app.opensearch,

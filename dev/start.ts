@@ -18,7 +18,8 @@ import path from 'node:path';
 import { buildApp } from '../aggregator/app.ts';
 import { loadConfig as loadAggregatorConfig } from '../aggregator/config.ts';
 import { startAgent } from '../agent/agent.ts';
-import { defineConfig } from '../agent/config.ts';
+import { loadConfig as loadAgentConfig } from '../agent/config.ts';
+import { agentEnv, aggregatorEnv } from './stack-env.ts';
 import { startOpenSearch, killStaleOpenSearch } from './opensearch/opensearch-process.ts';
 import { ensureS3ServerInstalled, startS3Server, killStaleS3Server, ensureBucket } from './s3/s3-server.ts';
 import { startFakeKubeApi } from './fake-cluster/fake-kube-api.ts';
@@ -77,14 +78,15 @@ try {
   await writeFile(kubeconfigPath, kube.kubeConfig().exportConfig());
 
   const adminToken = await persistentSecret('admin-token', () => `k8sl_admin_${randomBytes(24).toString('base64url')}`);
-  const config = loadAggregatorConfig(['--host', '127.0.0.1', '--port', String(PORT)], {
+  // Every K8S_LOGS_* / OPENSEARCH_* of this environment reaches the aggregator (stack-env.ts).
+  const config = loadAggregatorConfig(['--host', '127.0.0.1', '--port', String(PORT)], aggregatorEnv(process.env, {
+    K8S_LOGS_LOG_LEVEL: process.env['K8S_LOGS_LOG_LEVEL'] ?? 'warn',
     OPENSEARCH_URL: opensearch.url,
     K8S_LOGS_ADMIN_TOKEN: adminToken,
     // The aggregator's live view of the demo cluster (pods' phase, what exists right now).
     K8S_LOGS_KUBECONFIG: kubeconfigPath,
     K8S_LOGS_KUBE_CLUSTER: CLUSTER,
-    K8S_LOGS_LOG_LEVEL: process.env['K8S_LOGS_LOG_LEVEL'] ?? 'warn',
-  });
+  }));
   const app = await buildApp(config);
   stops.push(() => app.close());
   await app.prepareStore();
@@ -122,17 +124,19 @@ try {
   stops.push(() => generator.stop());
 
   const agent = await startAgent(
-    defineConfig({
-      aggregatorUrl: apiUrl,
-      token: ingestToken,
-      cluster: CLUSTER,
-      node: NODE,
-      dataDir: path.join(DATA, 'agent'),
-      logPath: logDir,
-      kubernetes: kubeconfigPath,
-      metricsPort: 0,
-      metricsHost: '127.0.0.1',
-      logLevel: 'warn',
+    // Every K8S_LOGS_AGENT_* of this environment reaches the agent (stack-env.ts).
+    loadAgentConfig({
+      env: agentEnv(process.env, {
+        ...(process.env['K8S_LOGS_AGENT_LOG_LEVEL'] ? {} : { logLevel: 'warn' }),
+        ...(process.env['K8S_LOGS_AGENT_METRICS_PORT'] ? {} : { metricsPort: 0, metricsHost: '127.0.0.1' }),
+        aggregatorUrl: apiUrl,
+        token: ingestToken,
+        cluster: CLUSTER,
+        node: NODE,
+        dataDir: path.join(DATA, 'agent'),
+        logPath: logDir,
+        kubernetes: kubeconfigPath,
+      }),
     }),
   );
   stops.push(() => agent.stop(5000));

@@ -52,8 +52,13 @@ export class RecordEncoder {
     this.suffix = keys.length === 0 ? '}\n' : `,"labels":${JSON.stringify(meta.labels)}}\n`;
   }
 
-  /** One NDJSON line (with its trailing newline). */
-  encode(offset: number, timestamp: string, stream: Stream, level: Level, message: string): string {
+  /**
+   * One NDJSON line (with its trailing newline). With `jsonFields`, a message that is a JSON
+   * object also has its top-level keys in `fields` (the one JSON.parse per line, only when
+   * the collection config asks for it).
+   */
+  encode(offset: number, timestamp: string, stream: Stream, level: Level, message: string, jsonFields = false): string {
+    const fields = jsonFields ? fieldsJson(message) : '';
     return (
       this.idPrefix +
       offset.toString(36) +
@@ -66,7 +71,21 @@ export class RecordEncoder {
       level +
       '","message":' +
       JSON.stringify(message) +
+      fields +
       this.suffix
     );
   }
+}
+
+/** `,"fields":{…}` for a message that is a non-empty JSON object, else ''. */
+function fieldsJson(message: string): string {
+  if (message.charCodeAt(0) !== 0x7b /* { */) return '';
+  let v: unknown;
+  try {
+    v = JSON.parse(message);
+  } catch {
+    return '';
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v) || Object.keys(v).length === 0) return '';
+  return `,"fields":${JSON.stringify(v)}`;
 }

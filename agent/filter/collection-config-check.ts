@@ -23,9 +23,22 @@ const TOP_KEYS = new Set<string>([
   'min_level',
   'rate_limit_lines_per_second',
   'multiline',
+  'streams',
+  'parse_json_fields',
+  'label_selector',
   'namespace_overrides',
 ]);
-const OVERRIDE_KEYS = new Set(['enabled', 'min_level', 'multiline', 'rate_limit_lines_per_second']);
+const OVERRIDE_GLOB_KEYS = ['include_pods', 'exclude_pods', 'include_containers', 'exclude_containers'] as const;
+const OVERRIDE_KEYS = new Set<string>([
+  'enabled',
+  'min_level',
+  'multiline',
+  'rate_limit_lines_per_second',
+  ...OVERRIDE_GLOB_KEYS,
+  'streams',
+  'parse_json_fields',
+  'label_selector',
+]);
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -39,6 +52,34 @@ function isCount(v: unknown): boolean {
   return typeof v === 'number' && Number.isInteger(v) && v >= 0;
 }
 
+function globsProblems(a: unknown, at: string, out: string[]): void {
+  if (!Array.isArray(a) || a.length > 500) {
+    out.push(`${at}: must be an array of at most 500 globs`);
+    return;
+  }
+  a.forEach((g, i) => {
+    if (typeof g !== 'string' || g.length < 1 || g.length > 253) out.push(`${at}/${i}: must be a string of 1 to 253 characters`);
+  });
+}
+
+/** The optional settings both levels share (absent = default or inherited). */
+function optionalProblems(v: Record<string, unknown>, at: string, out: string[]): void {
+  const streams = v['streams'];
+  if (
+    streams !== undefined &&
+    (!Array.isArray(streams) ||
+      streams.length < 1 ||
+      new Set(streams).size !== streams.length ||
+      !streams.every((x) => x === 'stdout' || x === 'stderr'))
+  )
+    out.push(`${at}/streams: must be distinct "stdout" / "stderr", at least one`);
+  if (v['parse_json_fields'] !== undefined && typeof v['parse_json_fields'] !== 'boolean')
+    out.push(`${at}/parse_json_fields: must be a boolean`);
+  const sel = v['label_selector'];
+  if (sel !== undefined && (typeof sel !== 'string' || sel.length < 1 || sel.length > 1024))
+    out.push(`${at}/label_selector: must be a string of 1 to 1024 characters`);
+}
+
 /** Problems found (empty = valid), as `path: message`. */
 export function collectionConfigProblems(v: unknown): string[] {
   const out: string[] = [];
@@ -48,17 +89,8 @@ export function collectionConfigProblems(v: unknown): string[] {
   if (typeof v['multiline'] !== 'boolean') out.push('/multiline: must be a boolean');
   if (!isLevel(v['min_level'])) out.push('/min_level: must be a level');
   if (!isCount(v['rate_limit_lines_per_second'])) out.push('/rate_limit_lines_per_second: must be an integer >= 0');
-  for (const k of GLOB_KEYS) {
-    const a = v[k];
-    if (!Array.isArray(a) || a.length > 500) {
-      out.push(`/${k}: must be an array of at most 500 globs`);
-      continue;
-    }
-    a.forEach((g, i) => {
-      if (typeof g !== 'string' || g.length < 1 || g.length > 253)
-        out.push(`/${k}/${i}: must be a string of 1 to 253 characters`);
-    });
-  }
+  for (const k of GLOB_KEYS) globsProblems(v[k], `/${k}`, out);
+  optionalProblems(v, '', out);
   const o = v['namespace_overrides'];
   if (!isObject(o)) out.push('/namespace_overrides: must be an object');
   else {
@@ -78,6 +110,8 @@ export function collectionConfigProblems(v: unknown): string[] {
       if (ov['rate_limit_lines_per_second'] !== undefined && !isCount(ov['rate_limit_lines_per_second'])) {
         out.push(`/namespace_overrides/${ns}/rate_limit_lines_per_second: must be an integer >= 0`);
       }
+      for (const k of OVERRIDE_GLOB_KEYS) if (ov[k] !== undefined) globsProblems(ov[k], `/namespace_overrides/${ns}/${k}`, out);
+      optionalProblems(ov, `/namespace_overrides/${ns}`, out);
     }
   }
   return out;

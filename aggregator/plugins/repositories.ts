@@ -37,7 +37,12 @@ export const repositoriesPlugin = fp(
         lookups: app.metrics.tokenLookups,
       }),
     );
-    app.decorate('collectionConfigs', new CollectionConfigStore(app.opensearch, prefix));
+    app.decorate(
+      'collectionConfigs',
+      new CollectionConfigStore(app.opensearch, prefix, {
+        onInvalid: (id, problems) => app.log.warn({ id, problems }, 'skipped a stored collection config that does not match its schema'),
+      }),
+    );
     app.decorate('heartbeats', new HeartbeatStore(app.opensearch, prefix));
     app.decorate(
       'systemRepository',

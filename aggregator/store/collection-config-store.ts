@@ -1,50 +1,51 @@
 /**
- * Collection configurations, one document per cluster in the `configs` system index.
- * A cluster nobody configured collects with DEFAULT_COLLECTION_CONFIG. The ETag is a
- * digest of the content, so every replica computes the same one.
+ * Collection configurations in the `configs` system index (one document per scope, see
+ * collection/collection-config-model.ts), and the effective config an agent of a cluster
+ * receives. A cluster nobody configured collects with DEFAULT_COLLECTION_CONFIG. The ETag
+ * of the effective config is a digest of its content, so every replica computes the same one.
  */
 import { createHash } from 'node:crypto';
-import { Type } from 'typebox';
+import type { CollectionConfig } from '../../shared/schemas/collection-config.ts';
 import {
-  CollectionConfigSchema,
-  DEFAULT_COLLECTION_CONFIG,
-  type CollectionConfig,
-} from '../../shared/schemas/collection-config.ts';
+  CollectionConfigDocSchema,
+  effectiveConfig,
+  type CollectionConfigDoc,
+} from '../collection/collection-config-model.ts';
 import type { OpenSearch } from './opensearch.ts';
 import { systemIndexName } from './system-indices.ts';
-import { SystemRepository } from './system-repository.ts';
+import { SystemRepository, type RepositoryOptions } from './system-repository.ts';
 
 export function configEtag(config: CollectionConfig): string {
   return `"${createHash('sha256').update(JSON.stringify(config)).digest('base64url').slice(0, 22)}"`;
 }
 
-const ClusterConfigDocSchema = Type.Object({
-  cluster: Type.String(),
-  config: CollectionConfigSchema,
-  etag: Type.String(),
-  updated_at: Type.String(),
-});
+export type CollectionConfigRepository = SystemRepository<typeof CollectionConfigDocSchema>;
 
 export class CollectionConfigStore {
-  readonly #repo: SystemRepository<typeof ClusterConfigDocSchema>;
+  /** The documents; the use cases (collection/collection-configs.ts) write through it. */
+  readonly repo: CollectionConfigRepository;
 
-  constructor(client: OpenSearch, indexPrefix: string) {
-    this.#repo = new SystemRepository(client, systemIndexName(indexPrefix, 'configs'), ClusterConfigDocSchema, {
+  constructor(client: OpenSearch, indexPrefix: string, opts: Pick<RepositoryOptions, 'onInvalid'> = {}) {
+    this.repo = new SystemRepository(client, systemIndexName(indexPrefix, 'configs'), CollectionConfigDocSchema, {
       resource: 'collection config',
-      sortField: 'cluster',
-      tiebreakField: 'cluster',
+      // `<cluster>` sorts before its `<cluster>:<namespace>` configurations.
+      sortField: 'id',
+      tiebreakField: 'id',
+      ...opts,
     });
   }
 
-  async get(cluster: string): Promise<{ config: CollectionConfig; etag: string; stored: boolean }> {
-    const got = await this.#repo.get(cluster);
-    if (got) return { config: got.doc.config, etag: configEtag(got.doc.config), stored: true };
-    return { config: DEFAULT_COLLECTION_CONFIG, etag: configEtag(DEFAULT_COLLECTION_CONFIG), stored: false };
+  /** Every configuration of `cluster` (a cluster has one per configured namespace at most). */
+  async ofCluster(cluster: string): Promise<CollectionConfigDoc[]> {
+    const out: CollectionConfigDoc[] = [];
+    for await (const s of this.repo.scan([{ term: { cluster } }])) out.push(s.doc);
+    return out;
   }
 
-  async put(cluster: string, config: CollectionConfig): Promise<string> {
-    const etag = configEtag(config);
-    await this.#repo.replace(cluster, { cluster, config, etag, updated_at: new Date().toISOString() });
-    return etag;
+  /** The merged config the agents of `cluster` obey, and its ETag. */
+  async get(cluster: string): Promise<{ config: CollectionConfig; etag: string; stored: boolean }> {
+    const docs = await this.ofCluster(cluster);
+    const config = effectiveConfig(cluster, docs);
+    return { config, etag: configEtag(config), stored: docs.length > 0 };
   }
 }

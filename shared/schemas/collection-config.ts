@@ -13,15 +13,39 @@ const LevelSchema = Type.Enum(Levels);
 const Globs = (description: string) =>
   Type.Array(Type.String({ minLength: 1, maxLength: 253 }), { maxItems: 500, description });
 
+export const Streams = ['stdout', 'stderr'] as const;
+export const StreamsSchema = Type.Array(Type.Enum(Streams), {
+  minItems: 1,
+  uniqueItems: true,
+  description: 'Streams collected; absent = both.',
+});
+export const ParseJsonFieldsSchema = Type.Boolean({
+  description: 'Copy the top-level keys of JSON log lines into `fields`; absent = off.',
+});
+export const LabelSelectorSchema = Type.String({
+  minLength: 1,
+  maxLength: 1024,
+  description: 'Kubernetes label selector (`app=web,tier in (a,b),!canary`): only pods whose labels match are collected; pods whose labels are not known yet are collected. Absent = every pod.',
+});
+
+/** Settings of one namespace; absent ones come from the cluster-wide level. */
 export const NamespaceOverrideSchema = Type.Object(
   {
     enabled: Type.Optional(Type.Boolean()),
     min_level: Type.Optional(LevelSchema),
     multiline: Type.Optional(Type.Boolean()),
     rate_limit_lines_per_second: Type.Optional(Type.Integer({ minimum: 0 })),
+    include_pods: Type.Optional(Globs('Pod name globs collected in this namespace (replaces the cluster-wide list).')),
+    exclude_pods: Type.Optional(Globs('Pod name globs never collected in this namespace (replaces the cluster-wide list).')),
+    include_containers: Type.Optional(Globs('Container name globs collected in this namespace (replaces the cluster-wide list).')),
+    exclude_containers: Type.Optional(Globs('Container name globs never collected in this namespace (replaces the cluster-wide list).')),
+    streams: Type.Optional(StreamsSchema),
+    parse_json_fields: Type.Optional(ParseJsonFieldsSchema),
+    label_selector: Type.Optional(LabelSelectorSchema),
   },
   { additionalProperties: false },
 );
+export type NamespaceOverride = Static<typeof NamespaceOverrideSchema>;
 
 export const CollectionConfigSchema = Type.Object(
   {
@@ -38,6 +62,9 @@ export const CollectionConfigSchema = Type.Object(
       description: 'Per-pod limit in lines/s; 0 = unlimited. Excess counted as rate_limited.',
     }),
     multiline: Type.Boolean({ description: 'Merge stack traces into one record.' }),
+    streams: Type.Optional(StreamsSchema),
+    parse_json_fields: Type.Optional(ParseJsonFieldsSchema),
+    label_selector: Type.Optional(LabelSelectorSchema),
     namespace_overrides: Type.Record(Type.String(), NamespaceOverrideSchema),
   },
   { additionalProperties: false },

@@ -44,6 +44,26 @@ t.test('the agent-side check agrees with CollectionConfigSchema', async (t) => {
     ['override not object', { ...d, namespace_overrides: { a: 1 } }],
     ['overrides not object', { ...d, namespace_overrides: [] }],
     ['multiline not boolean', { ...d, multiline: 'yes' }],
+    ['streams, json fields and a label selector', { ...d, streams: ['stderr'], parse_json_fields: true, label_selector: 'app=web' }],
+    ['both streams', { ...d, streams: ['stdout', 'stderr'] }],
+    ['no stream', { ...d, streams: [] }],
+    ['unknown stream', { ...d, streams: ['stdin'] }],
+    ['repeated stream', { ...d, streams: ['stdout', 'stdout'] }],
+    ['json fields not boolean', { ...d, parse_json_fields: 'on' }],
+    ['empty label selector', { ...d, label_selector: '' }],
+    ['label selector not string', { ...d, label_selector: 1 }],
+    [
+      'override with every setting',
+      {
+        ...d,
+        namespace_overrides: {
+          a: { include_pods: ['web-*'], exclude_pods: [], include_containers: ['app'], exclude_containers: ['istio-proxy'], streams: ['stdout'], parse_json_fields: false, label_selector: 'tier in (a,b)' },
+        },
+      },
+    ],
+    ['override bad glob', { ...d, namespace_overrides: { a: { include_pods: [''] } } }],
+    ['override bad streams', { ...d, namespace_overrides: { a: { streams: ['x'] } } }],
+    ['override bad selector', { ...d, namespace_overrides: { a: { label_selector: 5 } } }],
   ];
   for (const [name, value] of cases) {
     const clean = JSON.parse(JSON.stringify(value) ?? 'null') as unknown;
