@@ -33,6 +33,8 @@ import { tokenRoutes } from './routes/tokens/token-routes.ts';
 import { healthRoutes } from './routes/health/health-routes.ts';
 import { discoveryRoutes } from './routes/discovery/discovery-routes.ts';
 import { DiscoveryService } from './routes/discovery/discovery-service.ts';
+import { monitoringRoutes } from './routes/monitoring/monitoring-routes.ts';
+import { MonitoringService } from './routes/monitoring/monitoring-service.ts';
 import { NO_LIVE_VIEW, type LiveClusterView } from './cluster/live-cluster-view.ts';
 import { KubeClusterView } from './cluster/kube-cluster-view.ts';
 import { JobLeases } from './jobs/job-lease.ts';
@@ -173,6 +175,7 @@ export async function buildApp(config: AggregatorConfig, deps: AppDeps = {}): Pr
   await app.register(logsRoutes, { prefix: API_BASE, search: new LogSearch(opensearch, prefix, pits), limits: config.query });
   await app.register(tokenRoutes, { prefix: API_BASE, tokens });
   await app.register(discoveryRoutes, { prefix: API_BASE, discovery: new DiscoveryService(opensearch, prefix, liveClusters, app.log), limits: config.query });
+  await app.register(monitoringRoutes, { prefix: API_BASE, monitoring: new MonitoringService(opensearch, prefix), limits: config.query });
   app.addHook('onClose', async () => {
     await stopJobs?.();
     if (!deps.liveClusters) await liveClusters.close?.();
