@@ -38,7 +38,13 @@ export function sumAgentFigures(heartbeats: readonly StoredHeartbeat[]): AgentFi
     add(rejected, h.rejected);
     behind += h.bytes_behind;
   }
-  return { agents_reporting: reporting, agents: heartbeats.length, discarded: sorted(discarded), rejected: sorted(rejected), bytes_behind: behind };
+  return {
+    agents_reporting: reporting,
+    agents: heartbeats.length,
+    discarded: sorted(discarded),
+    rejected: sorted(rejected),
+    bytes_behind: behind,
+  };
 }
 
 function sorted(r: Record<string, number>): Record<string, number> {

@@ -56,7 +56,11 @@ export function httpStatusOf(state: HealthState): 200 | 503 {
 }
 
 /** Runs every component concurrently, each bounded by `timeoutMs` (a hung probe is `down`). */
-export async function runHealth(components: readonly HealthComponent[], timeoutMs: number, now = () => new Date()): Promise<HealthReport> {
+export async function runHealth(
+  components: readonly HealthComponent[],
+  timeoutMs: number,
+  now = () => new Date(),
+): Promise<HealthReport> {
   const reports = await Promise.all(
     components.map(async (c): Promise<ComponentReport> => {
       const t0 = performance.now();
@@ -65,7 +69,9 @@ export async function runHealth(components: readonly HealthComponent[], timeoutM
         timer = setTimeout(() => resolve({ status: 'down', reason: `no answer within ${timeoutMs} ms` }), timeoutMs);
       });
       const h = await Promise.race([
-        c.check().catch((err: unknown): ComponentHealth => ({ status: 'down', reason: `check failed: ${failureKind(err)}` })),
+        c
+          .check()
+          .catch((err: unknown): ComponentHealth => ({ status: 'down', reason: `check failed: ${failureKind(err)}` })),
         timeout,
       ]);
       clearTimeout(timer);
@@ -85,17 +91,25 @@ function failureKind(err: unknown): string {
 }
 
 /** OpenSearch cluster health + the probe's round trip. */
-export function openSearchVerdict(health: { status?: string; number_of_nodes?: number; unassigned_shards?: number; cluster_name?: string }, latencyMs: number, slowMs: number): ComponentHealth {
+export function openSearchVerdict(
+  health: { status?: string; number_of_nodes?: number; unassigned_shards?: number; cluster_name?: string },
+  latencyMs: number,
+  slowMs: number,
+): ComponentHealth {
   const details = {
     cluster_status: health.status ?? 'unknown',
     nodes: health.number_of_nodes ?? null,
     unassigned_shards: health.unassigned_shards ?? null,
     latency_ms: latencyMs,
   };
-  if (health.status === 'red') return { status: 'down', reason: 'cluster health is red: some primary shards are unassigned', details };
-  if (health.status === 'yellow') return { status: 'degraded', reason: 'cluster health is yellow: some replica shards are unassigned', details };
-  if (health.status !== 'green') return { status: 'degraded', reason: `cluster health is ${health.status ?? 'unknown'}`, details };
-  if (latencyMs > slowMs) return { status: 'degraded', reason: `slow: answered in ${latencyMs} ms (over ${slowMs} ms)`, details };
+  if (health.status === 'red')
+    return { status: 'down', reason: 'cluster health is red: some primary shards are unassigned', details };
+  if (health.status === 'yellow')
+    return { status: 'degraded', reason: 'cluster health is yellow: some replica shards are unassigned', details };
+  if (health.status !== 'green')
+    return { status: 'degraded', reason: `cluster health is ${health.status ?? 'unknown'}`, details };
+  if (latencyMs > slowMs)
+    return { status: 'degraded', reason: `slow: answered in ${latencyMs} ms (over ${slowMs} ms)`, details };
   return { status: 'ok', reason: 'cluster health is green', details };
 }
 
@@ -139,7 +153,8 @@ export function clustersVerdict(agents: readonly AgentState[]): ComponentHealth 
   const bad = clusters.filter((c) => c.status !== 'ok').map((c) => `${c.cluster} (${c.reason})`);
   return {
     status,
-    reason: status === 'ok' ? `${clusters.length} cluster(s) reporting` : `not every cluster reports: ${bad.join(', ')}`,
+    reason:
+      status === 'ok' ? `${clusters.length} cluster(s) reporting` : `not every cluster reports: ${bad.join(', ')}`,
     details: { clusters },
   };
 }
@@ -154,8 +169,10 @@ export function agentsVerdict(agents: readonly AgentState[]): ComponentHealth {
     stale: stale.map((a) => ({ cluster: a.cluster, node: a.node, last_heartbeat_at: a.last_heartbeat_at })),
   };
   if (agents.length === 0) return { status: 'ok', reason: 'no agent has reported yet', details };
-  if (stale.length === agents.length) return { status: 'down', reason: `all ${agents.length} agent(s) silent`, details };
-  if (stale.length > 0) return { status: 'degraded', reason: `${stale.length} of ${agents.length} agent(s) silent`, details };
+  if (stale.length === agents.length)
+    return { status: 'down', reason: `all ${agents.length} agent(s) silent`, details };
+  if (stale.length > 0)
+    return { status: 'degraded', reason: `${stale.length} of ${agents.length} agent(s) silent`, details };
   return { status: 'ok', reason: `${agents.length} agent(s) reporting`, details };
 }
 
@@ -180,7 +197,8 @@ export interface JobDoc {
 export function jobsVerdict(jobs: readonly JobDoc[], nowMs: number): ComponentHealth {
   const rows = jobs.map((j) => {
     const failedItems = Array.isArray(j.last_result?.['failed']) ? (j.last_result['failed'] as unknown[]).length : 0;
-    const running = j.last_started_at !== undefined && (j.last_finished_at === undefined || j.last_finished_at < j.last_started_at);
+    const running =
+      j.last_started_at !== undefined && (j.last_finished_at === undefined || j.last_finished_at < j.last_started_at);
     const leaseExpired = j.lease_expires_at !== undefined && Date.parse(j.lease_expires_at) < nowMs;
     let problem: string | undefined;
     if (j.status === 'failed') problem = 'last run failed';
@@ -195,6 +213,11 @@ export function jobsVerdict(jobs: readonly JobDoc[], nowMs: number): ComponentHe
     };
   });
   const bad = rows.filter((r) => r.problem);
-  if (bad.length > 0) return { status: 'degraded', reason: bad.map((r) => `${r.job}: ${r.problem}`).join('; '), details: { jobs: rows } };
-  return { status: 'ok', reason: rows.length ? `${rows.length} job(s), none failing` : 'no job has run yet', details: { jobs: rows } };
+  if (bad.length > 0)
+    return { status: 'degraded', reason: bad.map((r) => `${r.job}: ${r.problem}`).join('; '), details: { jobs: rows } };
+  return {
+    status: 'ok',
+    reason: rows.length ? `${rows.length} job(s), none failing` : 'no job has run yet',
+    details: { jobs: rows },
+  };
 }

@@ -38,10 +38,10 @@ if (m == null) return 0;
 long n = 0;
 int len = m.length();
 for (int i = 0; i < len; i++) {
-  char c = m.charAt(i);
+  int c = (int) m.charAt(i);
   if (c < 0x80) n += 1;
   else if (c < 0x800) n += 2;
-  else if (Character.isHighSurrogate(c) && i + 1 < len && Character.isLowSurrogate(m.charAt(i + 1))) { n += 4; i++; }
+  else if (c >= 0xD800 && c < 0xDC00 && i + 1 < len && (int) m.charAt(i + 1) >= 0xDC00 && (int) m.charAt(i + 1) < 0xE000) { n += 4; i++; }
   else n += 3;
 }
 return n;`;
@@ -82,11 +82,19 @@ export function compileMetricsSearch(q: MetricsQuery): Clause {
       aggs: bytesAgg,
     },
     top_namespaces: {
-      multi_terms: { terms: [{ field: 'cluster' }, { field: 'namespace' }], size: q.top, order: [{ _count: 'desc' }, { _key: 'asc' }] },
+      multi_terms: {
+        terms: [{ field: 'cluster' }, { field: 'namespace' }],
+        size: q.top,
+        order: [{ _count: 'desc' }, { _key: 'asc' }],
+      },
       aggs: bytesAgg,
     },
     top_pods: {
-      multi_terms: { terms: [{ field: 'cluster' }, { field: 'namespace' }, { field: 'pod' }], size: q.top, order: [{ _count: 'desc' }, { _key: 'asc' }] },
+      multi_terms: {
+        terms: [{ field: 'cluster' }, { field: 'namespace' }, { field: 'pod' }],
+        size: q.top,
+        order: [{ _count: 'desc' }, { _key: 'asc' }],
+      },
       aggs: bytesAgg,
     },
     lag: {
@@ -106,7 +114,9 @@ export function compileMetricsSearch(q: MetricsQuery): Clause {
   return {
     size: 0,
     track_total_hits: true,
-    query: { bool: { filter: [{ range: { timestamp: { gte: start, lte: end } } }, ...scopeFilter(q.scope, q.clusters)] } },
+    query: {
+      bool: { filter: [{ range: { timestamp: { gte: start, lte: end } } }, ...scopeFilter(q.scope, q.clusters)] },
+    },
     aggs,
   };
 }
@@ -148,15 +158,22 @@ interface Bucket {
 
 const volume = (b: Bucket): Volume => ({ lines: b.doc_count, bytes: Math.round(b.bytes?.value ?? 0) });
 const buckets = (aggs: Record<string, unknown> | undefined, name: string) =>
-  ((aggs?.[name] as { buckets?: Bucket[] } | undefined)?.buckets ?? []);
+  (aggs?.[name] as { buckets?: Bucket[] } | undefined)?.buckets ?? [];
 const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 const keys = (b: Bucket): string[] => (Array.isArray(b.key) ? b.key.map(String) : [String(b.key)]);
 
-export function shapeMetrics(q: MetricsQuery, body: { hits?: { total?: { value?: number } | number }; aggregations?: Record<string, unknown> }): StoreMetrics {
+export function shapeMetrics(
+  q: MetricsQuery,
+  body: { hits?: { total?: { value?: number } | number }; aggregations?: Record<string, unknown> },
+): StoreMetrics {
   const aggs = body.aggregations;
   const total = typeof body.hits?.total === 'number' ? body.hits.total : (body.hits?.total?.value ?? 0);
   const lag = aggs?.['lag'] as
-    | { doc_count: number; stats?: { min: unknown; avg: unknown; max: unknown }; percentiles?: { values?: Record<string, unknown> } }
+    | {
+        doc_count: number;
+        stats?: { min: unknown; avg: unknown; max: unknown };
+        percentiles?: { values?: Record<string, unknown> };
+      }
     | undefined;
   const pv = lag?.percentiles?.values ?? {};
   const round = (v: number | null) => (v === null ? null : Math.round(v * 1000) / 1000);
@@ -164,7 +181,10 @@ export function shapeMetrics(q: MetricsQuery, body: { hits?: { total?: { value?:
     totals: { lines: total, bytes: Math.round((aggs?.['bytes'] as { value?: number } | undefined)?.value ?? 0) },
     over_time: {
       interval: q.interval,
-      buckets: buckets(aggs, 'over_time').map((b) => ({ start: b.key_as_string ?? formatNanos(BigInt(Number(b.key)) * 1_000_000n), ...volume(b) })),
+      buckets: buckets(aggs, 'over_time').map((b) => ({
+        start: b.key_as_string ?? formatNanos(BigInt(Number(b.key)) * 1_000_000n),
+        ...volume(b),
+      })),
     },
     clusters: buckets(aggs, 'by_cluster').map((b) => ({ cluster: String(b.key), ...volume(b) })),
     top_namespaces: buckets(aggs, 'top_namespaces').map((b) => {
@@ -185,6 +205,7 @@ export function shapeMetrics(q: MetricsQuery, body: { hits?: { total?: { value?:
       p99_ms: round(num(pv['99.0'])),
     },
   };
-  if (q.namespaces) out.namespaces = buckets(aggs, 'namespaces').map((b) => ({ namespace: String(b.key), ...volume(b) }));
+  if (q.namespaces)
+    out.namespaces = buckets(aggs, 'namespaces').map((b) => ({ namespace: String(b.key), ...volume(b) }));
   return out;
 }

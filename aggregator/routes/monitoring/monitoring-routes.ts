@@ -37,8 +37,12 @@ export interface MonitoringRoutesOptions {
 }
 
 const errors = {
-  400: ErrorEnvelopeSchema, 401: ErrorEnvelopeSchema, 403: ErrorEnvelopeSchema,
-  429: ErrorEnvelopeSchema, 503: ErrorEnvelopeSchema, 504: ErrorEnvelopeSchema,
+  400: ErrorEnvelopeSchema,
+  401: ErrorEnvelopeSchema,
+  403: ErrorEnvelopeSchema,
+  429: ErrorEnvelopeSchema,
+  503: ErrorEnvelopeSchema,
+  504: ErrorEnvelopeSchema,
 };
 
 interface WindowParams {
@@ -49,7 +53,14 @@ interface WindowParams {
 }
 
 export const monitoringRoutes: FastifyPluginAsyncTypebox<MonitoringRoutesOptions> = async (app, opts) => {
-  const figures = async (request: FastifyRequest, reply: FastifyReply, p: WindowParams, scope: AccessScope, clusters: string[] | undefined, namespaces: boolean) => {
+  const figures = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    p: WindowParams,
+    scope: AccessScope,
+    clusters: string[] | undefined,
+    namespaces: boolean,
+  ) => {
     const started = performance.now();
     const { startNs, endNs } = resolveWindow(p.start, p.end);
     let interval: string;
@@ -64,73 +75,111 @@ export const monitoringRoutes: FastifyPluginAsyncTypebox<MonitoringRoutesOptions
     const q = { scope, ...(clusters ? { clusters } : {}), startNs, endNs, interval, top: p.top ?? 10, namespaces };
     const [store, agents] = await Promise.all([
       opts.monitoring.metrics(q, budget),
-      opts.monitoring.agentFigures(scope, clusters).catch((err: unknown) => { throw toAppError(err, 'heartbeats'); }),
+      opts.monitoring.agentFigures(scope, clusters).catch((err: unknown) => {
+        throw toAppError(err, 'heartbeats');
+      }),
     ]);
-    return { window: { start: formatNanos(startNs), end: formatNanos(endNs) }, store, agents, took_ms: () => Math.round(performance.now() - started) };
+    return {
+      window: { start: formatNanos(startNs), end: formatNanos(endNs) },
+      store,
+      agents,
+      took_ms: () => Math.round(performance.now() - started),
+    };
   };
 
-  app.get('/metrics', {
-    // Aggregations with scripts over the window: heavy.
-    config: { auth: 'logs:read', heavy: true },
-    schema: {
-      summary: 'Log-collection metrics over a window: lines and bytes over time, per cluster, top namespaces/pods, ingest lag, discards and rejections by reason',
-      tags: ['monitoring'],
-      querystring: MetricsQuerySchema,
-      response: { 200: MetricsResponseSchema, ...errors },
+  app.get(
+    '/metrics',
+    {
+      // Aggregations with scripts over the window: heavy.
+      config: { auth: 'logs:read', heavy: true },
+      schema: {
+        summary:
+          'Log-collection metrics over a window: lines and bytes over time, per cluster, top namespaces/pods, ingest lag, discards and rejections by reason',
+        tags: ['monitoring'],
+        querystring: MetricsQuerySchema,
+        response: { 200: MetricsResponseSchema, ...errors },
+      },
     },
-  }, async (request, reply) => {
-    const scope = scopeOf(request.principal);
-    const clusters = list(request.query.cluster);
-    checkWithinScope(scope, clusters);
-    const { window, store, agents, took_ms } = await figures(request, reply, request.query, scope, clusters, false);
-    const { namespaces: _n, ...rest } = store;
-    return { window, ...rest, agents, took_ms: took_ms() };
-  });
+    async (request, reply) => {
+      const scope = scopeOf(request.principal);
+      const clusters = list(request.query.cluster);
+      checkWithinScope(scope, clusters);
+      const { window, store, agents, took_ms } = await figures(request, reply, request.query, scope, clusters, false);
+      const { namespaces: _n, ...rest } = store;
+      return { window, ...rest, agents, took_ms: took_ms() };
+    },
+  );
 
-  app.get('/clusters/:clusterId/metrics', {
-    config: { auth: 'logs:read', heavy: true },
-    schema: {
-      summary: 'Log-collection metrics of one cluster over a window, with every namespace and the top pods',
-      tags: ['monitoring'],
-      params: ClusterMetricsParamsSchema,
-      querystring: ClusterMetricsQuerySchema,
-      response: { 200: ClusterMetricsResponseSchema, 404: ErrorEnvelopeSchema, ...errors },
+  app.get(
+    '/clusters/:clusterId/metrics',
+    {
+      config: { auth: 'logs:read', heavy: true },
+      schema: {
+        summary: 'Log-collection metrics of one cluster over a window, with every namespace and the top pods',
+        tags: ['monitoring'],
+        params: ClusterMetricsParamsSchema,
+        querystring: ClusterMetricsQuerySchema,
+        response: { 200: ClusterMetricsResponseSchema, 404: ErrorEnvelopeSchema, ...errors },
+      },
     },
-  }, async (request, reply) => {
-    const scope = scopeOf(request.principal);
-    const cluster = request.params.clusterId;
-    checkWithinScope(scope, [cluster]);
-    if (!(await opts.monitoring.clusterKnown(cluster))) throw new AppError('AGG_ERR_NOT_FOUND', `cluster "${cluster}" has no logs and no agents`);
-    const { window, store, agents, took_ms } = await figures(request, reply, request.query, scope, [cluster], true);
-    return { cluster, window, ...store, namespaces: store.namespaces ?? [], agents, took_ms: took_ms() };
-  });
+    async (request, reply) => {
+      const scope = scopeOf(request.principal);
+      const cluster = request.params.clusterId;
+      checkWithinScope(scope, [cluster]);
+      if (!(await opts.monitoring.clusterKnown(cluster)))
+        throw new AppError('AGG_ERR_NOT_FOUND', `cluster "${cluster}" has no logs and no agents`);
+      const { window, store, agents, took_ms } = await figures(request, reply, request.query, scope, [cluster], true);
+      return { cluster, window, ...store, namespaces: store.namespaces ?? [], agents, took_ms: took_ms() };
+    },
+  );
 
-  app.get('/stats', {
-    config: { auth: 'logs:read', heavy: true },
-    schema: {
-      summary: 'Log statistics: documents, store size, indices, by day, by level, oldest/newest',
-      tags: ['monitoring'],
-      querystring: StatsQuerySchema,
-      response: { 200: StatsResponseSchema, ...errors },
+  app.get(
+    '/stats',
+    {
+      config: { auth: 'logs:read', heavy: true },
+      schema: {
+        summary: 'Log statistics: documents, store size, indices, by day, by level, oldest/newest',
+        tags: ['monitoring'],
+        querystring: StatsQuerySchema,
+        response: { 200: StatsResponseSchema, ...errors },
+      },
     },
-  }, async (request, reply) => {
-    const started = performance.now();
-    const scope = scopeOf(request.principal);
-    const clusters = list(request.query.cluster);
-    checkWithinScope(scope, clusters);
-    const stats = await opts.monitoring.stats({ scope, ...(clusters ? { clusters } : {}) }, budgetFor(request, reply, opts.limits));
-    return { ...stats, took_ms: Math.round(performance.now() - started) };
-  });
+    async (request, reply) => {
+      const started = performance.now();
+      const scope = scopeOf(request.principal);
+      const clusters = list(request.query.cluster);
+      checkWithinScope(scope, clusters);
+      const stats = await opts.monitoring.stats(
+        { scope, ...(clusters ? { clusters } : {}) },
+        budgetFor(request, reply, opts.limits),
+      );
+      return { ...stats, took_ms: Math.round(performance.now() - started) };
+    },
+  );
 
-  app.get('/health', {
-    config: { auth: 'logs:read' },
-    schema: {
-      summary: 'System health: OpenSearch, S3 (when configured), clusters, agents, jobs; 200 when ok or degraded, 503 when down',
-      tags: ['monitoring'],
-      response: { 200: HealthResponseSchema, 503: HealthResponseSchema, 401: ErrorEnvelopeSchema, 403: ErrorEnvelopeSchema, 429: ErrorEnvelopeSchema },
+  app.get(
+    '/health',
+    {
+      config: { auth: 'logs:read' },
+      schema: {
+        summary:
+          'System health: OpenSearch, S3 (when configured), clusters, agents, jobs; 200 when ok or degraded, 503 when down',
+        tags: ['monitoring'],
+        response: {
+          200: HealthResponseSchema,
+          503: HealthResponseSchema,
+          401: ErrorEnvelopeSchema,
+          403: ErrorEnvelopeSchema,
+          429: ErrorEnvelopeSchema,
+        },
+      },
     },
-  }, async (request, reply) => {
-    const report = await runHealth(opts.monitoring.components(scopeOf(request.principal)), opts.healthTimeoutMs ?? 5000);
-    return reply.status(httpStatusOf(report.status)).send(report);
-  });
+    async (request, reply) => {
+      const report = await runHealth(
+        opts.monitoring.components(scopeOf(request.principal)),
+        opts.healthTimeoutMs ?? 5000,
+      );
+      return reply.status(httpStatusOf(report.status)).send(report);
+    },
+  );
 };

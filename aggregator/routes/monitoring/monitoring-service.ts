@@ -94,7 +94,13 @@ export class MonitoringService {
           deadline,
           'stats',
           this.#client.search(
-            { index: pattern, body: compileStatsSearch(q), ignore_unavailable: true, allow_no_indices: true, ...storeTimeoutParams(deadline) },
+            {
+              index: pattern,
+              body: compileStatsSearch(q),
+              ignore_unavailable: true,
+              allow_no_indices: true,
+              ...storeTimeoutParams(deadline),
+            },
             transportOptions(deadline),
           ),
         ),
@@ -111,7 +117,10 @@ export class MonitoringService {
     try {
       const rows = await this.#dayIndices(logIndexPattern(this.#prefix, [cluster]));
       if (rows.length > 0) return true;
-      const res = await this.#client.count({ index: systemIndexName(this.#prefix, 'heartbeats'), body: { query: { term: { cluster } } } });
+      const res = await this.#client.count({
+        index: systemIndexName(this.#prefix, 'heartbeats'),
+        body: { query: { term: { cluster } } },
+      });
       return (res.body as { count: number }).count > 0;
     } catch (err) {
       throw toAppError(err, 'metrics');
@@ -142,7 +151,10 @@ export class MonitoringService {
         name: 'jobs',
         critical: false,
         check: async () => {
-          const res = await this.#client.search({ index: systemIndexName(this.#prefix, 'jobs'), body: { size: 100, sort: [{ job: 'asc' }] } });
+          const res = await this.#client.search({
+            index: systemIndexName(this.#prefix, 'jobs'),
+            body: { size: 100, sort: [{ job: 'asc' }] },
+          });
           const docs = (res.body.hits.hits as Array<{ _source: JobDoc }>).map((h) => h._source);
           return jobsVerdict(docs, this.#o.now());
         },
@@ -164,7 +176,12 @@ export class MonitoringService {
   }
 
   async #dayIndices(pattern: string): Promise<CatIndexRow[]> {
-    const res = await this.#client.cat.indices({ index: pattern, format: 'json', bytes: 'b', expand_wildcards: 'open,closed' as never });
+    const res = await this.#client.cat.indices({
+      index: pattern,
+      format: 'json',
+      bytes: 'b',
+      expand_wildcards: 'open,closed' as never,
+    });
     return res.body as unknown as CatIndexRow[];
   }
 }

@@ -18,19 +18,29 @@ export interface StatsQuery {
   clusters?: readonly string[];
 }
 
-const NANOS = 'strict_date_optional_time_nanos';
-
 export function compileStatsSearch(q: StatsQuery): Clause {
   return {
     size: 0,
     track_total_hits: true,
     query: { bool: { filter: scopeFilter(q.scope, q.clusters) } },
     aggs: {
-      by_day: { date_histogram: { field: 'timestamp', calendar_interval: '1d', min_doc_count: 1, format: 'yyyy-MM-dd', time_zone: 'UTC' } },
+      by_day: {
+        date_histogram: {
+          field: 'timestamp',
+          calendar_interval: '1d',
+          min_doc_count: 1,
+          format: 'yyyy-MM-dd',
+          time_zone: 'UTC',
+        },
+      },
       by_level: { terms: { field: 'level', size: 20, order: [{ _count: 'desc' }, { _key: 'asc' }] } },
-      by_cluster: { terms: { field: 'cluster', size: MAX_BREAKDOWN_BUCKETS, order: [{ _count: 'desc' }, { _key: 'asc' }] } },
-      oldest: { min: { field: 'timestamp', format: NANOS } },
-      newest: { max: { field: 'timestamp', format: NANOS } },
+      by_cluster: {
+        terms: { field: 'cluster', size: MAX_BREAKDOWN_BUCKETS, order: [{ _count: 'desc' }, { _key: 'asc' }] },
+      },
+      // Edge records rather than min/max: those answer in (double) milliseconds, losing the
+      // nanoseconds of the stored timestamp.
+      oldest: { top_hits: { size: 1, sort: [{ timestamp: 'asc' }], _source: ['timestamp'] } },
+      newest: { top_hits: { size: 1, sort: [{ timestamp: 'desc' }], _source: ['timestamp'] } },
     },
   };
 }
@@ -83,24 +93,26 @@ export function shapeStats(
   rows: readonly CatIndexRow[] | undefined,
 ): LogStats {
   const aggs = body.aggregations ?? {};
-  const b = (name: string) => ((aggs[name] as { buckets?: Bucket[] } | undefined)?.buckets ?? []);
+  const b = (name: string) => (aggs[name] as { buckets?: Bucket[] } | undefined)?.buckets ?? [];
   const edge = (name: string) => {
-    const a = aggs[name] as { value?: number | null; value_as_string?: string } | undefined;
-    return a?.value === null || a?.value === undefined ? null : (a.value_as_string ?? null);
+    const a = aggs[name] as { hits?: { hits?: Array<{ _source?: { timestamp?: string } }> } } | undefined;
+    return a?.hits?.hits?.[0]?._source?.timestamp ?? null;
   };
   const indices = rows
     ?.flatMap((r) => {
       const parsed = parseDayIndexName(prefix, r.index);
       if (!parsed) return [];
-      return [{
-        index: r.index,
-        cluster: parsed.cluster,
-        day: parsed.day.replaceAll('.', '-'),
-        health: r.health ?? 'unknown',
-        status: r.status ?? 'unknown',
-        documents: Number(r['docs.count'] ?? 0),
-        store_bytes: Number(r['store.size'] ?? 0),
-      }];
+      return [
+        {
+          index: r.index,
+          cluster: parsed.cluster,
+          day: parsed.day.replaceAll('.', '-'),
+          health: r.health ?? 'unknown',
+          status: r.status ?? 'unknown',
+          documents: Number(r['docs.count'] ?? 0),
+          store_bytes: Number(r['store.size'] ?? 0),
+        },
+      ];
     })
     .sort((x, y) => (x.index < y.index ? -1 : x.index > y.index ? 1 : 0));
   return {
