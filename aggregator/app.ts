@@ -1,30 +1,32 @@
 /**
  * `buildApp(config, deps)`: the whole aggregator as a Fastify instance, for `server.ts` and
- * for tests (`inject()` or a real listener on port 0). Services are built here and handed
- * to the route plugins that need them; nothing reads process.env.
+ * for tests (`inject()` or a real listener on port 0). It only registers plugins: services
+ * are named `fastify-plugin` decorators with declared dependencies (plugins/), API areas are
+ * encapsulated route plugins (routes/<area>/) that take their services from the instance.
+ * Nothing reads process.env.
  *
  * The store is prepared (templates, system indices, bootstrap admin token) by
  * `app.prepareStore()`, which `server.ts` retries until OpenSearch answers; until then
  * every non-public route answers 503 and `/readyz` says not ready.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
-import { hostname } from 'node:os';
+import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import swagger from '@fastify/swagger';
-import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Logger } from 'pino';
 import type { AggregatorConfig } from './config.ts';
-import { AppError } from './errors.ts';
-import { createOpenSearchClient, type OpenSearch } from './store/opensearch.ts';
-import { bootstrapStore, storeIsReady } from './store/bootstrap.ts';
-import { BulkWriter } from './store/bulk-writer.ts';
-import { HeartbeatStore } from './store/heartbeat-store.ts';
-import { CollectionConfigStore } from './store/collection-config-store.ts';
-import { TokenStore } from './auth/token-store.ts';
-import { LogSearch } from './query/log-search.ts';
-import { PitGate } from './query/pit-gate.ts';
-import { createMetrics, type AggregatorMetrics } from './telemetry/metrics.ts';
+import type { OpenSearch } from './store/opensearch.ts';
+import type { AggregatorMetrics } from './telemetry/metrics.ts';
+import type { LiveClusterView } from './cluster/live-cluster-view.ts';
+import { openSearchPlugin } from './plugins/opensearch.ts';
+import { metricsPlugin } from './plugins/metrics.ts';
+import { repositoriesPlugin } from './plugins/repositories.ts';
+import { storeLifecyclePlugin } from './plugins/store-lifecycle.ts';
+import { bulkWriterPlugin } from './plugins/bulk-writer.ts';
+import { searchPlugin } from './plugins/search.ts';
+import { clustersPlugin } from './plugins/clusters.ts';
+import { jobsPlugin } from './plugins/jobs.ts';
+import { httpHooksPlugin } from './plugins/http-hooks.ts';
+import { docsPlugin } from './plugins/docs.ts';
 import { errorHandlerPlugin } from './plugins/error-handler.ts';
 import { authPlugin } from './plugins/auth.ts';
 import { ingestRoutes } from './routes/ingest/ingest-routes.ts';
@@ -35,10 +37,6 @@ import { discoveryRoutes } from './routes/discovery/discovery-routes.ts';
 import { DiscoveryService } from './routes/discovery/discovery-service.ts';
 import { monitoringRoutes } from './routes/monitoring/monitoring-routes.ts';
 import { MonitoringService } from './routes/monitoring/monitoring-service.ts';
-import { NO_LIVE_VIEW, type LiveClusterView } from './cluster/live-cluster-view.ts';
-import { KubeClusterView } from './cluster/kube-cluster-view.ts';
-import { JobLeases } from './jobs/job-lease.ts';
-import { RetentionJob, startRetentionSchedule } from './jobs/retention-job.ts';
 
 export const API_BASE = '/v1/k8s/logs';
 
@@ -61,19 +59,15 @@ export interface AppDeps {
 
 declare module 'fastify' {
   interface FastifyInstance {
-    /** Creates templates and system indices; returns a generated admin token on first start. */
-    prepareStore(): Promise<{ generatedAdminToken: string | undefined }>;
-    /** Starts the periodic jobs (retention); `server.ts` calls it once the store is ready. Stopped on close. */
-    startJobs(): void;
+    /** @deprecated the same services as the named decorators (`app.opensearch`, `app.tokens`, …). */
     readonly services: {
-      opensearch: OpenSearch;
-      tokens: TokenStore;
-      configs: CollectionConfigStore;
-      heartbeats: HeartbeatStore;
-      metrics: AggregatorMetrics;
-      retention: RetentionJob;
-      /** Open exports (points in time) of this replica. */
-      pits: PitGate;
+      opensearch: FastifyInstance['opensearch'];
+      tokens: FastifyInstance['tokens'];
+      configs: FastifyInstance['collectionConfigs'];
+      heartbeats: FastifyInstance['heartbeats'];
+      metrics: FastifyInstance['metrics'];
+      pits: FastifyInstance['pits'];
+      jobs: FastifyInstance['jobs'];
     };
   }
 }
@@ -90,96 +84,49 @@ export async function buildApp(config: AggregatorConfig, deps: AppDeps = {}): Pr
     ajv: { customOptions: { removeAdditional: false, coerceTypes: true, useDefaults: true, allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
-  const opensearch = deps.opensearch ?? createOpenSearchClient(config.opensearch);
-  const metrics = deps.metrics ?? createMetrics();
-  const prefix = config.opensearch.indexPrefix;
-  const layout = { indexPrefix: prefix, shards: config.opensearch.shards, replicas: config.opensearch.replicas };
-  const tokens = new TokenStore(opensearch, prefix, {
-    cacheMs: config.auth.tokenCacheMs,
-    negativeCacheMs: config.auth.tokenNegativeCacheMs,
-    cacheMaxEntries: config.auth.tokenCacheMaxEntries,
-    lookups: metrics.tokenLookups,
-  });
-  const configs = new CollectionConfigStore(opensearch, prefix);
-  const heartbeats = new HeartbeatStore(opensearch, prefix);
-  let storePrepared = false;
-  const liveClusters =
-    deps.liveClusters ??
-    (config.kube.clusters.length > 0 ? new KubeClusterView(config.kube.clusters, { requestTimeoutMs: config.kube.requestTimeoutMs, log: app.log }) : NO_LIVE_VIEW);
-  const writer = new BulkWriter(opensearch, prefix, { maxBulkBytes: config.ingest.maxBulkBytes });
-  const pits = new PitGate(config.query.maxOpenPits);
-  const retention = new RetentionJob({
-    client: opensearch,
-    leases: new JobLeases(opensearch, prefix),
-    indexPrefix: prefix,
+  // Services (order: a plugin after those it depends on; its onRequest hooks run in this order).
+  await app.register(openSearchPlugin, { config: config.opensearch, client: deps.opensearch });
+  await app.register(metricsPlugin, { metrics: deps.metrics });
+  await app.register(repositoriesPlugin, { auth: config.auth });
+  await app.register(httpHooksPlugin);
+  await app.register(storeLifecyclePlugin, { adminToken: config.auth.adminToken });
+  await app.register(bulkWriterPlugin, { maxBulkBytes: config.ingest.maxBulkBytes });
+  await app.register(searchPlugin, { maxOpenPits: config.query.maxOpenPits });
+  await app.register(clustersPlugin, { kube: config.kube, view: deps.liveClusters });
+  await app.register(jobsPlugin, {
     retentionDays: config.retentionDays,
-    owner: `${hostname()}/${process.pid}/${randomBytes(4).toString('hex')}`,
-    minGapMs: config.retentionIntervalMs / 2,
-    log: app.log,
-    onDeleted: (index) => writer.forget(index),
+    retentionIntervalMs: config.retentionIntervalMs,
   });
-  let stopJobs: (() => Promise<void>) | undefined;
-
-  app.decorate('services', { opensearch, tokens, configs, heartbeats, metrics, retention, pits });
-  app.decorate('startJobs', () => {
-    if (stopJobs) return;
-    stopJobs = startRetentionSchedule(retention, { intervalMs: config.retentionIntervalMs, log: app.log }).stop;
-  });
-  app.decorate('prepareStore', async () => {
-    await bootstrapStore(opensearch, layout);
-    const generatedAdminToken = await tokens.bootstrapAdmin(config.auth.adminToken);
-    storePrepared = true;
-    return { generatedAdminToken };
-  });
-
-  app.addHook('onRequest', async (request, reply) => {
-    reply.header('x-request-id', request.id);
-    if (!storePrepared && request.routeOptions.config?.auth !== 'public' && !request.is404) {
-      throw new AppError('AGG_ERR_STORE_UNAVAILABLE', 'starting: the log store is not ready yet', { retryAfterSeconds: 2 });
-    }
-  });
-  app.addHook('onResponse', async (request, reply) => {
-    metrics.httpDuration.observe(
-      { route: request.routeOptions.url ?? 'unmatched', method: request.method, status: String(reply.statusCode) },
-      reply.elapsedTime / 1000,
-    );
-  });
-
   await app.register(errorHandlerPlugin);
-  await app.register(swagger, {
-    openapi: {
-      info: { title: 'k8s-logs API', version: '0.1.0', description: 'Kubernetes logs: retrieval, search, collection, archives.' },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
-      security: [{ bearer: [] }],
-    },
-  });
-  await app.register(async (docs) => {
-    docs.addHook('onRoute', (route) => {
-      route.config = { ...(route.config as object), auth: 'public' };
-    });
-    await docs.register(swaggerUi, { routePrefix: '/docs' });
-  });
-  await app.register(authPlugin, { tokens, rateLimit: config.rateLimit, now: deps.rateLimitClock ?? Date.now });
+  await app.register(docsPlugin);
+  await app.register(authPlugin, { rateLimit: config.rateLimit, now: deps.rateLimitClock ?? Date.now });
 
-  await app.register(healthRoutes, {
-    registry: metrics.registry,
-    ready: async () => storePrepared && (await storeIsReady(opensearch, layout)),
-  });
+  // API areas.
+  await app.register(healthRoutes, { registry: app.metrics.registry, ready: () => app.storeReady() });
   await app.register(ingestRoutes, {
-    writer,
-    metrics,
-    heartbeats,
-    configs,
+    writer: app.bulkWriter,
+    metrics: app.metrics,
+    heartbeats: app.heartbeats,
+    configs: app.collectionConfigs,
     ...config.ingest,
   });
-  await app.register(logsRoutes, { prefix: API_BASE, search: new LogSearch(opensearch, prefix, pits), limits: config.query });
-  await app.register(tokenRoutes, { prefix: API_BASE, tokens });
-  await app.register(discoveryRoutes, { prefix: API_BASE, discovery: new DiscoveryService(opensearch, prefix, liveClusters, app.log), limits: config.query });
-  await app.register(monitoringRoutes, { prefix: API_BASE, monitoring: new MonitoringService(opensearch, prefix), limits: config.query });
-  app.addHook('onClose', async () => {
-    await stopJobs?.();
-    if (!deps.liveClusters) await liveClusters.close?.();
-    if (!deps.opensearch) await opensearch.close();
+  await app.register(logsRoutes, { prefix: API_BASE, search: app.logSearch, limits: config.query });
+  await app.register(tokenRoutes, { prefix: API_BASE, tokens: app.tokens });
+  await app.register(discoveryRoutes, {
+    prefix: API_BASE,
+    discovery: new DiscoveryService(app.opensearch, app.storeLayout.indexPrefix, app.liveClusters, app.log),
+    limits: config.query,
+  });
+  await app.register(monitoringRoutes, { prefix: API_BASE, monitoring: new MonitoringService(app.opensearch, app.storeLayout.indexPrefix), limits: config.query });
+  // Earlier name of the services, kept for callers written against it; use the decorators.
+  app.decorate('services', {
+    opensearch: app.opensearch,
+    tokens: app.tokens,
+    configs: app.collectionConfigs,
+    heartbeats: app.heartbeats,
+    metrics: app.metrics,
+    pits: app.pits,
+    jobs: app.jobs,
   });
   // Routes are typed through the plugins' own type provider; callers see a plain instance.
   return app as unknown as FastifyInstance;

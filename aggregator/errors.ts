@@ -13,7 +13,10 @@ export const ErrorCodes = {
   AGG_ERR_UNAUTHORIZED: { status: 401, code: 'unauthorized' },
   AGG_ERR_FORBIDDEN: { status: 403, code: 'forbidden' },
   AGG_ERR_NOT_FOUND: { status: 404, code: 'not_found' },
+  /** The resource already exists (duplicate id or scope). */
   AGG_ERR_CONFLICT: { status: 409, code: 'conflict' },
+  /** `If-Match` names a version that is no longer current: re-read and retry. */
+  AGG_ERR_PRECONDITION_FAILED: { status: 412, code: 'precondition_failed' },
   AGG_ERR_PAYLOAD_TOO_LARGE: { status: 413, code: 'payload_too_large' },
   AGG_ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, code: 'unsupported_media_type' },
   AGG_ERR_RATE_LIMITED: { status: 429, code: 'rate_limited' },
@@ -25,6 +28,8 @@ export const ErrorCodes = {
   /** The client went away; nobody reads this answer (it is only logged). */
   AGG_ERR_CLIENT_CLOSED: { status: 499, code: 'client_closed_request' },
   AGG_ERR_INTERNAL: { status: 500, code: 'internal' },
+  /** A system-index document does not match its schema (written by another version, or by hand). */
+  AGG_ERR_STORED_DOCUMENT_INVALID: { status: 500, code: 'stored_document_invalid' },
   AGG_ERR_STORE_UNAVAILABLE: { status: 503, code: 'store_unavailable' },
   /**
    * The store refused the request as a whole (day index creation refused, cluster block,
@@ -62,3 +67,5 @@ export class AppError extends Error {
 
 export const invalidRequest = (message: string, details?: unknown[]) =>
   new AppError('AGG_ERR_INVALID_REQUEST', message, details ? { details } : {});
+
+export const notFound = (message: string) => new AppError('AGG_ERR_NOT_FOUND', message);

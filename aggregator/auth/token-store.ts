@@ -11,29 +11,38 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { Counter } from 'prom-client';
+import { Type, type Static } from 'typebox';
 import { AppError } from '../errors.ts';
+import { filterDigest } from '../http/cursor.ts';
+import type { Page } from '../http/paging.ts';
 import type { OpenSearch } from '../store/opensearch.ts';
-import { storeStatus, toAppError } from '../store/opensearch.ts';
+import { toAppError } from '../store/opensearch.ts';
 import { systemIndexName } from '../store/system-indices.ts';
-import type { Principal, Scope } from './scopes.ts';
+import { SystemRepository } from '../store/system-repository.ts';
+import { Scopes, type Principal, type Scope } from './scopes.ts';
 import { TokenCache } from './token-cache.ts';
 
-export interface TokenRecord {
-  id: string;
-  name: string;
-  prefix: string;
-  scopes: Scope[];
-  clusters: string[] | null;
-  namespaces: string[] | null;
-  created_at: string;
-  expires_at: string | null;
-}
+const Names = Type.Union([Type.Array(Type.String()), Type.Null()]);
 
-interface TokenDoc extends TokenRecord {
-  hash: string;
-  revoked: boolean;
-  bootstrap?: boolean;
-}
+/** A stored token (id = SHA-256 of the secret); the secret itself is never stored. */
+export const TokenDocSchema = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  prefix: Type.String(),
+  scopes: Type.Array(Type.Enum(Scopes)),
+  clusters: Names,
+  namespaces: Names,
+  created_at: Type.String(),
+  expires_at: Type.Union([Type.String(), Type.Null()]),
+  hash: Type.String(),
+  revoked: Type.Boolean(),
+  bootstrap: Type.Optional(Type.Boolean()),
+});
+type TokenDoc = Static<typeof TokenDocSchema>;
+
+export type TokenRecord = Omit<TokenDoc, 'hash' | 'revoked' | 'bootstrap'>;
+
+const MARKER_ID = 'bootstrap-marker';
 
 const TOKEN_PREFIX = 'k8sl_';
 
@@ -59,6 +68,7 @@ export interface TokenStoreOptions {
 export class TokenStore {
   readonly #client: OpenSearch;
   readonly #index: string;
+  readonly #repo: SystemRepository<typeof TokenDocSchema>;
   readonly #cache: TokenCache;
   readonly #lookups: Counter<'result'> | undefined;
   /** Lookups under way, by hash: concurrent requests with one token share one GET. Bounded by in-flight requests. */
@@ -67,6 +77,7 @@ export class TokenStore {
   constructor(client: OpenSearch, indexPrefix: string, opts: TokenStoreOptions) {
     this.#client = client;
     this.#index = systemIndexName(indexPrefix, 'tokens');
+    this.#repo = new SystemRepository(client, this.#index, TokenDocSchema, { resource: 'token', sortField: 'created_at', tiebreakField: 'hash' });
     this.#cache = new TokenCache({
       positiveTtlMs: opts.cacheMs,
       negativeTtlMs: opts.negativeCacheMs,
@@ -93,13 +104,10 @@ export class TokenStore {
   async #lookup(hash: string, now: number): Promise<Principal | null> {
     let doc: TokenDoc | undefined;
     try {
-      const res = await this.#client.get({ index: this.#index, id: hash });
-      doc = res.body._source as TokenDoc;
+      doc = (await this.#repo.get(hash))?.doc;
     } catch (err) {
-      if (storeStatus(err) !== 404) {
-        this.#lookups?.inc({ result: 'error' });
-        throw authStoreError(err);
-      }
+      this.#lookups?.inc({ result: 'error' });
+      throw authStoreError(err);
     }
     const valid = doc && !doc.revoked && (!doc.expires_at || Date.parse(doc.expires_at) > now);
     const principal: Principal | null =
@@ -138,36 +146,34 @@ export class TokenStore {
       revoked: false,
       ...(input.bootstrap ? { bootstrap: true } : {}),
     };
-    await this.#client.index({ index: this.#index, id: doc.hash, body: doc, refresh: 'wait_for' });
+    await this.#repo.replace(doc.hash, doc);
     // A refusal cached before the token existed (the configured admin token presented early) ends now.
     this.#cache.delete(doc.hash);
     return { token, record };
   }
 
-  async list(): Promise<TokenRecord[]> {
-    const res = await this.#client.search({
-      index: this.#index,
-      body: {
-        size: 1000,
-        query: { bool: { filter: [{ term: { revoked: false } }], must_not: [{ term: { id: 'bootstrap-marker' } }] } },
-        sort: [{ created_at: 'asc' }],
-      },
+  /** Live (not revoked) tokens, oldest first, one page at a time. */
+  async list(opts: { limit: number; cursor?: string | undefined }): Promise<Page<TokenRecord>> {
+    const page = await this.#repo.list({
+      filter: [{ term: { revoked: false } }],
+      mustNot: [{ term: { id: MARKER_ID } }],
+      limit: opts.limit,
+      cursor: opts.cursor,
+      digest: filterDigest({ list: 'tokens' }),
     });
-    return (res.body.hits.hits as Array<{ _source: TokenDoc }>).map(({ _source: d }) => toRecord(d));
+    return { ...page, items: page.items.map((s) => toRecord(s.doc)) };
   }
 
   /** Revokes by public id; false when no live token has that id. */
   async revoke(id: string): Promise<boolean> {
-    const res = await this.#client.updateByQuery({
-      index: this.#index,
-      refresh: true,
-      body: {
-        query: { bool: { filter: [{ term: { id } }, { term: { revoked: false } }] } },
-        script: { source: 'ctx._source.revoked = true', lang: 'painless' },
-      },
-    });
+    const { items } = await this.#repo.list({ filter: [{ term: { id } }, { term: { revoked: false } }], limit: 10, digest: 'revoke' });
+    let revoked = 0;
+    for (const item of items) {
+      const after = await this.#repo.update(item.id, ({ doc }) => (doc.revoked ? undefined : { ...doc, revoked: true }));
+      if (after?.doc.revoked) revoked++;
+    }
     this.#cache.clear();
-    return ((res.body as { updated?: number }).updated ?? 0) > 0;
+    return revoked > 0;
   }
 
   /**
@@ -185,14 +191,12 @@ export class TokenStore {
       return undefined;
     }
     try {
-      await this.#client.create({
-        index: this.#index,
-        id: 'bootstrap-marker',
-        body: { id: 'bootstrap-marker', revoked: true, created_at: new Date().toISOString() },
-        refresh: 'wait_for',
+      await this.#repo.create(MARKER_ID, {
+        id: MARKER_ID, name: 'bootstrap marker', prefix: '', scopes: [], clusters: null, namespaces: null,
+        created_at: new Date().toISOString(), expires_at: null, hash: MARKER_ID, revoked: true,
       });
     } catch (err) {
-      if (storeStatus(err) === 409) return undefined;
+      if (err instanceof AppError && err.errorName === 'AGG_ERR_CONFLICT') return undefined;
       throw err;
     }
     const { token } = await this.create({ name: 'bootstrap admin', scopes: ['admin'], bootstrap: true });
@@ -209,7 +213,7 @@ export class TokenStore {
         query: {
           bool: {
             filter: [{ term: { bootstrap: true } }, { term: { revoked: false } }],
-            must_not: [{ term: { hash: keepHash } }, { term: { id: 'bootstrap-marker' } }],
+            must_not: [{ term: { hash: keepHash } }, { term: { id: MARKER_ID } }],
           },
         },
         script: { source: 'ctx._source.revoked = true', lang: 'painless' },

@@ -12,9 +12,9 @@ import fp from 'fastify-plugin';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AppError } from '../errors.ts';
 import { grants, type Principal, type Scope } from '../auth/scopes.ts';
-import type { TokenStore } from '../auth/token-store.ts';
 import { RateLimiter } from '../auth/rate-limiter.ts';
 import { requestClass } from '../auth/request-class.ts';
+import { PluginNames } from './names.ts';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -27,7 +27,6 @@ declare module 'fastify' {
 }
 
 export interface AuthOptions {
-  tokens: TokenStore;
   rateLimit: { standardPerMinute: number; heavyPerMinute: number };
   /** Clock of the rate-limit windows, ms since the epoch. */
   now: () => number;
@@ -54,7 +53,7 @@ export const authPlugin = fp(
         reply.header('WWW-Authenticate', 'Bearer');
         throw new AppError('AGG_ERR_UNAUTHORIZED', 'missing bearer token');
       }
-      const principal = await opts.tokens.verify(token);
+      const principal = await app.tokens.verify(token);
       if (!principal) {
         reply.header('WWW-Authenticate', 'Bearer error="invalid_token"');
         throw new AppError('AGG_ERR_UNAUTHORIZED', 'invalid, expired or revoked token');
@@ -79,5 +78,5 @@ export const authPlugin = fp(
       }
     });
   },
-  { name: 'k8s-logs-auth' },
+  { name: PluginNames.auth, fastify: '5.x', dependencies: [PluginNames.repositories] },
 );

@@ -6,6 +6,7 @@
 import fp from 'fastify-plugin';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../errors.ts';
+import { PluginNames } from './names.ts';
 
 export function envelope(request: FastifyRequest, status: number, code: string, message: string, details?: unknown[]) {
   return { error: { status, code, message, ...(details && details.length > 0 ? { details } : {}) }, request_id: request.id };
@@ -61,5 +62,5 @@ export const errorHandlerPlugin = fp(
       reply.status(404).send(envelope(request, 404, 'not_found', `no route ${request.method} ${request.url.split('?')[0]}`)),
     );
   },
-  { name: 'k8s-logs-error-handler' },
+  { name: PluginNames.errorHandler, fastify: '5.x' },
 );

@@ -11,7 +11,7 @@
 import type { LogRecord } from '../../shared/record.ts';
 import type { OpenSearch } from '../store/opensearch.ts';
 import { compileSearch, type LogQuery } from './log-query.ts';
-import { searchError } from './log-search.ts';
+import { searchError } from './search-error.ts';
 import { toAppError } from '../store/opensearch.ts';
 import { AppError } from '../errors.ts';
 import type { PitGate } from './pit-gate.ts';

@@ -10,12 +10,9 @@ import { formatNanos } from '../../shared/time.ts';
 import type { LabelRequirement } from './label-selector.ts';
 import { foldCase } from './lucene-regex.ts';
 
-export interface AccessScope {
-  /** Clusters the caller may read; null = all. */
-  clusters: readonly string[] | null;
-  /** Namespaces the caller may read; null = all. */
-  namespaces: readonly string[] | null;
-}
+import type { AccessScope } from '../http/scope.ts';
+
+export type { AccessScope };
 
 export type FieldFilter =
   | { field: string; op: 'eq' | 'neq'; value: string }

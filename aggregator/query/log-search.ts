@@ -4,12 +4,13 @@
  */
 import type { LogRecord } from '../../shared/record.ts';
 import type { OpenSearch } from '../store/opensearch.ts';
-import { toAppError } from '../store/opensearch.ts';
+import { searchError } from './search-error.ts';
 import { logIndexPattern } from '../store/log-indices.ts';
-import { AppError, invalidRequest } from '../errors.ts';
 import { compileSearch, type LogQuery } from './log-query.ts';
 import { exportNdjson, type ExportOptions } from './log-export.ts';
-import { encodeCursor } from './cursor.ts';
+
+export { searchError };
+import { encodeLogCursor } from '../http/cursor.ts';
 import type { PitGate } from './pit-gate.ts';
 import { storeTimeoutParams, transportOptions, withDeadline, type StoreDeadline } from './query-budget.ts';
 
@@ -102,27 +103,9 @@ export class LogSearch {
       has_more: hasMore,
       next_cursor:
         hasMore && last
-          ? encodeCursor({ ts: last.timestamp, id: last.id, start: q.startNs.toString(), end: q.endNs.toString(), q: digest })
+          ? encodeLogCursor({ ts: last.timestamp, id: last.id, start: q.startNs.toString(), end: q.endNs.toString() }, digest)
           : null,
       took_ms: res.body.took as number,
     };
   }
-}
-
-/**
- * A store failure as an API error. A regex the parser let through can still be refused by
- * the store (too many automaton states); that is the caller's input, so it is a 400 that
- * says so rather than a 500.
- */
-export function searchError(err: unknown, q: LogQuery): AppError {
-  const e = toAppError(err, 'search');
-  if (err instanceof AppError) return err;
-  // The store's own backstop (`cancel_after_time_interval`) fired before our abort did.
-  if (/task_cancelled_exception|TaskCancelledException/.test(JSON.stringify((err as { body?: unknown }).body ?? ''))) {
-    return new AppError('AGG_ERR_QUERY_TIMEOUT', 'search: the query ran too long and was cancelled by the store; narrow the time window or the filters', { cause: err });
-  }
-  if (q.regex && (e.status === 400 || /determiniz|regexp|automaton/i.test(JSON.stringify((err as { body?: unknown }).body ?? '')))) {
-    return invalidRequest('regex: the store refused the pattern (too complex to match efficiently, or unsupported); simplify it');
-  }
-  return e;
 }

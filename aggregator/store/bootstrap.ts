@@ -48,9 +48,9 @@ async function ensureSystemIndex(client: OpenSearch, prefix: string, key: System
     });
   } catch (err) {
     if (storeErrorType(err) !== 'resource_already_exists_exception') throw err;
-    // An index made by an older version: add the fields added since (adding is all the
-    // mappings ever do; OpenSearch accepts the same mapping again as a no-op).
-    await client.indices.putMapping({ index: systemIndexName(prefix, key), body: SYSTEM_INDICES[key].mappings as never });
+    // An index of an earlier version: add the properties it lacks (additive, so safe to
+    // repeat and to race with other replicas).
+    await client.indices.putMapping({ index: systemIndexName(prefix, key), body: { properties: SYSTEM_INDICES[key].mappings.properties } as never });
   }
 }
 

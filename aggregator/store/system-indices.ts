@@ -1,7 +1,11 @@
 /**
  * The aggregator's own state lives in OpenSearch system indices (DESIGN.md §1), so
  * replicas are interchangeable. Pure definitions; creation is in bootstrap.ts.
+ *
+ * Mappings only ever grow (new properties): bootstrap adds them to an existing index, so a
+ * newer aggregator works on the indices of an older one.
  */
+import { JOB_MAPPING_PROPERTIES } from '../jobs/job-schema.ts';
 export interface SystemIndex {
   /** Suffix after `.<prefix>-`. */
   readonly name: string;
@@ -49,27 +53,34 @@ export const SYSTEM_INDICES = {
     },
   },
   configs: {
+    // Collection configurations (collection/collection-config-model.ts). `config` and `etag`
+    // are the fields of the one-document-per-cluster form of earlier versions.
     name: 'configs',
     mappings: {
       dynamic: 'strict',
       properties: {
+        id: { type: 'keyword' },
         cluster: { type: 'keyword' },
+        namespace: { type: 'keyword' },
+        enabled: { type: 'boolean' },
+        settings: { type: 'object', enabled: false },
+        created_at: { type: 'date' },
+        updated_at: { type: 'date' },
         config: { type: 'object', enabled: false },
         etag: { type: 'keyword' },
-        updated_at: { type: 'date' },
       },
     },
   },
   jobs: {
-    // One document per job (id = job name): the lease that lets one replica at a time run
-    // it, and the outcome of its last run. Written with optimistic concurrency only.
+    // One document per job run by the job runner (jobs/job-schema.ts). The fields after
+    // `cancel_requested` are those of the lease documents of earlier versions, kept so an
+    // existing index still accepts its mapping (mappings only ever grow).
     name: 'jobs',
     mappings: {
       dynamic: 'strict',
       properties: {
+        ...JOB_MAPPING_PROPERTIES,
         job: { type: 'keyword' },
-        owner: { type: 'keyword' },
-        lease_expires_at: { type: 'date' },
         acquired_at: { type: 'date' },
         last_started_at: { type: 'date' },
         last_finished_at: { type: 'date' },

@@ -176,48 +176,58 @@ export function agentsVerdict(agents: readonly AgentState[]): ComponentHealth {
   return { status: 'ok', reason: `${agents.length} agent(s) reporting`, details };
 }
 
-/** A job document of the `jobs` system index (the lease and the last run's outcome). */
+/** The fields of a job-runner document (jobs/job-schema.ts) that health looks at. */
 export interface JobDoc {
-  job: string;
-  owner?: string;
-  lease_expires_at?: string;
-  last_started_at?: string;
-  last_finished_at?: string;
-  last_result?: Record<string, unknown>;
-  /** Job-runner documents (issue 8 §1) carry a status; lease documents do not. */
-  status?: string;
-  error?: unknown;
+  id: string;
+  type: string;
+  status: string;
+  created_at: string;
+  finished_at?: string | null;
+  lease_expires_at?: string | null;
+  error?: { code?: string } | null;
 }
 
 /**
- * Jobs: degraded when a job's last run failed (status `failed`, or items in
- * `last_result.failed`), or when a run's lease expired before it finished (its owner died;
- * another replica takes it over on its next tick).
+ * Jobs, from the most recent documents of the job runner: per type, degraded when its
+ * latest job failed, or when a running job's lease has expired (its owner died and no
+ * replica has taken it over yet). Documents without a `type` (lease records of earlier
+ * versions) are ignored.
  */
 export function jobsVerdict(jobs: readonly JobDoc[], nowMs: number): ComponentHealth {
-  const rows = jobs.map((j) => {
-    const failedItems = Array.isArray(j.last_result?.['failed']) ? (j.last_result['failed'] as unknown[]).length : 0;
-    const running =
-      j.last_started_at !== undefined && (j.last_finished_at === undefined || j.last_finished_at < j.last_started_at);
-    const leaseExpired = j.lease_expires_at !== undefined && Date.parse(j.lease_expires_at) < nowMs;
-    let problem: string | undefined;
-    if (j.status === 'failed') problem = 'last run failed';
-    else if (failedItems > 0) problem = `last run failed on ${failedItems} item(s)`;
-    else if (running && leaseExpired) problem = 'a run stopped before finishing (lease expired)';
-    return {
-      job: j.job,
-      status: j.status ?? (running && !leaseExpired ? 'running' : j.last_finished_at ? 'succeeded' : 'pending'),
-      last_started_at: j.last_started_at ?? null,
-      last_finished_at: j.last_finished_at ?? null,
-      problem: problem ?? null,
-    };
-  });
-  const bad = rows.filter((r) => r.problem);
-  if (bad.length > 0)
-    return { status: 'degraded', reason: bad.map((r) => `${r.job}: ${r.problem}`).join('; '), details: { jobs: rows } };
+  const latest = new Map<string, JobDoc>();
+  const byStatus: Record<string, number> = {};
+  for (const j of jobs) {
+    if (typeof j.type !== 'string') continue;
+    byStatus[j.status] = (byStatus[j.status] ?? 0) + 1;
+    const seen = latest.get(j.type);
+    if (!seen || seen.created_at < j.created_at) latest.set(j.type, j);
+  }
+  const problems: string[] = [];
+  for (const j of jobs) {
+    if (typeof j.type !== 'string') continue;
+    if (j.status === 'running' && j.lease_expires_at && Date.parse(j.lease_expires_at) < nowMs) {
+      problems.push(`${j.type} job ${j.id}: running on an expired lease (owner gone)`);
+    }
+  }
+  const types = [...latest.values()].sort((a, b) => (a.type < b.type ? -1 : 1));
+  for (const j of types) {
+    if (j.status === 'failed')
+      problems.push(`${j.type}: latest job ${j.id} failed${j.error?.code ? ` (${j.error.code})` : ''}`);
+  }
+  const details = {
+    by_status: byStatus,
+    latest: types.map((j) => ({
+      type: j.type,
+      id: j.id,
+      status: j.status,
+      created_at: j.created_at,
+      finished_at: j.finished_at ?? null,
+    })),
+  };
+  if (problems.length > 0) return { status: 'degraded', reason: problems.join('; '), details };
   return {
     status: 'ok',
-    reason: rows.length ? `${rows.length} job(s), none failing` : 'no job has run yet',
-    details: { jobs: rows },
+    reason: types.length ? `${types.length} job type(s), none failing` : 'no job has run yet',
+    details,
   };
 }

@@ -6,7 +6,7 @@ import { Scopes } from '../../auth/scopes.ts';
 import type { TokenStore } from '../../auth/token-store.ts';
 import { AppError, invalidRequest } from '../../errors.ts';
 import { CLUSTER_ID_PATTERN } from '../../store/log-indices.ts';
-import { toAppError } from '../../store/opensearch.ts';
+import { PageProperties, PagingQueryProperties, DEFAULT_LIMIT } from '../../http/paging.ts';
 
 const TokenSchema = Type.Object({
   id: Type.String(),
@@ -35,8 +35,16 @@ const errors = { 400: ErrorEnvelopeSchema, 401: ErrorEnvelopeSchema, 403: ErrorE
 export const tokenRoutes: FastifyPluginAsyncTypebox<{ tokens: TokenStore }> = async (app, { tokens }) => {
   app.get('/tokens', {
     config: { auth: 'admin' },
-    schema: { summary: 'List access tokens (secrets are never shown)', tags: ['tokens'], querystring: Type.Object({}, { additionalProperties: false }), response: { 200: Type.Object({ tokens: Type.Array(TokenSchema) }), ...errors } },
-  }, async () => ({ tokens: await tokens.list().catch((e: unknown) => { throw toAppError(e, 'token list'); }) }));
+    schema: {
+      summary: 'List access tokens, oldest first (secrets are never shown)',
+      tags: ['tokens'],
+      querystring: Type.Object(PagingQueryProperties, { additionalProperties: false }),
+      response: { 200: Type.Object({ tokens: Type.Array(TokenSchema), ...PageProperties }), ...errors },
+    },
+  }, async (request) => {
+    const page = await tokens.list({ limit: request.query.limit ?? DEFAULT_LIMIT, cursor: request.query.cursor });
+    return { tokens: page.items, has_more: page.has_more, next_cursor: page.next_cursor };
+  });
 
   app.post('/tokens', {
     config: { auth: 'admin' },
@@ -52,9 +60,7 @@ export const tokenRoutes: FastifyPluginAsyncTypebox<{ tokens: TokenStore }> = as
       throw invalidRequest('an ingest token must name exactly one cluster in `clusters`');
     }
     if (b.expires_at && Date.parse(b.expires_at) <= Date.now()) throw invalidRequest('expires_at is in the past');
-    const { token, record } = await tokens
-      .create({ name: b.name, scopes: b.scopes, clusters: b.clusters ?? null, namespaces: b.namespaces ?? null, expiresAt: b.expires_at ?? null })
-      .catch((e: unknown) => { throw toAppError(e, 'token create'); });
+    const { token, record } = await tokens.create({ name: b.name, scopes: b.scopes, clusters: b.clusters ?? null, namespaces: b.namespaces ?? null, expiresAt: b.expires_at ?? null });
     return reply.status(201).send({ token, ...record });
   });
 
@@ -67,7 +73,7 @@ export const tokenRoutes: FastifyPluginAsyncTypebox<{ tokens: TokenStore }> = as
       response: { 204: Type.Null(), ...errors },
     },
   }, async (request, reply) => {
-    const found = await tokens.revoke(request.query.id).catch((e: unknown) => { throw toAppError(e, 'token revoke'); });
+    const found = await tokens.revoke(request.query.id);
     if (!found) throw new AppError('AGG_ERR_NOT_FOUND', `no live token with id "${request.query.id}"`);
     return reply.status(204).send(null);
   });

@@ -1,8 +1,10 @@
 import t from 'tap';
 import { startTestAggregator } from '../../helpers/aggregator.ts';
 import { ingest, ndjson, record } from '../../helpers/records.ts';
-import { indicesToDelete, ownedDayIndices, RetentionJob } from '../../../aggregator/jobs/retention-job.ts';
-import { JobLeases, LeaseLostError, leaseAvailable } from '../../../aggregator/jobs/job-lease.ts';
+import { indicesToDelete, ownedDayIndices, retentionHandler } from '../../../aggregator/jobs/retention-job.ts';
+import { JobRunner } from '../../../aggregator/jobs/job-runner.ts';
+import { JobSchema } from '../../../aggregator/jobs/job-schema.ts';
+import { waitFor } from '../../helpers/wait-for.ts';
 
 t.test('indicesToDelete: a day goes once its end is retentionDays in the past', async (t) => {
   const p = 'k8s-logs';
@@ -42,20 +44,29 @@ t.test('ownedDayIndices keeps only day indices carrying their cluster alias', as
   );
 });
 
-t.test('leaseAvailable', async (t) => {
-  const now = new Date('2026-03-10T12:00:00Z');
-  t.equal(leaseAvailable(undefined, 'a', now), true, 'no document');
-  t.equal(leaseAvailable({ job: 'j' }, 'a', now), true, 'never leased');
-  t.equal(leaseAvailable({ job: 'j', owner: 'b', lease_expires_at: '2026-03-10T12:00:01Z' }, 'a', now), false, 'held by another');
-  t.equal(leaseAvailable({ job: 'j', owner: 'b', lease_expires_at: '2026-03-10T12:00:00Z' }, 'a', now), true, 'expired at now');
-  t.equal(leaseAvailable({ job: 'j', owner: 'a', lease_expires_at: '2026-03-10T13:00:00Z' }, 'a', now), true, 'own lease');
-});
-
 const agg = await startTestAggregator(t, { name: 'retention' });
-const client = agg.app.services.opensearch;
-const leases = new JobLeases(client, agg.prefix);
+const client = agg.app.opensearch;
 const silent = { info: () => {}, warn: () => {} };
 const now = new Date('2026-03-10T12:00:00Z');
+const jobs = agg.app.systemRepository('jobs', JobSchema, { resource: 'job', sortField: 'created_at', tiebreakField: 'id' });
+
+/** A runner of the retention job type alone, on the test aggregator's jobs index, at a fixed `now`. */
+function retentionRunner(owner: string, onDeleted?: (index: string) => void) {
+  const runner = new JobRunner({ repo: jobs, owner, log: silent, pollIntervalMs: 200 });
+  runner.register(retentionHandler({ client, indexPrefix: agg.prefix, log: silent, now: () => now, ...(onDeleted ? { onDeleted } : {}) }));
+  t.teardown(() => runner.stop());
+  return runner;
+}
+
+async function runToEnd(runner: JobRunner, id: string) {
+  await runner.submit('retention', { retention_days: 7 }, { id });
+  await runner.tick();
+  const done = await waitFor(async () => {
+    const d = (await runner.get(id))?.doc;
+    return d && ['succeeded', 'failed', 'cancelled'].includes(d.status) ? d : undefined;
+  }, { what: `job ${id} to finish`, timeoutMs: 30_000 });
+  return done!;
+}
 
 async function seedDays(days: Array<[string, string]>) {
   for (const cluster of new Set(days.map(([c]) => c))) {
@@ -76,45 +87,31 @@ t.test('deletes expired day indices of every cluster and keeps recent ones', asy
   // An index that looks like a day index but was not made by this aggregator (no alias).
   await fetch(`${agg.opensearchUrl}/${agg.prefix}-gamma-2026.01.01`, { method: 'PUT' });
   const deleted: string[] = [];
-  const job = new RetentionJob({ client, leases, indexPrefix: agg.prefix, retentionDays: 7, owner: 'replica-a', log: silent, onDeleted: (i) => deleted.push(i) });
-  const run = await job.runOnce(now);
+  const runner = retentionRunner('replica-a', (i) => deleted.push(i));
+  const done = await runToEnd(runner, 'retention-1');
   const p = agg.prefix;
-  t.same(run, { status: 'ran', deleted: [`${p}-alpha-2026.02.20`, `${p}-alpha-2026.03.02`, `${p}-beta-2026.03.01`], failed: [] });
-  t.same(deleted, [`${p}-alpha-2026.02.20`, `${p}-alpha-2026.03.02`, `${p}-beta-2026.03.01`]);
+  const expected = [`${p}-alpha-2026.02.20`, `${p}-alpha-2026.03.02`, `${p}-beta-2026.03.01`];
+  t.equal(done.status, 'succeeded');
+  t.same(done.result, { deleted: expected, failed: [], retention_days: 7 });
+  t.same(deleted, expected);
+  t.same(done.progress, { deleted: expected }, 'each deletion was checkpointed');
   t.same(await indexNames(), [`${p}-alpha-2026.03.03`, `${p}-alpha-2026.03.10`, `${p}-beta-2026.03.09`, `${p}-gamma-2026.01.01`]);
-  const doc = await leases.read('retention');
-  t.equal(doc?.doc.owner, 'replica-a');
-  const released = Date.parse(doc?.doc.lease_expires_at ?? '');
-  t.ok(released >= now.getTime() && released < now.getTime() + 60_000, 'released at the end of the run');
-  t.same(doc?.doc.last_result?.['deleted'], run.status === 'ran' ? run.deleted : []);
-  t.same(await job.runOnce(now), { status: 'ran', deleted: [], failed: [] }, 'a second run finds nothing to do');
+  t.equal(done.owner, 'replica-a');
+  t.same((await runToEnd(runner, 'retention-2')).result, { deleted: [], failed: [], retention_days: 7 }, 'a second run finds nothing to do');
 });
 
-t.test('a held lease keeps a second replica from running', async (t) => {
+t.test('a scheduled period runs once however many replicas schedule it', async (t) => {
   await seedDays([['delta', '2026-01-05']]);
-  const start = new Date(now.getTime() + 3_600_000); // after the previous test's runs
-  const held = await leases.acquire('retention', 'replica-b', 60_000, start);
-  t.equal(held.acquired, true);
-  const job = new RetentionJob({ client, leases, indexPrefix: agg.prefix, retentionDays: 7, owner: 'replica-a', log: silent });
-  t.same(await job.runOnce(new Date(start.getTime() + 30_000)), { status: 'skipped', reason: 'lease_held', holder: 'replica-b' });
-  t.ok((await indexNames()).includes(`${agg.prefix}-delta-2026.01.05`), 'nothing deleted while another replica holds the lease');
-  // The lease expires (replica-b died): replica-a takes over and runs.
-  const later = new Date(start.getTime() + 61_000);
-  const run = await job.runOnce(later);
-  t.same(run, { status: 'ran', deleted: [`${agg.prefix}-delta-2026.01.05`], failed: [] });
-  // replica-b comes back and tries to use its stale lease.
-  if (held.acquired) await t.rejects(leases.renew(held.lease, 60_000, later), LeaseLostError);
-});
-
-t.test('of replicas racing for a lease, exactly one wins', async (t) => {
-  const results = await Promise.all(Array.from({ length: 8 }, (_, i) => leases.acquire('race', `replica-${i}`, 60_000, now)));
-  const winners = results.filter((r) => r.acquired);
-  t.equal(winners.length, 1);
-  const winner = winners[0]?.acquired ? winners[0].lease.owner : undefined;
-  t.ok(results.every((r) => r.acquired || r.holder === winner), 'losers name the winner');
-  // Two retention runners started together: one runs, the other skips (held or just ran).
-  const mk = (owner: string) => new RetentionJob({ client, leases, indexPrefix: agg.prefix, retentionDays: 7, owner, log: silent, minGapMs: 3_600_000 });
-  const later = new Date(now.getTime() + 3_600_000 * 24);
-  const runs = await Promise.all([mk('x').runOnce(later), mk('y').runOnce(later)]);
-  t.equal(runs.filter((r) => r.status === 'ran').length, 1, JSON.stringify(runs));
+  const runners = ['x', 'y', 'z'].map((o) => retentionRunner(`replica-${o}`));
+  // Every replica submits this period's run under the same id: one create wins.
+  const submits = await Promise.allSettled(runners.map((r) => r.submit('retention', { retention_days: 7 }, { id: 'retention-period-1' })));
+  t.equal(submits.filter((s) => s.status === 'fulfilled').length, 1, 'one submit wins');
+  const claims = await Promise.all(runners.map((r) => r.tick()));
+  t.equal(claims.flat().length, 1, 'one replica claims it');
+  const done = await waitFor(async () => {
+    const d = (await runners[0]!.get('retention-period-1'))?.doc;
+    return d?.status === 'succeeded' ? d : undefined;
+  }, { what: 'the run to succeed', timeoutMs: 30_000 });
+  t.same(done?.result?.['deleted'], [`${agg.prefix}-delta-2026.01.05`]);
+  t.notOk((await indexNames()).includes(`${agg.prefix}-delta-2026.01.05`));
 });

@@ -122,34 +122,63 @@ t.test('agents and clusters: stale after the threshold; a cluster with every age
   t.equal(clustersVerdict(states.filter((s) => !s.stale)).status, 'ok');
 });
 
-t.test('jobs: a failed item or a lease that expired mid-run degrades', async (t) => {
+t.test('jobs: the latest job of a type failed, or a job running on an expired lease, degrades', async (t) => {
   const now = Date.parse('2026-11-20T12:00:00Z');
-  t.equal(jobsVerdict([], now).status, 'ok');
-  const done = {
-    job: 'retention',
-    last_started_at: '2026-11-20T11:00:00Z',
-    last_finished_at: '2026-11-20T11:00:01Z',
-    last_result: { deleted: [], failed: [] },
-    lease_expires_at: '2026-11-20T11:00:01Z',
+  t.equal(jobsVerdict([], now).reason, 'no job has run yet');
+  const ok = {
+    id: 'r1',
+    type: 'retention',
+    status: 'succeeded',
+    created_at: '2026-11-20T11:00:00Z',
+    finished_at: '2026-11-20T11:00:01Z',
   };
-  t.equal(jobsVerdict([done], now).status, 'ok');
-  t.equal(
-    jobsVerdict([{ ...done, last_result: { deleted: [], failed: ['x'] } }], now).reason,
-    'retention: last run failed on 1 item(s)',
+  const failedEarlier = {
+    id: 'r0',
+    type: 'retention',
+    status: 'failed',
+    created_at: '2026-11-20T10:00:00Z',
+    error: { code: 'handler_failed' },
+  };
+  t.same(
+    jobsVerdict([ok, failedEarlier], now),
+    {
+      status: 'ok',
+      reason: '1 job type(s), none failing',
+      details: {
+        by_status: { succeeded: 1, failed: 1 },
+        latest: [
+          {
+            type: 'retention',
+            id: 'r1',
+            status: 'succeeded',
+            created_at: '2026-11-20T11:00:00Z',
+            finished_at: '2026-11-20T11:00:01Z',
+          },
+        ],
+      },
+    },
+    'an older failure is history',
   );
-  const dead = {
-    job: 'retention',
-    last_started_at: '2026-11-20T11:30:00Z',
-    last_finished_at: '2026-11-20T11:00:01Z',
-    lease_expires_at: '2026-11-20T11:35:00Z',
+  const failedLatest = { ...failedEarlier, id: 'r2', created_at: '2026-11-20T11:30:00Z' };
+  t.equal(jobsVerdict([ok, failedLatest], now).reason, 'retention: latest job r2 failed (handler_failed)');
+  const orphan = {
+    id: 'c1',
+    type: 'collect',
+    status: 'running',
+    created_at: '2026-11-20T11:50:00Z',
+    lease_expires_at: '2026-11-20T11:59:00Z',
   };
-  t.equal(jobsVerdict([dead], now).status, 'degraded');
+  t.equal(jobsVerdict([orphan], now).status, 'degraded');
   t.equal(
-    jobsVerdict([{ ...dead, lease_expires_at: '2026-11-20T12:05:00Z' }], now).status,
+    jobsVerdict([{ ...orphan, lease_expires_at: '2026-11-20T12:01:00Z' }], now).status,
     'ok',
-    'still running under a live lease',
+    'running under a live lease',
   );
-  t.equal(jobsVerdict([{ job: 'collect-1', status: 'failed' }], now).status, 'degraded');
+  t.equal(
+    jobsVerdict([{ job: 'retention' } as never], now).reason,
+    'no job has run yet',
+    'legacy lease documents are ignored',
+  );
 });
 
 t.test('runHealth: a probe that throws or hangs is down; the others still report', async (t) => {

@@ -1,0 +1,66 @@
+/**
+ * Service plugin: the job runner (`app.jobs`, jobs/job-runner.ts) with its job types
+ * registered (retention), and `app.startJobs()`, which `server.ts` calls once the store is
+ * ready: polling for jobs and the retention schedule. Stopped (leases handed back) on close.
+ * Job types of later areas register on `app.jobs` from their own plugins.
+ */
+import fp from 'fastify-plugin';
+import type { FastifyInstance } from 'fastify';
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { JobRunner } from '../jobs/job-runner.ts';
+import { JobSchema } from '../jobs/job-schema.ts';
+import { RETENTION_JOB, retentionHandler } from '../jobs/retention-job.ts';
+import { PluginNames } from './names.ts';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    readonly jobs: JobRunner;
+    /** Starts claiming jobs and the schedules (retention); idempotent. */
+    startJobs(): void;
+  }
+}
+
+export interface JobsPluginOptions {
+  retentionDays: number;
+  retentionIntervalMs: number;
+  /** This replica's identity in job leases. Default host/pid/random. */
+  owner?: string;
+}
+
+export const jobsPlugin = fp(
+  async (app: FastifyInstance, opts: JobsPluginOptions) => {
+    const repo = app.systemRepository('jobs', JobSchema, {
+      resource: 'job',
+      sortField: 'created_at',
+      tiebreakField: 'id',
+    });
+    const runner = new JobRunner({
+      repo,
+      owner: opts.owner ?? `${hostname()}/${process.pid}/${randomBytes(4).toString('hex')}`,
+      log: app.log,
+    });
+    runner.register(
+      retentionHandler({
+        client: app.opensearch,
+        indexPrefix: app.storeLayout.indexPrefix,
+        log: app.log,
+        onDeleted: (index) => app.bulkWriter.forget(index),
+      }),
+    );
+    let started = false;
+    app.decorate('jobs', runner);
+    app.decorate('startJobs', () => {
+      if (started) return;
+      started = true;
+      runner.start();
+      runner.every(RETENTION_JOB, { retention_days: opts.retentionDays }, opts.retentionIntervalMs);
+    });
+    app.addHook('onClose', async () => runner.stop());
+  },
+  {
+    name: PluginNames.jobs,
+    fastify: '5.x',
+    dependencies: [PluginNames.opensearch, PluginNames.repositories, PluginNames.bulkWriter],
+  },
+);
