@@ -13,7 +13,7 @@
  * The token's access scope always lands in the filter.
  */
 import { formatNanos } from '../../../shared/time.ts';
-import type { AccessScope } from '../../query/log-query.ts';
+import type { AccessScope } from '../../http/scope.ts';
 
 type Clause = Record<string, unknown>;
 

@@ -11,7 +11,7 @@ import { toAppError } from '../../store/opensearch.ts';
 import { logIndexPattern } from '../../store/log-indices.ts';
 import { systemIndexName } from '../../store/system-indices.ts';
 import { storeTimeoutParams, transportOptions, withDeadline, type StoreDeadline } from '../../query/query-budget.ts';
-import type { AccessScope } from '../../query/log-query.ts';
+import type { AccessScope } from '../../http/scope.ts';
 import { compileMetricsSearch, shapeMetrics, type MetricsQuery, type StoreMetrics } from './metrics-query.ts';
 import { compileStatsSearch, shapeStats, type CatIndexRow, type LogStats, type StatsQuery } from './stats-query.ts';
 import { sumAgentFigures, type AgentFigures } from './agent-figures.ts';

@@ -7,7 +7,7 @@
  * which hold every namespace of a cluster: they are given only to callers that may read
  * every namespace (a namespace-restricted token sees them as null).
  */
-import type { AccessScope } from '../../query/log-query.ts';
+import type { AccessScope } from '../../http/scope.ts';
 import { parseDayIndexName } from '../../store/log-indices.ts';
 import { MAX_BREAKDOWN_BUCKETS, scopeFilter } from './metrics-query.ts';
 
