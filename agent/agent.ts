@@ -88,6 +88,9 @@ const STALE_ENTRY_AFTER_START_MS = 60_000;
 export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Promise<RunningAgent> {
   const now = deps.now ?? Date.now;
   const startedAt = now();
+  // Wall-clock start for the heartbeat (`now` may be a test clock): its discard/rejection
+  // totals count from here.
+  const startedAtWallMs = Date.now();
   const log = deps.logger ?? createLogger(config.logLevel, { cluster: config.cluster, node: config.node });
   const registry = deps.registry ?? new Registry();
   const metrics = createAgentMetrics(registry, { processMetrics: deps.processMetrics ?? true });
@@ -318,6 +321,8 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
       agent_version: AGENT_VERSION,
       files_watched: manager.tailers.size,
       bytes_behind: behind(),
+      started_at: new Date(startedAtWallMs).toISOString(),
+      ...events.reasonTotals(),
       ...(sender.lastAckAtMs > 0 ? { last_ack_at: new Date(sender.lastAckAtMs).toISOString() } : {}),
     }),
     events,

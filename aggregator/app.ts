@@ -37,6 +37,8 @@ import { discoveryRoutes } from './routes/discovery/discovery-routes.ts';
 import { DiscoveryService } from './routes/discovery/discovery-service.ts';
 import { archiveRoutes } from './routes/archive/archive-routes.ts';
 import { collectionConfigRoutes } from './routes/config/config-routes.ts';
+import { monitoringRoutes } from './routes/monitoring/monitoring-routes.ts';
+import { MonitoringService } from './routes/monitoring/monitoring-service.ts';
 
 export const API_BASE = '/v1/k8s/logs';
 
@@ -119,6 +121,7 @@ export async function buildApp(config: AggregatorConfig, deps: AppDeps = {}): Pr
   });
   await app.register(archiveRoutes, { prefix: API_BASE, s3: config.archive, retentionDays: config.retentionDays });
   await app.register(collectionConfigRoutes, { prefix: API_BASE });
+  await app.register(monitoringRoutes, { prefix: API_BASE, monitoring: new MonitoringService(app.opensearch, app.storeLayout.indexPrefix), limits: config.query });
   // Earlier name of the services, kept for callers written against it; use the decorators.
   app.decorate('services', {
     opensearch: app.opensearch,

@@ -1,7 +1,9 @@
 /**
  * Periodic heartbeat to the aggregator (`POST /v1/ingest/heartbeat`, HeartbeatSchema): node,
- * agent version, files watched, bytes behind, last acknowledgement. Best effort: a failed
- * heartbeat is counted and logged, never retried (the next one carries fresher numbers).
+ * agent version, files watched, bytes behind, last acknowledgement, and discards/rejections
+ * by reason since the agent started (totals, not deltas: a lost heartbeat loses nothing).
+ * Best effort: a failed heartbeat is counted and logged, never retried (the next one
+ * carries fresher numbers).
  * Runs on the control-plane connection, so it is not stuck behind ingest batches.
  */
 import type { Dispatcher } from 'undici';

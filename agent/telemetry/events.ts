@@ -16,6 +16,13 @@ export type RotationKind = 'rename' | 'truncate';
 export class AgentEvents {
   readonly log: Logger;
   readonly metrics: AgentMetrics;
+  /**
+   * Discards and rejections by reason since this process started, as the heartbeat reports
+   * them (the counters' own values are only readable asynchronously). Updated by the same
+   * events that count them, so the two never drift apart.
+   */
+  readonly #discarded = new Map<DiscardReason, number>();
+  readonly #rejected = new Map<DiscardReason, number>();
 
   constructor(log: Logger, metrics: AgentMetrics) {
     this.log = log;
@@ -67,7 +74,14 @@ export class AgentEvents {
   }
 
   discarded(reason: DiscardReason, n: number): void {
-    if (n > 0) this.metrics.discarded.inc({ reason }, n);
+    if (n <= 0) return;
+    this.metrics.discarded.inc({ reason }, n);
+    this.#discarded.set(reason, (this.#discarded.get(reason) ?? 0) + n);
+  }
+
+  /** Copies of the totals by reason since start (for the heartbeat). */
+  reasonTotals(): { discarded: Record<string, number>; rejected: Record<string, number> } {
+    return { discarded: Object.fromEntries(this.#discarded), rejected: Object.fromEntries(this.#rejected) };
   }
 
   batchSettled(records: number, bodyBytes: number, nowMs: number): void {
@@ -98,11 +112,13 @@ export class AgentEvents {
 
   recordsRefused(reason: DiscardReason, n: number, status: number, envelope: unknown): void {
     this.metrics.discarded.inc({ reason }, n);
+    this.#discarded.set(reason, (this.#discarded.get(reason) ?? 0) + n);
     this.log.error({ reason, records: n, status, envelope }, 'records refused by the aggregator; settled as discarded');
   }
 
   recordsRejected(reason: DiscardReason, n: number, sample: string): void {
     this.metrics.rejected.inc({ reason }, n);
+    this.#rejected.set(reason, (this.#rejected.get(reason) ?? 0) + n);
     this.log.warn({ reason, records: n, sample }, 'aggregator rejected records for good');
   }
 

@@ -45,6 +45,10 @@ export const SYSTEM_INDICES = {
         last_ack_at: { type: 'date' },
         sent_at: { type: 'date' },
         received_at: { type: 'date' },
+        started_at: { type: 'date' },
+        // Reason → count maps, summed in the aggregator (routes/monitoring/agent-figures.ts).
+        discarded: { type: 'object', enabled: false },
+        rejected: { type: 'object', enabled: false },
       },
     },
   },

@@ -43,6 +43,9 @@ export const IngestResponseSchema = Type.Object({
 export type IngestResponse = Static<typeof IngestResponseSchema>;
 export type IngestRejection = Static<typeof IngestRejectionSchema>;
 
+const ReasonCounts = (description: string) =>
+  Type.Record(Type.String({ pattern: '^[a-z_]{1,64}$' }), Type.Integer({ minimum: 0 }), { description, maxProperties: 64 });
+
 export const HeartbeatSchema = Type.Object(
   {
     cluster: Type.String({ minLength: 1, maxLength: 253 }),
@@ -52,6 +55,11 @@ export const HeartbeatSchema = Type.Object(
     bytes_behind: Type.Integer({ minimum: 0 }),
     last_ack_at: Type.Optional(Type.String()),
     sent_at: Type.String(),
+    // Added after v0.1 (optional, so older agents' heartbeats stay valid): cumulative counts
+    // by reason (shared/reasons.ts) since the agent started, for GET /v1/k8s/logs/metrics.
+    started_at: Type.Optional(Type.String({ description: 'When this agent process started (its counters count from here).' })),
+    discarded: Type.Optional(ReasonCounts('Records discarded or altered on the node since start, by reason.')),
+    rejected: Type.Optional(ReasonCounts('Records the aggregator rejected for good since start, by reason.')),
   },
   { additionalProperties: false },
 );

@@ -103,3 +103,51 @@ t.test('prepareStore rewrites a template of the current version whose settings a
   t.same(now?.['translog'], { durability: 'async', sync_interval: '5000ms' });
   t.equal((await template(prefix))?._meta?.mapping_version, MAPPING_VERSION);
 });
+
+t.test('a heartbeats index made by an older version gains the fields added since', async (t) => {
+  const prefix = uniquePrefix('bootstrap-hb');
+  prefixes.push(prefix);
+  // The heartbeats mapping before started_at / discarded / rejected.
+  const old = await fetch(`${url}/.${prefix}-heartbeats`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      settings: { number_of_shards: 1, number_of_replicas: 0, 'index.hidden': true },
+      mappings: {
+        dynamic: 'strict',
+        properties: {
+          cluster: { type: 'keyword' },
+          node: { type: 'keyword' },
+          agent_version: { type: 'keyword' },
+          files_watched: { type: 'long' },
+          bytes_behind: { type: 'long' },
+          last_ack_at: { type: 'date' },
+          sent_at: { type: 'date' },
+          received_at: { type: 'date' },
+        },
+      },
+    }),
+  });
+  t.equal(old.status, 200);
+  const app = await appOn(prefix);
+  await app.prepareStore();
+  const res = await fetch(`${url}/.${prefix}-heartbeats/_mapping`);
+  const props = ((await res.json()) as Record<string, { mappings: { properties: Record<string, unknown> } }>)[
+    `.${prefix}-heartbeats`
+  ]!.mappings.properties;
+  t.match(props, {
+    started_at: { type: 'date' },
+    discarded: { type: 'object', enabled: false },
+    rejected: { type: 'object', enabled: false },
+  });
+  await app.services.heartbeats.record({
+    cluster: 'c',
+    node: 'n',
+    agent_version: '1',
+    files_watched: 0,
+    bytes_behind: 0,
+    sent_at: new Date().toISOString(),
+    discarded: { rate_limited: 1 },
+  });
+  t.pass('a heartbeat with discards is stored');
+});

@@ -1,0 +1,52 @@
+/**
+ * Discards and rejections across a fleet of agents, from their latest heartbeats. Pure.
+ *
+ * Agents report cumulative counts by reason since they started (`discarded`: dropped or
+ * altered on the node — filters, rate limits, truncation; `rejected`: refused for good by
+ * the aggregator, from its ingest answers). The sum over the latest heartbeat of each
+ * (cluster, node) is therefore "since each agent started", not a windowed figure; an agent
+ * that restarts starts again from 0. Unknown reasons (a newer agent) are kept under their
+ * own name only when they are in the shared vocabulary; others are counted as `other`.
+ */
+import { isDiscardReason } from '../../../shared/reasons.ts';
+import type { StoredHeartbeat } from './health-checks.ts';
+
+export interface AgentFigures {
+  /** Agents whose heartbeat carried the counts (older agents do not send them). */
+  agents_reporting: number;
+  agents: number;
+  discarded: Record<string, number>;
+  rejected: Record<string, number>;
+  bytes_behind: number;
+}
+
+export function sumAgentFigures(heartbeats: readonly StoredHeartbeat[]): AgentFigures {
+  const discarded: Record<string, number> = {};
+  const rejected: Record<string, number> = {};
+  const add = (into: Record<string, number>, from: Record<string, number> | undefined) => {
+    for (const [reason, n] of Object.entries(from ?? {})) {
+      if (!Number.isInteger(n) || n <= 0) continue;
+      const key = isDiscardReason(reason) ? reason : 'other';
+      into[key] = (into[key] ?? 0) + n;
+    }
+  };
+  let reporting = 0;
+  let behind = 0;
+  for (const h of heartbeats) {
+    if (h.discarded !== undefined || h.rejected !== undefined) reporting++;
+    add(discarded, h.discarded);
+    add(rejected, h.rejected);
+    behind += h.bytes_behind;
+  }
+  return {
+    agents_reporting: reporting,
+    agents: heartbeats.length,
+    discarded: sorted(discarded),
+    rejected: sorted(rejected),
+    bytes_behind: behind,
+  };
+}
+
+function sorted(r: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(r).sort(([a], [b]) => (a < b ? -1 : 1)));
+}
