@@ -35,6 +35,7 @@ import { tokenRoutes } from './routes/tokens/token-routes.ts';
 import { healthRoutes } from './routes/health/health-routes.ts';
 import { discoveryRoutes } from './routes/discovery/discovery-routes.ts';
 import { DiscoveryService } from './routes/discovery/discovery-service.ts';
+import { clusterRoutes } from './routes/clusters/cluster-routes.ts';
 
 export const API_BASE = '/v1/k8s/logs';
 
@@ -115,6 +116,7 @@ export async function buildApp(config: AggregatorConfig, deps: AppDeps = {}): Pr
     discovery: new DiscoveryService(app.opensearch, app.storeLayout.indexPrefix, app.liveClusters, app.log),
     limits: config.query,
   });
+  await app.register(clusterRoutes, { prefix: API_BASE, registry: app.clusterRegistry, tokens: app.tokens, heartbeats: app.heartbeats, opensearch: app.opensearch, indexPrefix: app.storeLayout.indexPrefix, agentStaleAfterMs: config.kube.agentStaleAfterMs });
   // Earlier name of the services, kept for callers written against it; use the decorators.
   app.decorate('services', {
     opensearch: app.opensearch,
