@@ -16,7 +16,7 @@ export const ApiInputSchema = Type.Object(
   {
     server: Type.String({ pattern: '^https?://[^\\s]+$', maxLength: 2048, description: 'API server URL, e.g. `https://10.0.0.1:6443`.' }),
     ca_data: Type.Optional(Type.String({ minLength: 1, maxLength: 65536, description: 'CA bundle PEM, base64 (kubeconfig `certificate-authority-data`). Default: system CAs.' })),
-    insecure_skip_tls_verify: Type.Optional(Type.Boolean({ default: false, description: 'Do not verify the server certificate (test clusters only).' })),
+    insecure_skip_tls_verify: Type.Optional(Type.Boolean({ description: 'Default false. Do not verify the server certificate (test clusters only).' })),
     token: Type.Optional(Type.String({ minLength: 1, maxLength: 16384, description: 'Bearer token (e.g. of a ServiceAccount). Write-only, encrypted at rest.' })),
     client_certificate_data: Type.Optional(Type.String({ minLength: 1, maxLength: 65536, description: 'Client certificate PEM, base64. Write-only, encrypted at rest.' })),
     client_key_data: Type.Optional(Type.String({ minLength: 1, maxLength: 65536, description: 'Client key PEM, base64. Write-only, encrypted at rest.' })),
@@ -34,7 +34,7 @@ export const CreateClusterSchema = Type.Object(
     name: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Display name; default the id.' })),
     labels: Type.Optional(LabelsSchema),
     api: Type.Optional(Nullable(ApiInputSchema)),
-    issue_ingest_token: Type.Optional(Type.Boolean({ default: false, description: "Also create the cluster's agents' ingest token; it is in this response only." })),
+    issue_ingest_token: Type.Optional(Type.Boolean({ description: "Default false. Also create the cluster's agents' ingest token; it is in this response only." })),
   },
   { additionalProperties: false },
 );
