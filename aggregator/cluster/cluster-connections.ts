@@ -67,13 +67,19 @@ export class ClusterConnections implements LiveClusterView {
 
   listNamespaces(cluster: string): Promise<string[]> {
     const r = this.#registered.get(cluster);
-    if (r) return r.view ? r.view.listNamespaces(cluster) : Promise.reject(new LiveViewError(cluster, r.brokenReason ?? 'not connected'));
+    if (r)
+      return r.view
+        ? r.view.listNamespaces(cluster)
+        : Promise.reject(new LiveViewError(cluster, r.brokenReason ?? 'not connected'));
     return this.#static.listNamespaces(cluster);
   }
 
   listPods(cluster: string, namespace: string | undefined): Promise<LivePod[]> {
     const r = this.#registered.get(cluster);
-    if (r) return r.view ? r.view.listPods(cluster, namespace) : Promise.reject(new LiveViewError(cluster, r.brokenReason ?? 'not connected'));
+    if (r)
+      return r.view
+        ? r.view.listPods(cluster, namespace)
+        : Promise.reject(new LiveViewError(cluster, r.brokenReason ?? 'not connected'));
     return this.#static.listPods(cluster, namespace);
   }
 
@@ -81,7 +87,11 @@ export class ClusterConnections implements LiveClusterView {
    * Connects `id` through `kc` (or records why it cannot: `broken`), replacing its previous
    * connection unless `fingerprint` is unchanged. Returns what happened.
    */
-  async set(id: string, fingerprint: string, target: { kc: KubeConfig } | { broken: string }): Promise<'unchanged' | 'connected' | 'reconnected'> {
+  async set(
+    id: string,
+    fingerprint: string,
+    target: { kc: KubeConfig } | { broken: string },
+  ): Promise<'unchanged' | 'connected' | 'reconnected'> {
     const old = this.#registered.get(id);
     if (old && old.fingerprint === fingerprint) return 'unchanged';
     await this.#stop(old);
@@ -156,7 +166,14 @@ export class ClusterConnections implements LiveClusterView {
   async #probe(r: Registered): Promise<ConnectionState> {
     const checked_at = new Date(this.#o.now()).toISOString();
     if (!r.kc) {
-      return { state: 'error', reachable: false, kubernetes_version: null, latency_ms: null, last_error: r.brokenReason ?? 'no connection', checked_at };
+      return {
+        state: 'error',
+        reachable: false,
+        kubernetes_version: null,
+        latency_ms: null,
+        last_error: r.brokenReason ?? 'no connection',
+        checked_at,
+      };
     }
     const timeoutMs = this.#o.requestTimeoutMs;
     const call = async <T>(f: (signal: AbortSignal) => Promise<T>): Promise<T> => {
@@ -178,17 +195,45 @@ export class ClusterConnections implements LiveClusterView {
     const start = performance.now();
     try {
       await call((signal) => r.kc!.makeApiClient(CoreV1Api).listNamespace({ limit: 1 }, withSignal(signal)));
-      return { state: 'connected', reachable: true, kubernetes_version: version, latency_ms: Math.round(performance.now() - start), last_error: null, checked_at };
+      return {
+        state: 'connected',
+        reachable: true,
+        kubernetes_version: version,
+        latency_ms: Math.round(performance.now() - start),
+        last_error: null,
+        checked_at,
+      };
     } catch (err) {
       const status = httpStatus(err);
       const latency = status === undefined ? null : Math.round(performance.now() - start);
       if (status === 401 || status === 403) {
-        return { state: 'unauthorized', reachable: true, kubernetes_version: version, latency_ms: latency, last_error: `API server refused the credentials (HTTP ${status})`, checked_at };
+        return {
+          state: 'unauthorized',
+          reachable: true,
+          kubernetes_version: version,
+          latency_ms: latency,
+          last_error: `API server refused the credentials (HTTP ${status})`,
+          checked_at,
+        };
       }
       if (status !== undefined) {
-        return { state: 'error', reachable: true, kubernetes_version: version, latency_ms: latency, last_error: `listing namespaces answered HTTP ${status}`, checked_at };
+        return {
+          state: 'error',
+          reachable: true,
+          kubernetes_version: version,
+          latency_ms: latency,
+          last_error: `listing namespaces answered HTTP ${status}`,
+          checked_at,
+        };
       }
-      return { state: 'unreachable', reachable: false, kubernetes_version: version, latency_ms: null, last_error: describe(err, timeoutMs), checked_at };
+      return {
+        state: 'unreachable',
+        reachable: false,
+        kubernetes_version: version,
+        latency_ms: null,
+        last_error: describe(err, timeoutMs),
+        checked_at,
+      };
     }
   }
 }

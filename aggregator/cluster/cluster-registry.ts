@@ -14,7 +14,8 @@ import { formatVersion } from '../http/etag.ts';
 import type { Page } from '../http/paging.ts';
 import type { SystemRepository, Stored, WriteOptions } from '../store/system-repository.ts';
 import type { ClusterConnections } from './cluster-connections.ts';
-import { ClusterDocSchema, kubeConfigFor, type ClusterDoc, type ClusterSecrets } from './cluster-registration.ts';
+import type { ClusterDocSchema} from './cluster-registration.ts';
+import { kubeConfigFor, type ClusterDoc, type ClusterSecrets } from './cluster-registration.ts';
 import { CredentialCipher, CredentialKeyError } from './credential-cipher.ts';
 
 export type ClusterRepository = SystemRepository<typeof ClusterDocSchema>;
@@ -33,7 +34,12 @@ export class ClusterRegistry {
   #synced = false;
   #closed = false;
 
-  constructor(repo: ClusterRepository, connections: ClusterConnections, credentialsKey: string | undefined, log: RegistryLogger) {
+  constructor(
+    repo: ClusterRepository,
+    connections: ClusterConnections,
+    credentialsKey: string | undefined,
+    log: RegistryLogger,
+  ) {
     this.#repo = repo;
     this.#connections = connections;
     this.#cipher = credentialsKey === undefined ? undefined : new CredentialCipher(credentialsKey);
@@ -58,7 +64,8 @@ export class ClusterRegistry {
   /** The stored secrets of a registration (to keep them across an update that does not resend them). */
   open(doc: ClusterDoc): ClusterSecrets {
     if (!doc.credentials) return {};
-    if (!this.#cipher) throw new CredentialKeyError('no K8S_LOGS_CREDENTIALS_KEY configured to decrypt the stored credentials');
+    if (!this.#cipher)
+      throw new CredentialKeyError('no K8S_LOGS_CREDENTIALS_KEY configured to decrypt the stored credentials');
     return this.#cipher.open(doc.credentials) as ClusterSecrets;
   }
 
@@ -66,7 +73,11 @@ export class ClusterRegistry {
     return this.#repo.get(id);
   }
 
-  list(opts: { limit: number; cursor?: string | undefined; ids?: readonly string[] | null }): Promise<Page<Stored<ClusterDoc>>> {
+  list(opts: {
+    limit: number;
+    cursor?: string | undefined;
+    ids?: readonly string[] | null;
+  }): Promise<Page<Stored<ClusterDoc>>> {
     return this.#repo.list({
       filter: opts.ids ? [{ terms: { id: [...opts.ids] } }] : [],
       limit: opts.limit,

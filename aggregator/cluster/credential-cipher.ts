@@ -30,19 +30,30 @@ export class CredentialCipher {
   constructor(keyBase64: string) {
     this.#key = Buffer.from(keyBase64, 'base64');
     if (this.#key.length !== 32) throw new CredentialKeyError('credentials key must be 32 bytes');
-    this.keyId = createHash('sha256').update('k8s-logs-credentials\0').update(this.#key).digest('base64url').slice(0, 12);
+    this.keyId = createHash('sha256')
+      .update('k8s-logs-credentials\0')
+      .update(this.#key)
+      .digest('base64url')
+      .slice(0, 12);
   }
 
   seal(value: unknown): Sealed {
     const iv = randomBytes(12);
     const cipher = createCipheriv('aes-256-gcm', this.#key, iv);
     const data = Buffer.concat([cipher.update(JSON.stringify(value), 'utf8'), cipher.final()]);
-    return { alg: 'A256GCM', key_id: this.keyId, iv: iv.toString('base64'), tag: cipher.getAuthTag().toString('base64'), data: data.toString('base64') };
+    return {
+      alg: 'A256GCM',
+      key_id: this.keyId,
+      iv: iv.toString('base64'),
+      tag: cipher.getAuthTag().toString('base64'),
+      data: data.toString('base64'),
+    };
   }
 
   /** The sealed value; CredentialKeyError when sealed under another key or tampered with. */
   open(sealed: Sealed): unknown {
-    if (sealed.key_id !== this.keyId) throw new CredentialKeyError(`credentials were encrypted with another key (key id ${sealed.key_id})`);
+    if (sealed.key_id !== this.keyId)
+      throw new CredentialKeyError(`credentials were encrypted with another key (key id ${sealed.key_id})`);
     try {
       const decipher = createDecipheriv('aes-256-gcm', this.#key, Buffer.from(sealed.iv, 'base64'));
       decipher.setAuthTag(Buffer.from(sealed.tag, 'base64'));

@@ -34,10 +34,21 @@ export const clustersPlugin = fp(
         : NO_LIVE_VIEW;
     // An injected view belongs to its caller: the connections never close it.
     const staticView: LiveClusterView = opts.view
-      ? { clusters: () => opts.view!.clusters(), listNamespaces: (c) => opts.view!.listNamespaces(c), listPods: (c, n) => opts.view!.listPods(c, n) }
+      ? {
+          clusters: () => opts.view!.clusters(),
+          listNamespaces: (c) => opts.view!.listNamespaces(c),
+          listPods: (c, n) => opts.view!.listPods(c, n),
+        }
       : built;
-    const connections = new ClusterConnections(staticView, { requestTimeoutMs: opts.kube.requestTimeoutMs, log: app.log });
-    const repo = app.systemRepository('clusters', ClusterDocSchema, { resource: 'cluster', sortField: 'id', tiebreakField: 'id' });
+    const connections = new ClusterConnections(staticView, {
+      requestTimeoutMs: opts.kube.requestTimeoutMs,
+      log: app.log,
+    });
+    const repo = app.systemRepository('clusters', ClusterDocSchema, {
+      resource: 'cluster',
+      sortField: 'id',
+      tiebreakField: 'id',
+    });
     const registry = new ClusterRegistry(repo, connections, opts.kube.credentialsKey, app.log);
     app.decorate('liveClusters', connections);
     app.decorate('clusterRegistry', registry);

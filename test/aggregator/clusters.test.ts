@@ -41,7 +41,10 @@ const env = {
   K8S_LOGS_KUBE_TIMEOUT_MS: '5000',
   K8S_LOGS_CLUSTER_SYNC_INTERVAL_MS: '300',
 };
-const app = await buildApp({ ...loadConfig([], { ...env, K8S_LOGS_CREDENTIALS_KEY: 'a'.repeat(64) }), port: 0, host: '127.0.0.1' }, { logger });
+const app = await buildApp(
+  { ...loadConfig([], { ...env, K8S_LOGS_CREDENTIALS_KEY: 'a'.repeat(64) }), port: 0, host: '127.0.0.1' },
+  { logger },
+);
 t.teardown(async () => {
   await app.close();
   await fetch(`${opensearchUrl}/${prefix}-*,.${prefix}-*?expand_wildcards=all`, { method: 'DELETE' }).catch(() => {});
@@ -55,7 +58,11 @@ const bodies: string[] = [];
 async function call(method: string, path: string, token: string, body?: unknown, headers: Record<string, string> = {}) {
   const res = await fetch(`${api}${path}`, {
     method,
-    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      ...headers,
+    },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
   const text = await res.text();
@@ -73,9 +80,12 @@ const alphaOnly = await token({ name: 'alpha reader', scopes: ['logs:read'], clu
 const status = async (id: string) => (await call('GET', `/clusters/status?id=${id}`, reader)).body['clusters']?.[0];
 const livePods = async (q: string) => {
   const got = await call('GET', `/pods?${q}`, reader);
-  return got.body['pods'].filter((p: { live: boolean }) => p.live).map((p: { cluster: string; name: string }) => `${p.cluster}/${p.name}`);
+  return got.body['pods']
+    .filter((p: { live: boolean }) => p.live)
+    .map((p: { cluster: string; name: string }) => `${p.cluster}/${p.name}`);
 };
-const until = <T>(what: string, get: () => Promise<T>, ok: (v: T) => boolean) => waitForValue(get, ok, { what, timeoutMs: 20_000, intervalMs: 100 });
+const until = <T>(what: string, get: () => Promise<T>, ok: (v: T) => boolean) =>
+  waitForValue(get, ok, { what, timeoutMs: 20_000, intervalMs: 100 });
 
 let alphaIngestToken = '';
 
@@ -89,36 +99,85 @@ t.test('register a cluster with a connection: live pods, ingest token, healthy s
   });
   t.equal(res.status, 201, JSON.stringify(res.body));
   t.match(res.headers.get('etag'), /^"\d+\.\d+"$/);
-  t.same(res.body['cluster']['api'], { server: kubeA.url, ca_configured: false, insecure_skip_tls_verify: true, auth: 'token' });
+  t.same(res.body['cluster']['api'], {
+    server: kubeA.url,
+    ca_configured: false,
+    insecure_skip_tls_verify: true,
+    auth: 'token',
+  });
   t.equal(res.body['cluster']['name'], 'Alpha (prod)');
   t.match(res.body['ingest_token'], { id: String, token: /^k8sl_/ });
   alphaIngestToken = res.body['ingest_token']['token'];
 
-  t.same(await until('alpha live pods', () => livePods('cluster=alpha'), (p) => p.length === 1), ['alpha/api-1']);
+  t.same(
+    await until(
+      'alpha live pods',
+      () => livePods('cluster=alpha'),
+      (p) => p.length === 1,
+    ),
+    ['alpha/api-1'],
+  );
   kubeA.addPod({ namespace: 'shop', name: 'api-2', containers: ['main'] });
-  await until('a pod added later arrives by watch', () => livePods('cluster=alpha'), (p) => p.includes('alpha/api-2'));
+  await until(
+    'a pod added later arrives by watch',
+    () => livePods('cluster=alpha'),
+    (p) => p.includes('alpha/api-2'),
+  );
 
   // Its agents: the issued token ingests and heartbeats for alpha.
-  const ing = await ingest(url, alphaIngestToken, ndjson([record({ cluster: 'alpha', namespace: 'shop', pod: 'api-1', container: 'main' }), record({ cluster: 'alpha', namespace: 'shop', pod: 'api-1', container: 'main' })]));
+  const ing = await ingest(
+    url,
+    alphaIngestToken,
+    ndjson([
+      record({ cluster: 'alpha', namespace: 'shop', pod: 'api-1', container: 'main' }),
+      record({ cluster: 'alpha', namespace: 'shop', pod: 'api-1', container: 'main' }),
+    ]),
+  );
   t.equal(ing.status, 200, JSON.stringify(ing.body));
   const hb = await fetch(`${url}/v1/ingest/heartbeat`, {
     method: 'POST',
     headers: { authorization: `Bearer ${alphaIngestToken}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ cluster: 'alpha', node: 'node-a', agent_version: '1.2.3', files_watched: 4, bytes_behind: 100, sent_at: new Date().toISOString() }),
+    body: JSON.stringify({
+      cluster: 'alpha',
+      node: 'node-a',
+      agent_version: '1.2.3',
+      files_watched: 4,
+      bytes_behind: 100,
+      sent_at: new Date().toISOString(),
+    }),
   });
   t.equal(hb.status, 204);
   await fetch(`${opensearchUrl}/${prefix}-*/_refresh`, { method: 'POST' });
-  const st = await until('alpha status with its agent and records', () => status('alpha'), (s) => s?.agents?.nodes_reporting === 1 && s?.last_record_at !== null);
+  const st = await until(
+    'alpha status with its agent and records',
+    () => status('alpha'),
+    (s) => s?.agents?.nodes_reporting === 1 && s?.last_record_at !== null,
+  );
   t.equal(st.status, 'healthy', JSON.stringify(st));
   t.same(st.reasons, []);
   t.equal(st.registered, true);
-  t.match(st.api, { state: 'connected', reachable: true, kubernetes_version: String, latency_ms: Number, last_error: null });
-  t.match(st.agents, { nodes_reporting: 1, stale_agents: 0, agent_versions: ['1.2.3'], bytes_behind: 100, nodes: [{ node: 'node-a', stale: false, files_watched: 4 }] });
+  t.match(st.api, {
+    state: 'connected',
+    reachable: true,
+    kubernetes_version: String,
+    latency_ms: Number,
+    last_error: null,
+  });
+  t.match(st.agents, {
+    nodes_reporting: 1,
+    stale_agents: 0,
+    agent_versions: ['1.2.3'],
+    bytes_behind: 100,
+    nodes: [{ node: 'node-a', stale: false, files_watched: 4 }],
+  });
   t.equal(st.ingest_rate_per_second, Math.round((2 / 300) * 1000) / 1000, '2 records in the last 5 minutes');
 });
 
 t.test('a wrong token shows in status, not as a 500', async (t) => {
-  const res = await call('POST', '/clusters/configs', adminToken, { id: 'beta', api: { server: kubeB.url, token: WRONG_TOKEN, insecure_skip_tls_verify: true } });
+  const res = await call('POST', '/clusters/configs', adminToken, {
+    id: 'beta',
+    api: { server: kubeB.url, token: WRONG_TOKEN, insecure_skip_tls_verify: true },
+  });
   t.equal(res.status, 201);
   const st = await status('beta');
   t.equal(st.status, 'disconnected');
@@ -129,33 +188,72 @@ t.test('a wrong token shows in status, not as a 500', async (t) => {
   t.same(pods.body['live_clusters'], [{ cluster: 'beta', connected: false }]);
   const all = await call('GET', '/clusters/status', reader);
   t.equal(all.status, 200);
-  t.same(all.body['clusters'].map((c: { id: string; status: string }) => [c.id, c.status]), [['alpha', 'healthy'], ['beta', 'disconnected']]);
+  t.same(
+    all.body['clusters'].map((c: { id: string; status: string }) => [c.id, c.status]),
+    [
+      ['alpha', 'healthy'],
+      ['beta', 'disconnected'],
+    ],
+  );
 });
 
 t.test('update with If-Match fixes the token; a stale If-Match is a 412; refresh reports', async (t) => {
   const list = await call('GET', '/clusters/configs', reader);
   t.equal(list.status, 200);
-  t.same(list.body['clusters'].map((c: { id: string }) => c.id), ['alpha', 'beta']);
+  t.same(
+    list.body['clusters'].map((c: { id: string }) => c.id),
+    ['alpha', 'beta'],
+  );
   const beta = list.body['clusters'][1];
   const etag = `"${beta.version}"`;
-  const put = await call('PUT', '/clusters/configs?id=beta', adminToken, { name: 'Beta', labels: { env: 'dev' }, api: { server: kubeB.url, token: KUBE_TOKEN, insecure_skip_tls_verify: true } }, { 'if-match': etag });
+  const put = await call(
+    'PUT',
+    '/clusters/configs?id=beta',
+    adminToken,
+    {
+      name: 'Beta',
+      labels: { env: 'dev' },
+      api: { server: kubeB.url, token: KUBE_TOKEN, insecure_skip_tls_verify: true },
+    },
+    { 'if-match': etag },
+  );
   t.equal(put.status, 200, JSON.stringify(put.body));
   t.not(put.headers.get('etag'), etag);
   t.equal(put.body['created_at'], beta.created_at);
   const stale = await call('PUT', '/clusters/configs?id=beta', adminToken, { name: 'Beta 2' }, { 'if-match': etag });
   t.equal(stale.status, 412);
   t.equal(stale.body['error']['code'], 'precondition_failed');
-  t.same(await until('beta live pods after the fix', () => livePods('cluster=beta'), (p) => p.length === 1), ['beta/front-1']);
+  t.same(
+    await until(
+      'beta live pods after the fix',
+      () => livePods('cluster=beta'),
+      (p) => p.length === 1,
+    ),
+    ['beta/front-1'],
+  );
   t.match((await status('beta')).api, { state: 'connected' });
 
   // Keeping the stored credentials: an update without `token` still connects.
-  const keep = await call('PUT', '/clusters/configs?id=beta', adminToken, { name: 'Beta', api: { server: kubeB.url, insecure_skip_tls_verify: true } });
+  const keep = await call('PUT', '/clusters/configs?id=beta', adminToken, {
+    name: 'Beta',
+    api: { server: kubeB.url, insecure_skip_tls_verify: true },
+  });
   t.equal(keep.body['api']['auth'], 'token');
   const one = await call('POST', '/clusters/refresh?id=beta', adminToken);
   t.equal(one.status, 200);
   t.match(one.body['results'], [{ id: 'beta', action: 'reconnected', api: { state: 'connected' } }]);
   const all = await call('POST', '/clusters/refresh', adminToken);
-  t.same(all.body['results'].map((r: { id: string; action: string; api: { state: string } }) => [r.id, r.action, r.api.state]), [['alpha', 'reconnected', 'connected'], ['beta', 'reconnected', 'connected']]);
+  t.same(
+    all.body['results'].map((r: { id: string; action: string; api: { state: string } }) => [
+      r.id,
+      r.action,
+      r.api.state,
+    ]),
+    [
+      ['alpha', 'reconnected', 'connected'],
+      ['beta', 'reconnected', 'connected'],
+    ],
+  );
   t.equal((await call('POST', '/clusters/refresh?id=nope', adminToken)).status, 404);
 });
 
@@ -164,8 +262,20 @@ t.test('bad input: 400, 404, 409, 403', async (t) => {
     ['POST', '/clusters/configs', { id: 'alpha' }, 409, 'duplicate id'],
     ['POST', '/clusters/configs', { id: 'Not_Valid' }, 400, 'invalid id'],
     ['POST', '/clusters/configs', { id: 'gamma', api: { server: 'ftp://x' } }, 400, 'server not http(s)'],
-    ['POST', '/clusters/configs', { id: 'gamma', api: { server: kubeA.url, token: 'x', client_certificate_data: 'y', client_key_data: 'z' } }, 400, 'token and certificate'],
-    ['POST', '/clusters/configs', { id: 'gamma', api: { server: kubeA.url, client_certificate_data: 'y' } }, 400, 'certificate without key'],
+    [
+      'POST',
+      '/clusters/configs',
+      { id: 'gamma', api: { server: kubeA.url, token: 'x', client_certificate_data: 'y', client_key_data: 'z' } },
+      400,
+      'token and certificate',
+    ],
+    [
+      'POST',
+      '/clusters/configs',
+      { id: 'gamma', api: { server: kubeA.url, client_certificate_data: 'y' } },
+      400,
+      'certificate without key',
+    ],
     ['POST', '/clusters/configs', { id: 'gamma', extra: 1 }, 400, 'unknown field'],
     ['PUT', '/clusters/configs?id=nope', { name: 'x' }, 404, 'update unknown'],
     ['PUT', '/clusters/configs?id=beta', {}, 400, 'update without name'],
@@ -176,10 +286,26 @@ t.test('bad input: 400, 404, 409, 403', async (t) => {
     const res = await call(method, path, adminToken, body);
     t.equal(res.status, want, `${what}: ${JSON.stringify(res.body)}`);
   }
-  const badIfMatch = await call('PUT', '/clusters/configs?id=beta', adminToken, { name: 'x' }, { 'if-match': 'garbage' });
+  const badIfMatch = await call(
+    'PUT',
+    '/clusters/configs?id=beta',
+    adminToken,
+    { name: 'x' },
+    { 'if-match': 'garbage' },
+  );
   t.equal(badIfMatch.status, 400);
-  for (const [method, path] of [['POST', '/clusters/configs'], ['PUT', '/clusters/configs?id=beta'], ['DELETE', '/clusters/configs?id=beta'], ['POST', '/clusters/refresh']] as const) {
-    const res = await call(method, path, reader, method === 'DELETE' || path.includes('refresh') ? undefined : { id: 'gamma', name: 'x' });
+  for (const [method, path] of [
+    ['POST', '/clusters/configs'],
+    ['PUT', '/clusters/configs?id=beta'],
+    ['DELETE', '/clusters/configs?id=beta'],
+    ['POST', '/clusters/refresh'],
+  ] as const) {
+    const res = await call(
+      method,
+      path,
+      reader,
+      method === 'DELETE' || path.includes('refresh') ? undefined : { id: 'gamma', name: 'x' },
+    );
     t.equal(res.status, 403, `${method} ${path} needs admin`);
   }
 });
@@ -190,8 +316,14 @@ t.test('restricted tokens: clusters limit filters, namespace limit sees no clust
   t.same((await call('GET', '/clusters/status', shopOnly)).body['clusters'], []);
   t.equal((await call('GET', '/clusters/status?id=alpha', shopOnly)).status, 403);
   const cl = await call('GET', '/clusters/configs', alphaOnly);
-  t.same(cl.body['clusters'].map((c: { id: string }) => c.id), ['alpha']);
-  t.same((await call('GET', '/clusters/status', alphaOnly)).body['clusters'].map((c: { id: string }) => c.id), ['alpha']);
+  t.same(
+    cl.body['clusters'].map((c: { id: string }) => c.id),
+    ['alpha'],
+  );
+  t.same(
+    (await call('GET', '/clusters/status', alphaOnly)).body['clusters'].map((c: { id: string }) => c.id),
+    ['alpha'],
+  );
   t.equal((await call('GET', '/clusters/status?id=beta', alphaOnly)).status, 403);
 });
 
@@ -200,8 +332,14 @@ t.test('credentials are encrypted at rest, never returned, never logged', async 
   t.match(raw, /A256GCM/);
   for (const secret of [KUBE_TOKEN, WRONG_TOKEN]) {
     t.notOk(raw.includes(secret), 'not in the stored documents');
-    t.notOk(bodies.some((b) => b.includes(secret)), 'in no response');
-    t.notOk(logLines.some((l) => l.includes(secret)), 'in no log line');
+    t.notOk(
+      bodies.some((b) => b.includes(secret)),
+      'in no response',
+    );
+    t.notOk(
+      logLines.some((l) => l.includes(secret)),
+      'in no log line',
+    );
   }
   t.ok(logLines.length > 0, 'the log was captured');
 });
@@ -211,9 +349,22 @@ t.test('delete stops the live view, revokes the ingest tokens, keeps the logs', 
   t.equal(del.status, 200);
   t.same(del.body, { id: 'alpha', deleted: true, ingest_tokens_revoked: 1, logs_kept: true });
   const pods = await call('GET', '/pods', reader);
-  t.notOk(pods.body['live_clusters'].some((c: { cluster: string }) => c.cluster === 'alpha'), 'no live view of alpha');
-  t.same(pods.body['pods'].filter((p: { cluster: string }) => p.cluster === 'alpha').map((p: { name: string; live: boolean }) => [p.name, p.live]), [['api-1', false]], 'only what the index knows');
-  await until('the revoked token refused (token cache)', () => ingest(url, alphaIngestToken, ndjson([record({ cluster: 'alpha' })])), (r) => r.status === 401);
+  t.notOk(
+    pods.body['live_clusters'].some((c: { cluster: string }) => c.cluster === 'alpha'),
+    'no live view of alpha',
+  );
+  t.same(
+    pods.body['pods']
+      .filter((p: { cluster: string }) => p.cluster === 'alpha')
+      .map((p: { name: string; live: boolean }) => [p.name, p.live]),
+    [['api-1', false]],
+    'only what the index knows',
+  );
+  await until(
+    'the revoked token refused (token cache)',
+    () => ingest(url, alphaIngestToken, ndjson([record({ cluster: 'alpha' })])),
+    (r) => r.status === 401,
+  );
   const logs = await getJson(`${api}/?cluster=alpha&start=now-1h`, reader);
   t.equal(logs.status, 200);
   t.equal(logs.body['logs']?.length ?? logs.body['records']?.length, 2, 'the stored logs stay');
@@ -224,25 +375,45 @@ t.test('delete stops the live view, revokes the ingest tokens, keeps the logs', 
 });
 
 t.test('another replica follows registrations; without a key credentials are refused', async (t) => {
-  const other = await buildApp({ ...loadConfig([], { ...env, K8S_LOGS_LOG_LEVEL: 'silent' }), port: 0, host: '127.0.0.1' });
+  const other = await buildApp({
+    ...loadConfig([], { ...env, K8S_LOGS_LOG_LEVEL: 'silent' }),
+    port: 0,
+    host: '127.0.0.1',
+  });
   t.teardown(() => other.close());
   await other.prepareStore();
   const auth = { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' };
-  const refused = await other.inject({ method: 'POST', url: '/v1/k8s/logs/clusters/configs', headers: auth, payload: { id: 'gamma', api: { server: kubeA.url, token: KUBE_TOKEN } } });
+  const refused = await other.inject({
+    method: 'POST',
+    url: '/v1/k8s/logs/clusters/configs',
+    headers: auth,
+    payload: { id: 'gamma', api: { server: kubeA.url, token: KUBE_TOKEN } },
+  });
   t.equal(refused.statusCode, 409);
   t.equal(refused.json().error.code, 'credentials_key_missing');
   t.notOk(refused.body.includes(KUBE_TOKEN));
-  const plain = await other.inject({ method: 'POST', url: '/v1/k8s/logs/clusters/configs', headers: auth, payload: { id: 'gamma', api: { server: kubeA.url, insecure_skip_tls_verify: true } } });
+  const plain = await other.inject({
+    method: 'POST',
+    url: '/v1/k8s/logs/clusters/configs',
+    headers: auth,
+    payload: { id: 'gamma', api: { server: kubeA.url, insecure_skip_tls_verify: true } },
+  });
   t.equal(plain.statusCode, 201);
   t.equal(plain.json().cluster.api.auth, 'none');
   // The first replica picks gamma up by its periodic sync; its anonymous requests are refused by the API.
-  const st = await until('gamma on the first replica', () => status('gamma'), (s) => s?.api?.state === 'unauthorized');
+  const st = await until(
+    'gamma on the first replica',
+    () => status('gamma'),
+    (s) => s?.api?.state === 'unauthorized',
+  );
   t.equal(st.registered, true);
   // Beta, registered with a token, cannot be decrypted here: status says so, nothing fails.
   const beta = await other.inject({ method: 'GET', url: '/v1/k8s/logs/clusters/status?id=beta', headers: auth });
   t.equal(beta.statusCode, 200);
   const betaApi = await waitForValue(
-    async () => (await other.inject({ method: 'GET', url: '/v1/k8s/logs/clusters/status?id=beta', headers: auth })).json().clusters[0].api,
+    async () =>
+      (await other.inject({ method: 'GET', url: '/v1/k8s/logs/clusters/status?id=beta', headers: auth })).json()
+        .clusters[0].api,
     (a) => a?.state === 'error',
     { what: 'beta undecryptable on the keyless replica', timeoutMs: 20_000, intervalMs: 100 },
   );

@@ -41,8 +41,13 @@ export async function clusterActivity(
   } catch (err) {
     throw toAppError(err, 'cluster activity');
   }
-  type Bucket = { key: string; last: { value_as_string?: string; value: number | null }; recent: { doc_count: number } };
-  const buckets = ((res.body as { aggregations?: { by_cluster?: { buckets: Bucket[] } } }).aggregations?.by_cluster?.buckets ?? []) as Bucket[];
+  type Bucket = {
+    key: string;
+    last: { value_as_string?: string; value: number | null };
+    recent: { doc_count: number };
+  };
+  const buckets = ((res.body as { aggregations?: { by_cluster?: { buckets: Bucket[] } } }).aggregations?.by_cluster
+    ?.buckets ?? []) as Bucket[];
   for (const b of buckets) {
     out.set(b.key, {
       last_record_at: b.last.value === null ? null : new Date(b.last.value).toISOString(),

@@ -23,13 +23,19 @@ import { scopeCovers, scopeOf, type AccessScope } from '../../http/scope.ts';
 import type { HeartbeatStore } from '../../store/heartbeat-store.ts';
 import type { OpenSearch } from '../../store/opensearch.ts';
 import type { ClusterRegistry } from '../../cluster/cluster-registry.ts';
-import { credentialKind, publicView, type ClusterDoc, type ClusterSecrets } from '../../cluster/cluster-registration.ts';
+import {
+  credentialKind,
+  publicView,
+  type ClusterDoc,
+  type ClusterSecrets,
+} from '../../cluster/cluster-registration.ts';
 import type { Stored } from '../../store/system-repository.ts';
 import type { Static } from 'typebox';
 import { clusterActivity } from './cluster-activity.ts';
 import { agentStatuses, ingestRate, overallState, summariseAgents } from './cluster-status.ts';
+import type {
+  ApiInputSchema} from './cluster-schemas.ts';
 import {
-  ApiInputSchema,
   ClusterListQuerySchema,
   ClusterListSchema,
   ClusterSchema,
@@ -72,7 +78,8 @@ type ApiInput = Static<typeof ApiInputSchema>;
 /** The secrets of an API input; 400 on a contradictory combination. Never echoes values. */
 function secretsOf(api: ApiInput): ClusterSecrets | undefined {
   const hasCert = api.client_certificate_data !== undefined || api.client_key_data !== undefined;
-  if (api.token !== undefined && hasCert) throw invalidRequest('api: give either `token` or a client certificate, not both');
+  if (api.token !== undefined && hasCert)
+    throw invalidRequest('api: give either `token` or a client certificate, not both');
   if (hasCert && (api.client_certificate_data === undefined || api.client_key_data === undefined)) {
     throw invalidRequest('api: `client_certificate_data` and `client_key_data` go together');
   }
@@ -87,7 +94,11 @@ export const clusterRoutes: FastifyPluginAsyncTypebox<ClusterRoutesOptions> = as
   /** Builds the stored document of an input; `previous` supplies credentials not resent. */
   function toDoc(
     id: string,
-    input: { name?: string | undefined; labels?: Record<string, string> | undefined; api?: ApiInput | null | undefined },
+    input: {
+      name?: string | undefined;
+      labels?: Record<string, string> | undefined;
+      api?: ApiInput | null | undefined;
+    },
     previous: ClusterDoc | undefined,
   ): ClusterDoc {
     const now = new Date().toISOString();
@@ -144,7 +155,11 @@ export const clusterRoutes: FastifyPluginAsyncTypebox<ClusterRoutesOptions> = as
     async (request) => {
       const scope = scopeOf(request.principal);
       if (scope.namespaces) return { clusters: [], has_more: false, next_cursor: null };
-      const page = await registry.list({ limit: request.query.limit ?? DEFAULT_LIMIT, cursor: request.query.cursor, ids: scope.clusters });
+      const page = await registry.list({
+        limit: request.query.limit ?? DEFAULT_LIMIT,
+        cursor: request.query.cursor,
+        ids: scope.clusters,
+      });
       return { clusters: page.items.map(view), has_more: page.has_more, next_cursor: page.next_cursor };
     },
   );
@@ -154,7 +169,7 @@ export const clusterRoutes: FastifyPluginAsyncTypebox<ClusterRoutesOptions> = as
     {
       config: { auth: 'admin' },
       schema: {
-        summary: 'Register a cluster; with `issue_ingest_token`, its agents\' ingest token is in this response only',
+        summary: "Register a cluster; with `issue_ingest_token`, its agents' ingest token is in this response only",
         tags: ['clusters'],
         body: CreateClusterSchema,
         response: {
@@ -172,7 +187,11 @@ export const clusterRoutes: FastifyPluginAsyncTypebox<ClusterRoutesOptions> = as
       const stored = await registry.create(toDoc(b.id, b, undefined));
       let ingest: { id: string; token: string } | null = null;
       if (b.issue_ingest_token) {
-        const { token, record } = await o.tokens.create({ name: `agents of ${b.id}`, scopes: ['ingest'], clusters: [b.id] });
+        const { token, record } = await o.tokens.create({
+          name: `agents of ${b.id}`,
+          scopes: ['ingest'],
+          clusters: [b.id],
+        });
         ingest = { id: record.id, token };
       }
       withEtag(reply, stored).header('Location', `${request.url.split('?')[0]}?id=${b.id}`);
@@ -210,11 +229,17 @@ export const clusterRoutes: FastifyPluginAsyncTypebox<ClusterRoutesOptions> = as
     {
       config: { auth: 'admin' },
       schema: {
-        summary: "Delete a cluster registration: stops its live view and revokes its agents' ingest tokens; its stored logs stay",
+        summary:
+          "Delete a cluster registration: stops its live view and revokes its agents' ingest tokens; its stored logs stay",
         tags: ['clusters'],
         querystring: IdQuerySchema,
         response: {
-          200: Type.Object({ id: Type.String(), deleted: Type.Literal(true), ingest_tokens_revoked: Type.Integer(), logs_kept: Type.Literal(true) }),
+          200: Type.Object({
+            id: Type.String(),
+            deleted: Type.Literal(true),
+            ingest_tokens_revoked: Type.Integer(),
+            logs_kept: Type.Literal(true),
+          }),
           ...errors,
         },
       },
@@ -243,9 +268,18 @@ export const clusterRoutes: FastifyPluginAsyncTypebox<ClusterRoutesOptions> = as
             results: Type.Array(
               Type.Object({
                 id: Type.String(),
-                action: Type.Union([Type.Literal('connected'), Type.Literal('reconnected'), Type.Literal('removed'), Type.Literal('no_connection')], {
-                  description: '`connected`: new here; `reconnected`: informers restarted; `removed`: deleted elsewhere, stopped; `no_connection`: registered without an API connection.',
-                }),
+                action: Type.Union(
+                  [
+                    Type.Literal('connected'),
+                    Type.Literal('reconnected'),
+                    Type.Literal('removed'),
+                    Type.Literal('no_connection'),
+                  ],
+                  {
+                    description:
+                      '`connected`: new here; `reconnected`: informers restarted; `removed`: deleted elsewhere, stopped; `no_connection`: registered without an API connection.',
+                  },
+                ),
                 api: Type.Union([ConnectionStateSchema, Type.Null()]),
               }),
             ),
@@ -291,7 +325,10 @@ export const clusterRoutes: FastifyPluginAsyncTypebox<ClusterRoutesOptions> = as
         summary: 'Status of every known cluster: agents, log activity, API connection, overall state',
         tags: ['clusters'],
         querystring: OptionalIdQuerySchema,
-        response: { 200: Type.Object({ clusters: Type.Array(ClusterStatusSchema), checked_at: Type.String() }), ...errors },
+        response: {
+          200: Type.Object({ clusters: Type.Array(ClusterStatusSchema), checked_at: Type.String() }),
+          ...errors,
+        },
       },
     },
     async (request) => {
@@ -313,16 +350,26 @@ export const clusterRoutes: FastifyPluginAsyncTypebox<ClusterRoutesOptions> = as
         o.heartbeats.list(only),
       ]);
       const byId = new Map(registrations.map((r) => [r.id, r.doc]));
-      const ids = new Set<string>([...byId.keys(), ...heartbeats.map((h) => h.cluster), ...registry.connections.clusters()]);
+      const ids = new Set<string>([
+        ...byId.keys(),
+        ...heartbeats.map((h) => h.cluster),
+        ...registry.connections.clusters(),
+      ]);
       const visible = [...ids].filter((id) => sees(scope, id) && (!only || id === only)).sort();
       if (only && visible.length === 0) throw notFound(`no known cluster "${only}"`);
       const [activity, apis] = await Promise.all([
         clusterActivity(o.opensearch, o.indexPrefix, visible, RATE_WINDOW_MS, nowMs),
-        Promise.all(visible.map((id) => (byId.get(id)?.api ? registry.connections.probe(id) : Promise.resolve(undefined)))),
+        Promise.all(
+          visible.map((id) => (byId.get(id)?.api ? registry.connections.probe(id) : Promise.resolve(undefined))),
+        ),
       ]);
       const clusters = visible.map((id, i) => {
         const doc = byId.get(id);
-        const agents = agentStatuses(heartbeats.filter((h) => h.cluster === id), nowMs, o.agentStaleAfterMs);
+        const agents = agentStatuses(
+          heartbeats.filter((h) => h.cluster === id),
+          nowMs,
+          o.agentStaleAfterMs,
+        );
         const api = apis[i] ?? null;
         const act = activity.get(id);
         return {

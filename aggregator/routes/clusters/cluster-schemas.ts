@@ -6,20 +6,54 @@ import { CLUSTER_ID_PATTERN } from '../../store/log-indices.ts';
 
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
 
-export const LabelsSchema = Type.Record(Type.String({ pattern: '^[A-Za-z0-9]([A-Za-z0-9._/-]{0,251}[A-Za-z0-9])?$' }), Type.String({ maxLength: 63 }), {
-  maxProperties: 64,
-  description: 'Free-form labels (`env: prod`, `region: eu-west-1`).',
-});
+export const LabelsSchema = Type.Record(
+  Type.String({ pattern: '^[A-Za-z0-9]([A-Za-z0-9._/-]{0,251}[A-Za-z0-9])?$' }),
+  Type.String({ maxLength: 63 }),
+  {
+    maxProperties: 64,
+    description: 'Free-form labels (`env: prod`, `region: eu-west-1`).',
+  },
+);
 
 /** A connection as written: the secrets are write-only. */
 export const ApiInputSchema = Type.Object(
   {
-    server: Type.String({ pattern: '^https?://[^\\s]+$', maxLength: 2048, description: 'API server URL, e.g. `https://10.0.0.1:6443`.' }),
-    ca_data: Type.Optional(Type.String({ minLength: 1, maxLength: 65536, description: 'CA bundle PEM, base64 (kubeconfig `certificate-authority-data`). Default: system CAs.' })),
-    insecure_skip_tls_verify: Type.Optional(Type.Boolean({ description: 'Default false. Do not verify the server certificate (test clusters only).' })),
-    token: Type.Optional(Type.String({ minLength: 1, maxLength: 16384, description: 'Bearer token (e.g. of a ServiceAccount). Write-only, encrypted at rest.' })),
-    client_certificate_data: Type.Optional(Type.String({ minLength: 1, maxLength: 65536, description: 'Client certificate PEM, base64. Write-only, encrypted at rest.' })),
-    client_key_data: Type.Optional(Type.String({ minLength: 1, maxLength: 65536, description: 'Client key PEM, base64. Write-only, encrypted at rest.' })),
+    server: Type.String({
+      pattern: '^https?://[^\\s]+$',
+      maxLength: 2048,
+      description: 'API server URL, e.g. `https://10.0.0.1:6443`.',
+    }),
+    ca_data: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 65536,
+        description: 'CA bundle PEM, base64 (kubeconfig `certificate-authority-data`). Default: system CAs.',
+      }),
+    ),
+    insecure_skip_tls_verify: Type.Optional(
+      Type.Boolean({ description: 'Default false. Do not verify the server certificate (test clusters only).' }),
+    ),
+    token: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 16384,
+        description: 'Bearer token (e.g. of a ServiceAccount). Write-only, encrypted at rest.',
+      }),
+    ),
+    client_certificate_data: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 65536,
+        description: 'Client certificate PEM, base64. Write-only, encrypted at rest.',
+      }),
+    ),
+    client_key_data: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 65536,
+        description: 'Client key PEM, base64. Write-only, encrypted at rest.',
+      }),
+    ),
   },
   {
     additionalProperties: false,
@@ -30,11 +64,18 @@ export const ApiInputSchema = Type.Object(
 
 export const CreateClusterSchema = Type.Object(
   {
-    id: Type.String({ pattern: CLUSTER_ID_PATTERN, description: 'The cluster id its agents put in records (`cluster` field).' }),
+    id: Type.String({
+      pattern: CLUSTER_ID_PATTERN,
+      description: 'The cluster id its agents put in records (`cluster` field).',
+    }),
     name: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Display name; default the id.' })),
     labels: Type.Optional(LabelsSchema),
     api: Type.Optional(Nullable(ApiInputSchema)),
-    issue_ingest_token: Type.Optional(Type.Boolean({ description: "Default false. Also create the cluster's agents' ingest token; it is in this response only." })),
+    issue_ingest_token: Type.Optional(
+      Type.Boolean({
+        description: "Default false. Also create the cluster's agents' ingest token; it is in this response only.",
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -45,7 +86,11 @@ export const ReplaceClusterSchema = Type.Object(
     labels: Type.Optional(LabelsSchema),
     api: Type.Optional(Nullable(ApiInputSchema)),
   },
-  { additionalProperties: false, description: 'The whole registration (the id is `?id=`). `api: null` or no `api` removes the connection and its credentials.' },
+  {
+    additionalProperties: false,
+    description:
+      'The whole registration (the id is `?id=`). `api: null` or no `api` removes the connection and its credentials.',
+  },
 );
 
 export const ClusterSchema = Type.Object({
@@ -57,7 +102,9 @@ export const ClusterSchema = Type.Object({
       server: Type.String(),
       ca_configured: Type.Boolean(),
       insecure_skip_tls_verify: Type.Boolean(),
-      auth: Type.Union([Type.Literal('none'), Type.Literal('token'), Type.Literal('client_certificate')], { description: 'Kind of stored credential; the credential itself is never returned.' }),
+      auth: Type.Union([Type.Literal('none'), Type.Literal('token'), Type.Literal('client_certificate')], {
+        description: 'Kind of stored credential; the credential itself is never returned.',
+      }),
     }),
   ),
   created_at: Type.String(),
@@ -66,7 +113,12 @@ export const ClusterSchema = Type.Object({
 });
 
 export const ConnectionStateSchema = Type.Object({
-  state: Type.Union([Type.Literal('connected'), Type.Literal('unauthorized'), Type.Literal('unreachable'), Type.Literal('error')]),
+  state: Type.Union([
+    Type.Literal('connected'),
+    Type.Literal('unauthorized'),
+    Type.Literal('unreachable'),
+    Type.Literal('error'),
+  ]),
   reachable: Type.Boolean(),
   kubernetes_version: Nullable(Type.String()),
   latency_ms: Nullable(Type.Number()),
@@ -105,8 +157,14 @@ export const ClusterStatusSchema = Type.Object({
 
 export const ClusterListQuerySchema = Type.Object(PagingQueryProperties, { additionalProperties: false });
 export const ClusterListSchema = Type.Object({ clusters: Type.Array(ClusterSchema), ...PageProperties });
-export const IdQuerySchema = Type.Object({ id: Type.String({ pattern: CLUSTER_ID_PATTERN }) }, { additionalProperties: false });
-export const OptionalIdQuerySchema = Type.Object({ id: Type.Optional(Type.String({ pattern: CLUSTER_ID_PATTERN })) }, { additionalProperties: false });
+export const IdQuerySchema = Type.Object(
+  { id: Type.String({ pattern: CLUSTER_ID_PATTERN }) },
+  { additionalProperties: false },
+);
+export const OptionalIdQuerySchema = Type.Object(
+  { id: Type.Optional(Type.String({ pattern: CLUSTER_ID_PATTERN })) },
+  { additionalProperties: false },
+);
 
 export const errors = {
   400: ErrorEnvelopeSchema,

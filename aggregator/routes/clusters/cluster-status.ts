@@ -31,7 +31,11 @@ export interface AgentStatus {
   stale: boolean;
 }
 
-export function agentStatuses(heartbeats: readonly StoredHeartbeat[], nowMs: number, staleAfterMs: number): AgentStatus[] {
+export function agentStatuses(
+  heartbeats: readonly StoredHeartbeat[],
+  nowMs: number,
+  staleAfterMs: number,
+): AgentStatus[] {
   return heartbeats
     .map((h) => ({
       node: h.node,
@@ -46,7 +50,10 @@ export function agentStatuses(heartbeats: readonly StoredHeartbeat[], nowMs: num
 
 export function summariseAgents(agents: AgentStatus[]) {
   const fresh = agents.filter((a) => !a.stale);
-  const last = agents.reduce<string | null>((m, a) => (m === null || a.last_heartbeat_at > m ? a.last_heartbeat_at : m), null);
+  const last = agents.reduce<string | null>(
+    (m, a) => (m === null || a.last_heartbeat_at > m ? a.last_heartbeat_at : m),
+    null,
+  );
   return {
     nodes_reporting: fresh.length,
     stale_agents: agents.length - fresh.length,
@@ -58,7 +65,10 @@ export function summariseAgents(agents: AgentStatus[]) {
   };
 }
 
-export function overallState(agents: readonly AgentStatus[], api: ConnectionState | null): { status: OverallState; reasons: string[] } {
+export function overallState(
+  agents: readonly AgentStatus[],
+  api: ConnectionState | null,
+): { status: OverallState; reasons: string[] } {
   const fresh = agents.filter((a) => !a.stale).length;
   const stale = agents.length - fresh;
   const apiOk = api?.state === 'connected';
