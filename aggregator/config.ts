@@ -173,6 +173,16 @@ export interface AggregatorConfig {
     readonly clusters: ReadonlyArray<{ readonly cluster: string; readonly kubeconfigPath: string }>;
     /** Longest wait for a live cluster listing before answering from the index alone, ms. Env `K8S_LOGS_KUBE_TIMEOUT_MS`. Default 3000. */
     readonly requestTimeoutMs: number;
+    /**
+     * Key encrypting registered clusters' API credentials at rest (AES-256-GCM): 32 bytes as
+     * 64 hex characters or base64. Env `K8S_LOGS_CREDENTIALS_KEY` (chart: a Secret). Default
+     * none: registering a cluster with credentials is refused (409). Never logged.
+     */
+    readonly credentialsKey: string | undefined;
+    /** How often each replica re-reads the cluster registrations (changes made on other replicas), ms. Env `K8S_LOGS_CLUSTER_SYNC_INTERVAL_MS`. Default 15000. */
+    readonly syncIntervalMs: number;
+    /** An agent whose last heartbeat is older than this is stale in `/clusters/status`, ms. Env `K8S_LOGS_AGENT_STALE_AFTER_MS`. Default 90000 (3 heartbeats). */
+    readonly agentStaleAfterMs: number;
   };
   /** The S3 endpoint archive policies write to (the bucket is per policy). */
   readonly archive: {
@@ -213,6 +223,8 @@ Flags (each also read from the environment variable shown):
   --retention-days <n>     K8S_LOGS_RETENTION_DAYS    days kept in OpenSearch (default 7)
                            K8S_LOGS_RETENTION_INTERVAL_MS          retention job interval (1 h)
                            K8S_LOGS_KUBECONFIG / K8S_LOGS_KUBE_CLUSTER   live view of one cluster (none / local)
+                           K8S_LOGS_CREDENTIALS_KEY   32-byte key (hex/base64) encrypting cluster credentials (none)
+                           K8S_LOGS_CLUSTER_SYNC_INTERVAL_MS / K8S_LOGS_AGENT_STALE_AFTER_MS   (15 s / 90 s)
                            K8S_LOGS_ADMIN_TOKEN       bootstrap admin token (default: generated once, printed)
                            K8S_LOGS_RATE_LIMIT_STANDARD / _HEAVY   requests/min per token (100 / 10)
                            K8S_LOGS_INGEST_MAX_BODY_BYTES          ingest body limit (16 MiB)
@@ -346,6 +358,9 @@ export function loadConfig(argv: string[], env: Source): AggregatorConfig {
     kube: {
       clusters: kubeconfigPath === undefined ? [] : [{ cluster: kubeCluster, kubeconfigPath }],
       requestTimeoutMs: int(env['K8S_LOGS_KUBE_TIMEOUT_MS'] ?? '3000', 'K8S_LOGS_KUBE_TIMEOUT_MS', 100, 120_000),
+      credentialsKey: parseCredentialsKey(env['K8S_LOGS_CREDENTIALS_KEY'], problems),
+      syncIntervalMs: int(env['K8S_LOGS_CLUSTER_SYNC_INTERVAL_MS'] ?? '15000', 'K8S_LOGS_CLUSTER_SYNC_INTERVAL_MS', 100, 3_600_000),
+      agentStaleAfterMs: int(env['K8S_LOGS_AGENT_STALE_AFTER_MS'] ?? '90000', 'K8S_LOGS_AGENT_STALE_AFTER_MS', 1000, 86_400_000),
     },
     archive: {
       s3Endpoint: env['S3_ENDPOINT'] || undefined,
@@ -372,6 +387,20 @@ export function indexSettingsOf(os: AggregatorConfig['opensearch']): LogIndexSet
     sortByTime: os.sortByTime,
     messageText: os.messageText,
   };
+}
+
+/**
+ * The 32 key bytes (given as 64 hex characters or base64), as base64: a string, because the
+ * config is deep-frozen and a Buffer cannot be. A problem (never the value) otherwise.
+ */
+function parseCredentialsKey(value: string | undefined, problems: string[]): string | undefined {
+  if (!value) return undefined;
+  const key = /^[0-9a-fA-F]{64}$/.test(value) ? Buffer.from(value, 'hex') : Buffer.from(value, 'base64');
+  if (key.length !== 32) {
+    problems.push('K8S_LOGS_CREDENTIALS_KEY must be 32 bytes: 64 hex characters or base64 (e.g. `openssl rand -base64 32`)');
+    return undefined;
+  }
+  return key.toString('base64');
 }
 
 /** Test and embedding helper: defaults with selected overrides. */

@@ -15,6 +15,8 @@ export const ErrorCodes = {
   AGG_ERR_NOT_FOUND: { status: 404, code: 'not_found' },
   /** The resource already exists (duplicate id or scope). */
   AGG_ERR_CONFLICT: { status: 409, code: 'conflict' },
+  /** Cluster credentials were sent but no `K8S_LOGS_CREDENTIALS_KEY` is configured to encrypt them. */
+  AGG_ERR_CREDENTIALS_KEY_MISSING: { status: 409, code: 'credentials_key_missing' },
   /** `If-Match` names a version that is no longer current: re-read and retry. */
   AGG_ERR_PRECONDITION_FAILED: { status: 412, code: 'precondition_failed' },
   /**

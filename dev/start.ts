@@ -71,27 +71,40 @@ try {
   await ensureBucket(s3, 'k8s-logs-archive');
   say(`OpenSearch ${opensearch.url}, S3 ${s3.endpoint}`);
 
-  const kube = await startFakeKubeApi();
+  const kubeToken = await persistentSecret('kube-token', () => `demo-sa-${randomBytes(24).toString('base64url')}`);
+  const kube = await startFakeKubeApi({ token: kubeToken });
   stops.push(() => kube.close());
   const pods = populateDemoCluster(kube, { nodeName: NODE });
   const kubeconfigPath = path.join(DATA, 'kubeconfig');
   await writeFile(kubeconfigPath, kube.kubeConfig().exportConfig());
 
   const adminToken = await persistentSecret('admin-token', () => `k8sl_admin_${randomBytes(24).toString('base64url')}`);
-  // Every K8S_LOGS_* / OPENSEARCH_* of this environment reaches the aggregator (stack-env.ts).
+  const credentialsKey = await persistentSecret('credentials-key', () => randomBytes(32).toString('base64'));
+  // Every K8S_LOGS_* / OPENSEARCH_* of this environment reaches the aggregator (stack-env.ts);
+  // the stack's own wiring below wins.
   const config = loadAggregatorConfig(['--host', '127.0.0.1', '--port', String(PORT)], aggregatorEnv(process.env, {
     K8S_LOGS_LOG_LEVEL: process.env['K8S_LOGS_LOG_LEVEL'] ?? 'warn',
     OPENSEARCH_URL: opensearch.url,
     K8S_LOGS_ADMIN_TOKEN: adminToken,
-    // The aggregator's live view of the demo cluster (pods' phase, what exists right now).
-    K8S_LOGS_KUBECONFIG: kubeconfigPath,
-    K8S_LOGS_KUBE_CLUSTER: CLUSTER,
+    // The demo cluster's API connection is registered below (POST /clusters/configs), its
+    // token encrypted with this key, as in a real install.
+    K8S_LOGS_CREDENTIALS_KEY: credentialsKey,
   }));
   const app = await buildApp(config);
   stops.push(() => app.close());
   await app.prepareStore();
   await app.listen({ host: config.host, port: config.port });
   const apiUrl = `http://127.0.0.1:${PORT}`;
+
+  // Register the demo cluster with its (new, per start) API URL: create, or replace the
+  // registration of an earlier start.
+  const admin = { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' };
+  const registration = { name: 'Demo cluster', labels: { env: 'dev' }, api: { server: kube.url, token: kubeToken, insecure_skip_tls_verify: true } };
+  let reg = await fetch(`${apiUrl}/v1/k8s/logs/clusters/configs`, { method: 'POST', headers: admin, body: JSON.stringify({ id: CLUSTER, ...registration }) });
+  if (reg.status === 409) {
+    reg = await fetch(`${apiUrl}/v1/k8s/logs/clusters/configs?id=${CLUSTER}`, { method: 'PUT', headers: admin, body: JSON.stringify(registration) });
+  }
+  if (reg.status !== 201 && reg.status !== 200) throw new Error(`could not register the demo cluster: ${reg.status} ${await reg.text()}`);
 
   // The agent's ingest token, kept across starts; recreated if it was revoked.
   const ingestTokenFile = path.join(DATA, 'ingest-token');
@@ -153,11 +166,22 @@ k8s-logs is running.
 
 Try:
   curl -s -H 'Authorization: Bearer ${adminToken}' '${apiUrl}/v1/k8s/logs/?namespace=shop&limit=5'
+  curl -s -H 'Authorization: Bearer ${adminToken}' '${apiUrl}/v1/k8s/logs/clusters/status'
 
+Cluster "${CLUSTER}": ${await clusterStatusLine(apiUrl, adminToken)}
 Pods: ${pods.map((p) => `${p.namespace}/${p.name}`).join(', ')}
 Ctrl-C stops everything; data stays in .data/.
 `);
 } catch (err) {
   say(`failed to start: ${(err as Error).stack ?? String(err)}`);
   await shutdown(1);
+}
+
+/** One line of the demo cluster's `/clusters/status` (its API connection is probed then). */
+async function clusterStatusLine(apiUrl: string, adminToken: string): Promise<string> {
+  const res = await fetch(`${apiUrl}/v1/k8s/logs/clusters/status?id=${CLUSTER}`, { headers: { authorization: `Bearer ${adminToken}` } });
+  if (res.status !== 200) return `status unavailable (${res.status})`;
+  const c = ((await res.json()) as { clusters: Array<{ status: string; reasons: string[]; api: { state: string; kubernetes_version: string | null } | null }> }).clusters[0];
+  if (!c) return 'not known yet';
+  return `${c.status}, API ${c.api?.state ?? 'none'} (${c.api?.kubernetes_version ?? '?'})${c.reasons.length ? ` — ${c.reasons.join('; ')}` : ''}`;
 }

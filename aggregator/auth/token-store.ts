@@ -180,6 +180,20 @@ export class TokenStore {
   }
 
   /**
+   * Revokes every live ingest token of `cluster` (its agents' tokens, issued at registration
+   * or by hand): what deleting a cluster does. Returns how many were revoked.
+   */
+  async revokeIngestTokensOf(cluster: string): Promise<number> {
+    let revoked = 0;
+    for await (const item of this.#repo.scan([{ term: { clusters: cluster } }, { term: { scopes: 'ingest' } }, { term: { revoked: false } }])) {
+      const after = await this.#repo.update(item.id, ({ doc }) => (doc.revoked ? undefined : { ...doc, revoked: true }));
+      if (after?.doc.revoked) revoked++;
+    }
+    this.#cache.clear();
+    return revoked;
+  }
+
+  /**
    * Makes sure an admin token exists. With a configured secret, that token is (re)written
    * and every other bootstrap admin token is revoked: rotating the configured token retires
    * the old one (other replicas stop accepting it within their cache time). Without one,

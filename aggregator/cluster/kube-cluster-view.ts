@@ -32,7 +32,7 @@ interface ClusterCaches {
  * Makes the generated client pass `signal` to its fetch, so a hung LIST is really aborted.
  * The object-parameter API hands options to the observable layer, hence an Observable.
  */
-function withSignal(signal: AbortSignal) {
+export function withSignal(signal: AbortSignal) {
   return {
     middleware: [
       {

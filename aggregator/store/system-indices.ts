@@ -71,6 +71,23 @@ export const SYSTEM_INDICES = {
       },
     },
   },
+  clusters: {
+    // Registered clusters (cluster/cluster-registration.ts). Credentials are one encrypted
+    // blob, never indexed; labels are not searchable.
+    name: 'clusters',
+    mappings: {
+      dynamic: 'strict',
+      properties: {
+        id: { type: 'keyword' },
+        name: { type: 'keyword' },
+        labels: { type: 'object', enabled: false },
+        api: { type: 'object', enabled: false },
+        credentials: { type: 'object', enabled: false },
+        created_at: { type: 'date' },
+        updated_at: { type: 'date' },
+      },
+    },
+  },
   jobs: {
     // One document per job run by the job runner (jobs/job-schema.ts). The fields after
     // `cancel_requested` are those of the lease documents of earlier versions, kept so an
