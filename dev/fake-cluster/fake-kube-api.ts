@@ -4,9 +4,8 @@
 // label/field selectors, resourceVersions, watch resumption and 410 Expired,
 // bookmarks, pagination, and pod logs with the kubelet's options.
 //
-// Used by `npm start` (see demo-cluster.ts): in memory, up at once, no build.
-// The tests' Kubernetes is the real kube-apiserver (dev/kube/); this fake's own
-// test (test/dev/fake-kube-api.test.ts) keeps it honest for `npm start`.
+// Used by tests (start on port 0, drive with the FakeCluster control methods)
+// and by `npm start` (see demo-cluster.ts).
 
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -22,6 +21,8 @@ export interface FakeKubeApiOptions extends FakeClusterOptions {
   port?: number;
   /** Default 127.0.0.1. */
   host?: string;
+  /** When set, every request except /version and health checks needs `Authorization: Bearer <token>`. */
+  token?: string;
   /**
    * BOOKMARK interval for watches with allowWatchBookmarks=true. Default 15000
    * (below the client's 30 s watch inactivity timeout; the real server sends
@@ -30,20 +31,35 @@ export interface FakeKubeApiOptions extends FakeClusterOptions {
   bookmarkIntervalMs?: number;
 }
 
+/** How an outage looks to clients: 503 Status responses, or refused connections. */
+export type OutageMode = 'unavailable' | 'refuse';
+
+const PUBLIC_PATHS = new Set(['/version', '/healthz', '/livez', '/readyz']);
+
 export class FakeKubeApi extends FakeCluster {
   readonly #server: Server;
   readonly #streams = new OpenStreams();
   readonly #sockets = new Set<Socket>();
+  readonly #token: string | undefined;
   readonly #host: string;
   #port = 0;
+  #offline: OutageMode | undefined;
 
   constructor(options: FakeKubeApiOptions = {}) {
     super(options);
+    this.#token = options.token;
     this.#host = options.host ?? '127.0.0.1';
     this.#port = options.port ?? 0;
     const bookmarkIntervalMs = options.bookmarkIntervalMs ?? 15_000;
     this.#server = createServer((req, res) => {
       try {
+        if (this.#offline) {
+          return sendStatus(res, failureStatus(503, 'ServiceUnavailable', 'the server is currently unable to handle the request'));
+        }
+        const path = new URL(req.url ?? '/', 'http://fake').pathname;
+        if (this.#token !== undefined && !PUBLIC_PATHS.has(path) && req.headers.authorization !== `Bearer ${this.#token}`) {
+          return sendStatus(res, failureStatus(401, 'Unauthorized', 'Unauthorized'));
+        }
         route(req, res, { cluster: this, streams: this.#streams, bookmarkIntervalMs, serverAddress: `${this.#host}:${this.#port}` });
       } catch (err) {
         if (res.headersSent) {
@@ -82,10 +98,11 @@ export class FakeKubeApi extends FakeCluster {
     return this.#port;
   }
 
-  /** A KubeConfig for the real client library pointing at this server. */
+  /** A KubeConfig for the real client library pointing at this server (with the token, if any). */
   kubeConfig(): KubeConfig {
     const kc = new KubeConfig();
-    kc.loadFromClusterAndUser({ name: 'fake-cluster', server: this.url, skipTLSVerify: true }, { name: 'fake-user' });
+    const user = this.#token === undefined ? { name: 'fake-user' } : { name: 'fake-user', token: this.#token };
+    kc.loadFromClusterAndUser({ name: 'fake-cluster', server: this.url, skipTLSVerify: true }, user);
     return kc;
   }
 
@@ -107,6 +124,25 @@ export class FakeKubeApi extends FakeCluster {
   /** Ends open watch streams cleanly; clients resume from their resourceVersion. */
   closeWatches(): void {
     this.#streams.endAll('watch');
+  }
+
+  /**
+   * Simulates an API outage: drops every open connection, then either answers
+   * 503 (`unavailable`, default) or stops listening (`refuse`) until
+   * `setOffline(false)`.
+   */
+  async setOffline(offline: boolean, mode: OutageMode = 'unavailable'): Promise<void> {
+    if (offline) {
+      if (this.#offline) return;
+      this.#offline = mode;
+      this.#streams.endAll();
+      for (const s of this.#sockets) s.destroy();
+      if (mode === 'refuse') await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    } else if (this.#offline) {
+      const wasRefusing = this.#offline === 'refuse';
+      this.#offline = undefined;
+      if (wasRefusing) await this.listen();
+    }
   }
 
   /** Ends all streams and connections and stops listening. */
