@@ -11,6 +11,9 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { ErrorEnvelopeSchema } from '../../../shared/schemas/error.ts';
+
+/** Routes that take no parameter refuse any (a typo is an error, not a silent default). */
+const NoParameters = Type.Object({}, { additionalProperties: false });
 import { AppError } from '../../errors.ts';
 import type { AggregatorConfig } from '../../config.ts';
 import { DEFAULT_LIMIT, PageProperties, PagingQueryProperties } from '../../http/paging.ts';
@@ -282,6 +285,7 @@ export const archiveRoutes: FastifyPluginAsyncTypebox<ArchiveRoutesOptions> = as
       config: { auth: 'archive' },
       schema: {
         summary: 'Aggregate statistics of the archive',
+        querystring: NoParameters,
         tags: ['archive'],
         response: { 200: Type.Record(Type.String(), Type.Unknown()), ...errors },
       },
@@ -320,6 +324,7 @@ export const archiveRoutes: FastifyPluginAsyncTypebox<ArchiveRoutesOptions> = as
       config: { auth: 'archive' },
       schema: {
         summary: 'Storage configuration: the store and the archive (no secret ever appears)',
+        querystring: NoParameters,
         tags: ['archive'],
         response: { 200: Type.Record(Type.String(), Type.Unknown()), ...errors },
       },

@@ -289,6 +289,12 @@ export const clusterRoutes: FastifyPluginAsyncTypebox<ClusterRoutesOptions> = as
       },
     },
     async (request) => {
+      // The cluster is named in the query (`?id=`); a body is not part of this request, and one
+      // with members is refused rather than silently ignored.
+      const body: unknown = request.body;
+      if (body !== undefined && body !== null && (typeof body !== 'object' || Object.keys(body).length > 0)) {
+        throw invalidRequest('POST /clusters/refresh takes no body: name one cluster with ?id=');
+      }
       const only = request.query.id;
       const conns = registry.connections;
       let outcome: Map<string, string>;

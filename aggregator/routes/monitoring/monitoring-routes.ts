@@ -8,6 +8,7 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Type } from 'typebox';
 import { ErrorEnvelopeSchema } from '../../../shared/schemas/error.ts';
 import { formatNanos } from '../../../shared/time.ts';
 import { AppError, invalidRequest } from '../../errors.ts';
@@ -165,6 +166,8 @@ export const monitoringRoutes: FastifyPluginAsyncTypebox<MonitoringRoutesOptions
         summary:
           'System health: OpenSearch, S3 (when configured), clusters, agents, jobs; 200 when ok or degraded, 503 when down',
         tags: ['monitoring'],
+        // No parameter: a typo is an error, not a silent default.
+        querystring: Type.Object({}, { additionalProperties: false }),
         response: {
           200: HealthResponseSchema,
           503: HealthResponseSchema,

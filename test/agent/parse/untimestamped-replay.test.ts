@@ -14,8 +14,9 @@ t.test('a replay of untimestamped lines gives them the timestamps of the first r
   await mkdir(join(dir, 'logs'));
   const sink = await startSink(t, { keepRecords: true });
   const path = join(dir, 'logs', containerLogName('plain', 'ns', 'c'));
-  // First run: just before midnight. The sink stores every batch and never answers.
-  const dayOne = Date.parse('2026-11-25T23:59:59.000Z') - Date.now();
+  // First run: late on day one, an hour before midnight so that a slow first read on a busy
+  // machine still happens on that day. The sink stores every batch and never answers.
+  const dayOne = Date.parse('2026-11-25T23:00:00.000Z') - Date.now();
   sink.hold();
   const a = await runAgent({ dir, sink, deps: { now: () => Date.now() + dayOne } });
   const lines = ['plain line one', 'plain line two', 'not cri either: {"x":1}'];
