@@ -55,7 +55,10 @@ export interface OpenSearchLogStoreOptions {
 }
 
 /** The bool query of one select: scope, time range, pushed-down matchers and hint. Pure. */
-export function compileSelect(req: Pick<SelectRequest, 'matchers' | 'startNs' | 'endNs' | 'hint'>, scope: AccessScope): { filter: Clause[]; must_not: Clause[] } {
+export function compileSelect(
+  req: Pick<SelectRequest, 'matchers' | 'startNs' | 'endNs' | 'hint'>,
+  scope: AccessScope,
+): { filter: Clause[]; must_not: Clause[] } {
   const filter: Clause[] = [{ range: { timestamp: { gte: formatNanos(req.startNs), lt: formatNanos(req.endNs) } } }];
   const mustNot: Clause[] = [];
   if (scope.clusters) filter.push({ terms: { cluster: [...scope.clusters] } });
@@ -87,24 +90,41 @@ export class OpenSearchLogStore implements LogStore {
   async *select(req: SelectRequest): AsyncIterable<StoreEntry> {
     const { client, deadline } = this.#o;
     const pageSize = this.#o.pageSize ?? LOGQL_PAGE_SIZE;
-    const tests: { name: string; test: ValueTest }[] = req.matchers.map((m: Matcher) => ({ name: m.name, test: compileMatcher(m) }));
+    const tests: { name: string; test: ValueTest }[] = req.matchers.map((m: Matcher) => ({
+      name: m.name,
+      test: compileMatcher(m),
+    }));
     const release = this.#o.pits ? this.#o.pits.tryAcquire() : () => {};
     if (!release) {
-      throw new AppError('AGG_ERR_TOO_MANY_EXPORTS', `logql: this replica already runs ${this.#o.pits?.max} streaming reads; retry later`, { retryAfterSeconds: 5 });
+      throw new AppError(
+        'AGG_ERR_TOO_MANY_EXPORTS',
+        `logql: this replica already runs ${this.#o.pits?.max} streaming reads; retry later`,
+        { retryAfterSeconds: 5 },
+      );
     }
     try {
       const pattern = logIndexPattern(this.#o.indexPrefix, this.#o.scope.clusters ?? undefined);
       let indices: string[];
       try {
-        const resolved = await withDeadline(deadline, 'logql', client.indices.resolveIndex({ name: pattern, expand_wildcards: 'open' }, transportOptions(deadline)));
-        indices = (resolved.body.indices as Array<{ name: string }>).map((i) => i.name).filter((n) => !n.startsWith('.'));
+        const resolved = await withDeadline(
+          deadline,
+          'logql',
+          client.indices.resolveIndex({ name: pattern, expand_wildcards: 'open' }, transportOptions(deadline)),
+        );
+        indices = (resolved.body.indices as Array<{ name: string }>)
+          .map((i) => i.name)
+          .filter((n) => !n.startsWith('.'));
       } catch (err) {
         throw toAppError(err, 'logql');
       }
       if (indices.length === 0) return;
       let pitId: string;
       try {
-        const pit = await withDeadline(deadline, 'logql', client.createPit({ index: indices, keep_alive: PIT_KEEP_ALIVE }, transportOptions(deadline)));
+        const pit = await withDeadline(
+          deadline,
+          'logql',
+          client.createPit({ index: indices, keep_alive: PIT_KEEP_ALIVE }, transportOptions(deadline)),
+        );
         pitId = pit.body.pit_id as string;
       } catch (err) {
         throw toAppError(err, 'logql');
@@ -120,14 +140,32 @@ export class OpenSearchLogStore implements LogStore {
             track_total_hits: false,
             query: { bool: query },
             sort: [{ timestamp: { order } }, { id: { order } }],
-            _source: { includes: ['id', 'timestamp', 'message', 'cluster', 'namespace', 'pod', 'container', 'node', 'stream', 'level', 'labels'] },
+            _source: {
+              includes: [
+                'id',
+                'timestamp',
+                'message',
+                'cluster',
+                'namespace',
+                'pod',
+                'container',
+                'node',
+                'stream',
+                'level',
+                'labels',
+              ],
+            },
             pit: { id: pitId, keep_alive: PIT_KEEP_ALIVE },
             ...(after ? { search_after: after } : {}),
           };
           let res;
           try {
             this.searches++;
-            res = await withDeadline(deadline, 'logql', client.search({ body, ...storeTimeoutParams(deadline) }, transportOptions(deadline)));
+            res = await withDeadline(
+              deadline,
+              'logql',
+              client.search({ body, ...storeTimeoutParams(deadline) }, transportOptions(deadline)),
+            );
           } catch (err) {
             throw toAppError(err, 'logql');
           }
