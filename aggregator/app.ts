@@ -32,6 +32,7 @@ import { authPlugin } from './plugins/auth.ts';
 import { ingestRoutes } from './routes/ingest/ingest-routes.ts';
 import { logsRoutes } from './routes/logs/logs-routes.ts';
 import { tokenRoutes } from './routes/tokens/token-routes.ts';
+import { logqlRoutes } from './routes/logql/logql-routes.ts';
 import { healthRoutes } from './routes/health/health-routes.ts';
 import { discoveryRoutes } from './routes/discovery/discovery-routes.ts';
 import { DiscoveryService } from './routes/discovery/discovery-service.ts';
@@ -114,6 +115,7 @@ export async function buildApp(config: AggregatorConfig, deps: AppDeps = {}): Pr
     ...config.ingest,
   });
   await app.register(logsRoutes, { prefix: API_BASE, search: app.logSearch, limits: config.query });
+  await app.register(logqlRoutes, { prefix: API_BASE, opensearch: app.opensearch, indexPrefix: app.storeLayout.indexPrefix, pits: app.pits, limits: config.query });
   await app.register(tokenRoutes, { prefix: API_BASE, tokens: app.tokens });
   await app.register(discoveryRoutes, {
     prefix: API_BASE,

@@ -1,0 +1,171 @@
+/**
+ * `POST /v1/k8s/logs/search/logql` (issue 13 §2): a LogQL query over the caller's logs,
+ * heavy rate class. The engine (logql/) runs over the OpenSearch store with the token's
+ * scope inside every store query. Answers the product envelope: `result_type` (`streams`,
+ * `matrix`, `vector`, `scalar`), `result`, `stats`, and for log queries `has_more` /
+ * `next_cursor` (the next page ends — or, forward, starts — past the last entry returned).
+ * Parse errors are 400 `invalid_request` with `details: [{ line, col }]`.
+ */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { AppError, invalidRequest } from '../../errors.ts';
+import type { OpenSearch } from '../../store/opensearch.ts';
+import type { PitGate } from '../../query/pit-gate.ts';
+import { budgetFor, checkWindow, type QueryLimits } from '../../query/query-budget.ts';
+import { scopeOf } from '../../http/scope.ts';
+import { resolveWindow } from '../../http/time-window.ts';
+import { decodeCursor, encodeCursor, filterDigest } from '../../http/cursor.ts';
+import { runQuery } from '../../logql/engine.ts';
+import { LogqlError, LogqlParseError } from '../../logql/errors.ts';
+import type { QueryResult } from '../../logql/evaluator.ts';
+import { OpenSearchLogStore } from '../../logql/opensearch-store.ts';
+
+export interface LogqlRoutesOptions {
+  opensearch: OpenSearch;
+  indexPrefix: string;
+  pits: PitGate;
+  limits: QueryLimits;
+}
+
+const TimeParam = Type.Union([Type.String({ maxLength: 64 }), Type.Number()]);
+const LogqlBodySchema = Type.Object(
+  {
+    query: Type.String({ minLength: 1, maxLength: 65536 }),
+    start: Type.Optional(TimeParam),
+    end: Type.Optional(TimeParam),
+    /** Seconds (number) or a duration (`30s`, `1m`); absent = instant query at `end`. */
+    step: Type.Optional(Type.Union([Type.String({ maxLength: 32 }), Type.Number({ exclusiveMinimum: 0 })])),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 5000 })),
+    direction: Type.Optional(Type.Union([Type.Literal('forward'), Type.Literal('backward')])),
+    cursor: Type.Optional(Type.String({ maxLength: 2048 })),
+  },
+  { additionalProperties: false },
+);
+
+const DURATION_NS: Record<string, bigint> = {
+  ns: 1n,
+  us: 1000n,
+  µs: 1000n,
+  ms: 1_000_000n,
+  s: 1_000_000_000n,
+  m: 60_000_000_000n,
+  h: 3_600_000_000_000n,
+  d: 86_400_000_000_000n,
+  w: 604_800_000_000_000n,
+};
+
+/** `step`: float seconds or a Go/Prometheus duration (`1m30s`). */
+export function parseStepNs(step: string | number): bigint {
+  const text = String(step);
+  if (/^\d+(\.\d+)?$/.test(text)) return BigInt(Math.round(Number(text) * 1e9));
+  const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h|d|w)/gy;
+  let total = 0n;
+  let m: RegExpExecArray | null;
+  let pos = 0;
+  while ((m = re.exec(text))) {
+    total += BigInt(Math.round(Number(m[1]) * Number(DURATION_NS[m[2]!]!)));
+    pos = re.lastIndex;
+  }
+  if (pos !== text.length || total <= 0n) throw invalidRequest(`step: invalid duration "${text}"`);
+  return total;
+}
+
+const isPosition = (p: unknown): p is { b: string } =>
+  typeof p === 'object' &&
+  p !== null &&
+  typeof (p as { b?: unknown }).b === 'string' &&
+  /^\d{1,19}$/.test((p as { b: string }).b);
+
+function shape(r: QueryResult): unknown {
+  switch (r.type) {
+    case 'streams':
+      return r.streams.map((s) => ({ stream: s.labels, values: s.entries.map((e) => [e.tsNs.toString(), e.line]) }));
+    case 'matrix':
+      return r.series.map((s) => ({
+        metric: s.labels,
+        values: s.points.map((p) => [Number(p.tNs) / 1e9, String(p.value)]),
+      }));
+    case 'vector':
+      return r.samples.map((s) => ({ metric: s.labelsMap, value: [Number(r.tNs) / 1e9, String(s.value)] }));
+    case 'scalar':
+      return [Number(r.tNs) / 1e9, String(r.value)];
+  }
+}
+
+export const logqlRoutes: FastifyPluginAsyncTypebox<LogqlRoutesOptions> = async (app, opts) => {
+  app.post(
+    '/search/logql',
+    {
+      config: { auth: 'logs:read', heavy: true },
+      schema: { summary: 'Run a LogQL query (log or metric)', tags: ['logs'], body: LogqlBodySchema },
+    },
+    async (request, reply) => {
+      const b = request.body;
+      const scope = scopeOf(request.principal);
+      const window = resolveWindow(
+        b.start === undefined ? undefined : String(b.start),
+        b.end === undefined ? undefined : String(b.end),
+      );
+      const direction = b.direction ?? 'backward';
+      const limit = b.limit ?? 100;
+      const stepNs = b.step === undefined ? 0n : parseStepNs(b.step);
+      const digest = filterDigest({ q: b.query, scope, ...window, direction, stepNs, limit });
+      let { startNs, endNs } = window;
+      if (b.cursor !== undefined) {
+        const pos = decodeCursor(b.cursor, 'logql', digest, isPosition);
+        // Backward pages end before the last entry returned; forward pages start after it.
+        if (direction === 'backward') endNs = BigInt(pos.b);
+        else startNs = BigInt(pos.b);
+      }
+      const budget = budgetFor(request, reply, opts.limits);
+      checkWindow(budget, startNs, endNs);
+      const store = new OpenSearchLogStore({
+        client: opts.opensearch,
+        indexPrefix: opts.indexPrefix,
+        scope,
+        deadline: budget,
+        pits: opts.pits,
+        onCleanupError: (err) => request.log.warn({ err }, 'logql: point in time not deleted'),
+      });
+      const began = performance.now();
+      let result: QueryResult;
+      try {
+        result = await runQuery(b.query, { startNs, endNs, stepNs, limit, direction }, store, {
+          signal: budget.signal,
+        });
+      } catch (err) {
+        if (err instanceof LogqlParseError) {
+          throw new AppError('AGG_ERR_INVALID_REQUEST', err.message, { details: [{ line: err.line, col: err.col }] });
+        }
+        if (err instanceof LogqlError) throw invalidRequest(err.message);
+        throw err;
+      }
+      const body: Record<string, unknown> = {
+        result_type: result.type,
+        result: shape(result),
+        stats: {
+          lines_scanned: result.stats.entriesScanned,
+          bytes_scanned: result.stats.bytesScanned,
+          lines_processed: result.stats.entriesProcessed,
+          store_searches: store.searches,
+          time_ms: Math.round(performance.now() - began),
+        },
+      };
+      if (result.type === 'streams') {
+        let returned = 0;
+        let edge: bigint | undefined;
+        for (const s of result.streams)
+          for (const e of s.entries) {
+            returned++;
+            if (edge === undefined || (direction === 'backward' ? e.tsNs < edge : e.tsNs > edge)) edge = e.tsNs;
+          }
+        const hasMore = returned >= limit && edge !== undefined;
+        body.has_more = hasMore;
+        body.next_cursor = hasMore
+          ? encodeCursor('logql', digest, { b: (direction === 'backward' ? edge! : edge! + 1n).toString() })
+          : null;
+      }
+      return body;
+    },
+  );
+};
