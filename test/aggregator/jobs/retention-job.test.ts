@@ -115,7 +115,9 @@ t.test('a scheduled period runs once however many replicas schedule it', async (
     return d?.status === 'succeeded' ? d : undefined;
   }, { what: 'the run to succeed', timeoutMs: 30_000 });
   t.equal(done?.attempts, 1, 'one replica claimed it, once');
-  t.ok(['replica-x', 'replica-y', 'replica-z'].includes(done?.owner ?? ''), `run by one of the replicas (${done?.owner})`);
+  // (The runners of the earlier tests of this file poll the same jobs index until the file
+  // ends, so the winner may be one of them: what matters is one claim.)
+  t.match(done?.owner, /^replica-/, `run by one replica (${done?.owner})`);
   t.same(done?.result?.['deleted'], [`${agg.prefix}-delta-2026.01.05`]);
   t.notOk((await indexNames()).includes(`${agg.prefix}-delta-2026.01.05`));
 });
