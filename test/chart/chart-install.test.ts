@@ -15,6 +15,7 @@ import { parseAllDocuments } from 'yaml';
 import { ensureHelm, helmBinaryPath } from '../../chart/tests/helm-binary.ts';
 import { isExecutableFile } from '../../dev/go-tool.ts';
 import { KubeApiError, serviceAccountCan, testKube, uniqueKubeName } from '../helpers/kube.ts';
+import { waitFor } from '../helpers/wait-for.ts';
 
 const CHART = join(import.meta.dirname, '..', '..', 'chart');
 
@@ -112,14 +113,15 @@ async function ensureServiceMonitorCrd(): Promise<void> {
       if (!(err instanceof KubeApiError) || err.status !== 409) throw err;
     });
   // A new kind is served once the CRD is Established.
-  for (let i = 0; i < 200; i++) {
-    const crd = await driver.api.get<{ status?: { conditions?: { type: string; status: string }[] } }>(
-      `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${name}`,
-    );
-    if (crd.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True')) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('ServiceMonitor CRD not established');
+  await waitFor(
+    async () => {
+      const crd = await driver.api.get<{ status?: { conditions?: { type: string; status: string }[] } }>(
+        `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${name}`,
+      );
+      return crd.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True') === true;
+    },
+    { what: 'the ServiceMonitor CRD to be Established', timeoutMs: 60_000, intervalMs: 100 },
+  );
 }
 
 const ciFiles = (await readdir(join(CHART, 'ci'))).filter((f) => f.endsWith('.yaml')).sort();
