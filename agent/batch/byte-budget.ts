@@ -1,7 +1,10 @@
 /**
  * The bounded queue, by bytes: everything held in memory between reading and
  * acknowledgement (open batch uncompressed, sealed batches compressed). Readers call
- * {@link ByteBudget.room} before each read; when the budget is exhausted it returns a promise
+ * {@link ByteBudget.room} before each read and check {@link ByteBudget.isFull} again before
+ * handing what they read on (another file's read may have filled the budget meanwhile), so
+ * the budget is exceeded by at most the records of one read, however many files are read at
+ * once. When the budget is exhausted `room` returns a promise
  * that resolves once acknowledgements have freed a quarter of the budget (hysteresis, so
  * tailing does not flap per batch).
  *
@@ -29,6 +32,11 @@ export class ByteBudget {
 
   get isPaused(): boolean {
     return this.paused;
+  }
+
+  /** True while reading must wait (full, or held by the batcher): what {@link room} would wait on. */
+  get isFull(): boolean {
+    return this.paused || this.held;
   }
 
   add(n: number): void {

@@ -6,7 +6,8 @@
  * (read to EOF, then quiet for `rotateWaitMs`).
  *
  * When the next stage is busy: before every read the tailer asks the ByteBudget for room and
- * waits while the queue is full. Nothing is read that cannot be held.
+ * waits while the queue is full, and a read that completes after the queue filled is not
+ * handed on (it is read again later). Nothing is read that cannot be held.
  *
  * Concurrency: each tailer is one async loop; `push` into the pipeline is synchronous so a
  * chunk is processed atomically with respect to other tailers and timers. `notify()` may be
@@ -184,6 +185,10 @@ export class FileTailer {
         try {
           bytesRead = (await this.fh.read(buf, 0, buf.length, this.pos)).bytesRead;
           if (this.stopped) break;
+          // Reads of many files complete together: one that lands after another filled the
+          // budget is dropped (the position does not move; it is read again on resume), so
+          // the queue overshoots by one read's records, not one per file.
+          if (bytesRead > 0 && this.deps.budget.isFull) continue;
           if (bytesRead > 0) this.consumer!.push(buf.subarray(0, bytesRead), this.pos);
         } finally {
           pool.give(buf);
@@ -328,6 +333,11 @@ export class FileTailer {
     try {
       let pos = this.pos;
       while (pos < copy.size) {
+        // A copy can hold a backlog of megabytes: it waits on the budget like any read.
+        const wait = this.deps.budget.room();
+        if (wait !== null) await wait;
+        if (this.stopped) break;
+        if (this.deps.budget.isFull) continue;
         const { bytesRead } = await copy.fh.read(buf, 0, Math.min(buf.length, copy.size - pos), pos);
         if (bytesRead === 0) break;
         old.push(buf.subarray(0, bytesRead), pos);

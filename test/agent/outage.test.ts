@@ -36,11 +36,13 @@ t.test(`aggregator down ${OUTAGE_MS / 1000} s: bounded memory, tailing pauses an
   const port = await agent.metricsPort();
   const pid = agent.child.pid!;
 
-  const files = ['a', 'b'].map((p) => join(logs, containerLogName(p, 'ns', 'app')));
+  // Eight files, so that reads landing together (one per file) would show as an overshoot
+  // of the bound if the tailers only asked for room before reading.
+  const files = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'].map((p) => join(logs, containerLogName(p, 'ns', 'app')));
   const handles = await Promise.all(files.map((f) => open(f, 'a')));
   let written = 0;
   const write = async (lines: number): Promise<void> => {
-    for (let i = 0; i < lines; i += 1000) {
+    for (let i = 0; i < lines; i += 500 * handles.length) {
       for (const h of handles) {
         let chunk = '';
         for (let j = 0; j < 500; j++)
