@@ -1,6 +1,6 @@
 /**
  * Service plugin: preparing the store (`app.prepareStore()`: templates, system indices,
- * bootstrap admin token), which `server.ts` retries until OpenSearch answers, and
+ * migration of older system documents, bootstrap admin token), which `server.ts` retries until OpenSearch answers, and
  * `app.storeReady()` for `/readyz`. Until the store is prepared every non-public route
  * answers 503 with Retry-After.
  */
@@ -24,6 +24,11 @@ export const storeLifecyclePlugin = fp(
     let prepared = false;
     app.decorate('prepareStore', async () => {
       await bootstrapStore(app.opensearch, app.storeLayout);
+      const configs = await app.collectionConfigs.migrateV1();
+      if (configs.migrated > 0)
+        app.log.info({ clusters: configs.migrated }, 'migrated collection configs of version 1');
+      if (configs.unreadable.length > 0)
+        app.log.warn({ ids: configs.unreadable }, 'left collection configs of version 1 that this version cannot hold');
       const generatedAdminToken = await app.tokens.bootstrapAdmin(opts.adminToken);
       prepared = true;
       return { generatedAdminToken };
