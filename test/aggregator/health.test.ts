@@ -13,10 +13,18 @@ t.test('health, readiness and metrics are public', async (t) => {
   const metrics = await fetch(`${agg.url}/metrics`);
   t.equal(metrics.status, 200);
   const text = await metrics.text();
-  for (const name of ['k8s_logs_aggregator_http_request_duration_seconds', 'k8s_logs_aggregator_received_records_total', 'k8s_logs_aggregator_bulk_duration_seconds', 'k8s_logs_aggregator_process_cpu_seconds_total']) {
+  for (const name of [
+    'k8s_logs_aggregator_http_request_duration_seconds',
+    'k8s_logs_aggregator_received_records_total',
+    'k8s_logs_aggregator_bulk_duration_seconds',
+    'k8s_logs_aggregator_process_cpu_seconds_total',
+  ]) {
     t.match(text, new RegExp(`# TYPE ${name} `), name);
   }
-  t.match(text, /k8s_logs_aggregator_http_request_duration_seconds_count\{route="\/healthz",method="GET",status="200"\} \d+/);
+  t.match(
+    text,
+    /k8s_logs_aggregator_http_request_duration_seconds_count\{route="\/healthz",method="GET",status="200"\} \d+/,
+  );
 });
 
 t.test('an incoming X-Request-Id is kept and echoed in error envelopes', async (t) => {
@@ -33,21 +41,71 @@ t.test('the OpenAPI document at /docs describes the routes with their schemas', 
   const ui = await fetch(`${agg.url}/docs/`);
   t.equal(ui.status, 200);
   t.match(ui.headers.get('content-type'), /text\/html/);
-  const doc = (await (await fetch(`${agg.url}/docs/json`)).json()) as { openapi: string; paths: Record<string, Record<string, any>> };
+  const doc = (await (await fetch(`${agg.url}/docs/json`)).json()) as {
+    openapi: string;
+    paths: Record<string, Record<string, any>>;
+  };
   t.match(doc.openapi, /^3\./);
   t.ok(doc.paths['/v1/k8s/logs/']?.['get'], 'GET /');
   t.ok(doc.paths['/v1/ingest']?.['post'], 'ingest');
   t.ok(doc.paths['/v1/k8s/logs/tokens']?.['post']?.requestBody, 'token body schema');
   const params = (doc.paths['/v1/k8s/logs/']?.['get']?.parameters as Array<{ name: string }>).map((p) => p.name);
-  for (const p of ['namespace', 'pod', 'container', 'start', 'end', 'limit', 'cursor']) t.ok(params.includes(p), `parameter ${p}`);
+  for (const p of ['namespace', 'pod', 'container', 'start', 'end', 'limit', 'cursor'])
+    t.ok(params.includes(p), `parameter ${p}`);
+});
+
+t.test('/docs lists every control-plane endpoint (issue 8) with its answer and body schemas', async (t) => {
+  type Op = {
+    requestBody?: { content?: Record<string, { schema?: object }> };
+    responses?: Record<string, { content?: Record<string, { schema?: object }> }>;
+  };
+  const doc = (await (await fetch(`${agg.url}/docs/json`)).json()) as { paths: Record<string, Record<string, Op>> };
+  // [method, path, success status, takes a body]
+  const endpoints: Array<[string, string, number, boolean]> = [
+    ['get', '/config', 200, false],
+    ['post', '/config', 201, true],
+    ['put', '/config', 200, true],
+    ['delete', '/config', 204, false],
+    ['post', '/config/bulk-update', 200, true],
+    ['post', '/config/disable', 200, true],
+    ['post', '/config/disable/cluster', 200, true],
+    ['get', '/clusters/status', 200, false],
+    ['get', '/clusters/configs', 200, false],
+    ['post', '/clusters/configs', 201, true],
+    ['put', '/clusters/configs', 200, true],
+    ['delete', '/clusters/configs', 200, false],
+    ['post', '/clusters/refresh', 200, false],
+    ['get', '/metrics', 200, false],
+    ['get', '/clusters/{clusterId}/metrics', 200, false],
+    ['get', '/stats', 200, false],
+    ['get', '/health', 200, false],
+  ];
+  for (const [method, path, status, body] of endpoints) {
+    const op = doc.paths[`/v1/k8s/logs${path}`]?.[method];
+    const what = `${method.toUpperCase()} ${path}`;
+    if (!op) {
+      t.fail(`${what} is not in /docs`);
+      continue;
+    }
+    const answer = op.responses?.[String(status)];
+    t.ok(status === 204 || answer?.content?.['application/json']?.schema, `${what}: ${status} answer schema`);
+    t.ok(op.responses?.['400'] || path === '/health', `${what}: error answers documented`);
+    if (body) t.ok(op.requestBody?.content?.['application/json']?.schema, `${what}: body schema`);
+  }
 });
 
 t.test('until the store is prepared, API routes answer 503 and /readyz is not ready', async (t) => {
-  const app = await buildApp(configWith({ opensearchUrl: agg.opensearchUrl, adminToken: 'x'.repeat(32), indexPrefix: `${agg.prefix}-cold` }));
+  const app = await buildApp(
+    configWith({ opensearchUrl: agg.opensearchUrl, adminToken: 'x'.repeat(32), indexPrefix: `${agg.prefix}-cold` }),
+  );
   t.teardown(() => app.close());
   const ready = await app.inject({ method: 'GET', url: '/readyz' });
   t.equal(ready.statusCode, 503);
-  const api = await app.inject({ method: 'GET', url: '/v1/k8s/logs/', headers: { authorization: `Bearer ${'x'.repeat(32)}` } });
+  const api = await app.inject({
+    method: 'GET',
+    url: '/v1/k8s/logs/',
+    headers: { authorization: `Bearer ${'x'.repeat(32)}` },
+  });
   t.equal(api.statusCode, 503);
   t.equal(api.headers['retry-after'], '2');
   t.equal(api.json().error.code, 'store_unavailable');
