@@ -1,24 +1,31 @@
 // Cluster management (issue 8 §3) through the real aggregator on the shared OpenSearch, with
-// the fake Kubernetes API (dev/fake-cluster) as the registered clusters' API servers. Every
-// response body and every log line of the run is kept, to prove no credential leaks.
+// a real kube-apiserver of this test's own (dev/kube) as the registered clusters' API server:
+// `alpha` and `beta` are two registrations of it, each looked at in its own namespace. The
+// right credential is the token of a ServiceAccount allowed only what the live view needs;
+// the wrong one is refused by the API server's own authenticator. Every response body and
+// every log line of the run is kept, to prove no credential leaks.
 import t from 'tap';
+import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { buildApp } from '../../aggregator/app.ts';
 import { loadConfig } from '../../aggregator/config.ts';
-import { startFakeKubeApi } from '../../dev/fake-cluster/fake-kube-api.ts';
+import { testKube } from '../helpers/kube.ts';
+import { liveViewServiceAccount } from '../helpers/live-view-account.ts';
 import { openSearchUrl, uniquePrefix } from '../helpers/services.ts';
 import { waitForValue } from '../helpers/wait-for.ts';
 import { getJson, ingest, ndjson, record } from '../helpers/records.ts';
 
 const opensearchUrl = await openSearchUrl(t);
-const KUBE_TOKEN = 'kube-right-token-3f9a1c';
-const WRONG_TOKEN = 'kube-wrong-token-77b2e0';
-const kubeA = await startFakeKubeApi({ token: KUBE_TOKEN });
-const kubeB = await startFakeKubeApi({ token: KUBE_TOKEN });
-t.teardown(() => Promise.all([kubeA.close(), kubeB.close()]));
-kubeA.addPod({ namespace: 'shop', name: 'api-1', containers: ['main'], nodeName: 'node-a' });
-kubeB.addPod({ namespace: 'web', name: 'front-1', containers: ['nginx'], nodeName: 'node-b' });
+const kube = await testKube(t, { private: true });
+if (!kube) throw new Error('unreachable: testKube skips only on an external cluster, which has no private API server');
+const { driver } = kube;
+for (const ns of ['shop', 'web', 'k8s-logs']) await driver.ensureNamespace(ns);
+const KUBE_TOKEN = await liveViewServiceAccount(driver.api, 'k8s-logs');
+const WRONG_TOKEN = `wrong-${randomBytes(16).toString('hex')}`;
+const KUBE_URL = kube.access.url;
+await driver.addPod({ namespace: 'shop', name: 'api-1', containers: ['main'], nodeName: kube.node });
+await driver.addPod({ namespace: 'web', name: 'front-1', containers: ['nginx'], nodeName: kube.node });
 
 const logLines: string[] = [];
 const logger = pino(
@@ -94,13 +101,13 @@ t.test('register a cluster with a connection: live pods, ingest token, healthy s
     id: 'alpha',
     name: 'Alpha (prod)',
     labels: { env: 'prod' },
-    api: { server: kubeA.url, token: KUBE_TOKEN, insecure_skip_tls_verify: true },
+    api: { server: KUBE_URL, token: KUBE_TOKEN, insecure_skip_tls_verify: true },
     issue_ingest_token: true,
   });
   t.equal(res.status, 201, JSON.stringify(res.body));
   t.match(res.headers.get('etag'), /^"\d+\.\d+"$/);
   t.same(res.body['cluster']['api'], {
-    server: kubeA.url,
+    server: KUBE_URL,
     ca_configured: false,
     insecure_skip_tls_verify: true,
     auth: 'token',
@@ -112,15 +119,15 @@ t.test('register a cluster with a connection: live pods, ingest token, healthy s
   t.same(
     await until(
       'alpha live pods',
-      () => livePods('cluster=alpha'),
+      () => livePods('cluster=alpha&namespace=shop'),
       (p) => p.length === 1,
     ),
     ['alpha/api-1'],
   );
-  kubeA.addPod({ namespace: 'shop', name: 'api-2', containers: ['main'] });
+  await driver.addPod({ namespace: 'shop', name: 'api-2', containers: ['main'], nodeName: kube.node });
   await until(
     'a pod added later arrives by watch',
-    () => livePods('cluster=alpha'),
+    () => livePods('cluster=alpha&namespace=shop'),
     (p) => p.includes('alpha/api-2'),
   );
 
@@ -176,7 +183,7 @@ t.test('register a cluster with a connection: live pods, ingest token, healthy s
 t.test('a wrong token shows in status, not as a 500', async (t) => {
   const res = await call('POST', '/clusters/configs', adminToken, {
     id: 'beta',
-    api: { server: kubeB.url, token: WRONG_TOKEN, insecure_skip_tls_verify: true },
+    api: { server: KUBE_URL, token: WRONG_TOKEN, insecure_skip_tls_verify: true },
   });
   t.equal(res.status, 201);
   const st = await status('beta');
@@ -213,7 +220,7 @@ t.test('update with If-Match fixes the token; a stale If-Match is a 412; refresh
     {
       name: 'Beta',
       labels: { env: 'dev' },
-      api: { server: kubeB.url, token: KUBE_TOKEN, insecure_skip_tls_verify: true },
+      api: { server: KUBE_URL, token: KUBE_TOKEN, insecure_skip_tls_verify: true },
     },
     { 'if-match': etag },
   );
@@ -226,7 +233,7 @@ t.test('update with If-Match fixes the token; a stale If-Match is a 412; refresh
   t.same(
     await until(
       'beta live pods after the fix',
-      () => livePods('cluster=beta'),
+      () => livePods('cluster=beta&namespace=web'),
       (p) => p.length === 1,
     ),
     ['beta/front-1'],
@@ -236,7 +243,7 @@ t.test('update with If-Match fixes the token; a stale If-Match is a 412; refresh
   // Keeping the stored credentials: an update without `token` still connects.
   const keep = await call('PUT', '/clusters/configs?id=beta', adminToken, {
     name: 'Beta',
-    api: { server: kubeB.url, insecure_skip_tls_verify: true },
+    api: { server: KUBE_URL, insecure_skip_tls_verify: true },
   });
   t.equal(keep.body['api']['auth'], 'token');
   const one = await call('POST', '/clusters/refresh?id=beta', adminToken);
@@ -265,14 +272,14 @@ t.test('bad input: 400, 404, 409, 403', async (t) => {
     [
       'POST',
       '/clusters/configs',
-      { id: 'gamma', api: { server: kubeA.url, token: 'x', client_certificate_data: 'y', client_key_data: 'z' } },
+      { id: 'gamma', api: { server: KUBE_URL, token: 'x', client_certificate_data: 'y', client_key_data: 'z' } },
       400,
       'token and certificate',
     ],
     [
       'POST',
       '/clusters/configs',
-      { id: 'gamma', api: { server: kubeA.url, client_certificate_data: 'y' } },
+      { id: 'gamma', api: { server: KUBE_URL, client_certificate_data: 'y' } },
       400,
       'certificate without key',
     ],
@@ -387,7 +394,7 @@ t.test('another replica follows registrations; without a key credentials are ref
     method: 'POST',
     url: '/v1/k8s/logs/clusters/configs',
     headers: auth,
-    payload: { id: 'gamma', api: { server: kubeA.url, token: KUBE_TOKEN } },
+    payload: { id: 'gamma', api: { server: KUBE_URL, token: KUBE_TOKEN } },
   });
   t.equal(refused.statusCode, 409);
   t.equal(refused.json().error.code, 'credentials_key_missing');
@@ -396,7 +403,7 @@ t.test('another replica follows registrations; without a key credentials are ref
     method: 'POST',
     url: '/v1/k8s/logs/clusters/configs',
     headers: auth,
-    payload: { id: 'gamma', api: { server: kubeA.url, insecure_skip_tls_verify: true } },
+    payload: { id: 'gamma', api: { server: KUBE_URL, insecure_skip_tls_verify: true } },
   });
   t.equal(plain.statusCode, 201);
   t.equal(plain.json().cluster.api.auth, 'none');

@@ -2,7 +2,8 @@ import t from 'tap';
 import { fetch } from 'undici';
 import { buildApp } from '../../aggregator/app.ts';
 import { loadConfig } from '../../aggregator/config.ts';
-import { serviceAccountToken, testKube, uniqueKubeName, type KubeApiClient } from '../helpers/kube.ts';
+import { testKube } from '../helpers/kube.ts';
+import { liveViewServiceAccount } from '../helpers/live-view-account.ts';
 import { startTcpGate } from '../helpers/tcp-gate.ts';
 import type { LogRecord } from '../../shared/record.ts';
 import { openSearchUrl, uniquePrefix } from '../helpers/services.ts';
@@ -351,7 +352,10 @@ if (!kube?.apiServer || !kube.etcdUrl) {
     t.same(got.body['live_clusters'], [{ cluster: 'alpha', connected: false }]);
     t.same(
       got.body['namespaces'].map((n: { name: string; live: boolean }) => [n.name, n.live]),
-      [['payments', false], ['shop', false]],
+      [
+        ['payments', false],
+        ['shop', false],
+      ],
     );
   });
 
@@ -384,20 +388,4 @@ async function compactEtcd(url: string): Promise<void> {
     body: JSON.stringify({ revision, physical: true }),
   });
   if (!res.ok) throw new Error(`etcd compaction: ${res.status} ${await res.text()}`);
-}
-
-/** A ServiceAccount allowed what the live view needs, nothing more; returns its token. */
-async function liveViewServiceAccount(api: KubeApiClient, namespace: string): Promise<string> {
-  const name = uniqueKubeName('live-view');
-  await api.create(`/api/v1/namespaces/${namespace}/serviceaccounts`, { metadata: { name } });
-  await api.create('/apis/rbac.authorization.k8s.io/v1/clusterroles', {
-    metadata: { name },
-    rules: [{ apiGroups: [''], resources: ['pods', 'namespaces'], verbs: ['get', 'list', 'watch'] }],
-  });
-  await api.create('/apis/rbac.authorization.k8s.io/v1/clusterrolebindings', {
-    metadata: { name },
-    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name },
-    subjects: [{ kind: 'ServiceAccount', name, namespace }],
-  });
-  return serviceAccountToken(api, namespace, name);
 }
