@@ -8,8 +8,8 @@
  * (`after` = the key), the live side filters its (small, fully listed) items by the same
  * key. The token's access scope is part of the query model and always lands in the filter.
  */
-import { createHash } from 'node:crypto';
 import { MAX_TIME_NS } from '../../../shared/time.ts';
+import { decodeCursor, encodeCursor, filterDigest } from '../../http/cursor.ts';
 import { compileFilters, type AccessScope, type LogQuery } from '../../query/log-query.ts';
 
 export type DiscoveryLevel = 'namespace' | 'pod' | 'container';
@@ -172,43 +172,50 @@ export function liveItemInScope(q: DiscoveryQuery, key: readonly string[]): bool
   );
 }
 
-export class DiscoveryCursorError extends Error {
-  override readonly name = 'DiscoveryCursorError';
-}
-
+/** A discovery cursor's position: the last key shown and the window the first page resolved. */
 export interface DiscoveryCursor {
   after: string[];
   startNs: bigint;
   endNs: bigint;
-  digest: string;
 }
 
-export function encodeDiscoveryCursor(c: DiscoveryCursor): string {
-  return Buffer.from(JSON.stringify(['d1', c.after, c.startNs.toString(), c.endNs.toString(), c.digest])).toString('base64url');
+/** As it travels in the shared codec (http/cursor.ts): bigints as decimal strings. */
+type DiscoveryPosition = [after: string[], startNs: string, endNs: string];
+
+const cursorKind = (level: DiscoveryLevel) => `discovery:${level}`;
+
+export function encodeDiscoveryCursor(level: DiscoveryLevel, digest: string, c: DiscoveryCursor): string {
+  const position: DiscoveryPosition = [c.after, c.startNs.toString(), c.endNs.toString()];
+  return encodeCursor(cursorKind(level), digest, position);
 }
 
-export function decodeDiscoveryCursor(cursor: string, level: DiscoveryLevel): DiscoveryCursor {
-  let v: unknown;
-  try {
-    v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-  } catch {
-    throw new DiscoveryCursorError('malformed cursor');
-  }
-  if (
-    !Array.isArray(v) || v.length !== 5 || v[0] !== 'd1' ||
-    !Array.isArray(v[1]) || v[1].length !== KEY_FIELDS[level].length || !v[1].every((k) => typeof k === 'string') ||
-    typeof v[2] !== 'string' || !/^\d{1,19}$/.test(v[2]) || typeof v[3] !== 'string' || !/^\d{1,19}$/.test(v[3]) ||
-    typeof v[4] !== 'string' ||
+/** Throws the codec's AGG_ERR_INVALID_CURSOR when malformed, of another level or query, or forged. */
+export function decodeDiscoveryCursor(cursor: string, level: DiscoveryLevel, digest: string): DiscoveryCursor {
+  const isPosition = (v: unknown): v is DiscoveryPosition =>
+    Array.isArray(v) &&
+    v.length === 3 &&
+    Array.isArray(v[0]) &&
+    v[0].length === KEY_FIELDS[level].length &&
+    v[0].every((k: unknown) => typeof k === 'string') &&
+    typeof v[1] === 'string' &&
+    /^\d{1,19}$/.test(v[1]) &&
+    typeof v[2] === 'string' &&
+    /^\d{1,19}$/.test(v[2]) &&
     // A window no request could have asked for: forged or corrupted.
-    BigInt(v[3]) > MAX_TIME_NS || BigInt(v[2]) > BigInt(v[3])
-  ) {
-    throw new DiscoveryCursorError('malformed cursor');
-  }
-  return { after: v[1] as string[], startNs: BigInt(v[2]), endNs: BigInt(v[3]), digest: v[4] };
+    BigInt(v[2]) <= MAX_TIME_NS &&
+    BigInt(v[1]) <= BigInt(v[2]);
+  const [after, start, end] = decodeCursor(cursor, cursorKind(level), digest, isPosition);
+  return { after, startNs: BigInt(start), endNs: BigInt(end) };
 }
 
 /** Digest of everything but the position, so a cursor only continues the query it came from. */
 export function discoveryDigest(q: Omit<DiscoveryQuery, 'after' | 'startNs' | 'endNs' | 'limit'>): string {
-  const canonical = JSON.stringify([q.level, q.scope.clusters, q.scope.namespaces, q.clusters ?? null, q.namespaces ?? null, q.pods ?? null]);
-  return createHash('sha256').update(canonical).digest('base64url').slice(0, 16);
+  return filterDigest({
+    level: q.level,
+    scope_clusters: q.scope.clusters ?? null,
+    scope_namespaces: q.scope.namespaces ?? null,
+    clusters: q.clusters ?? null,
+    namespaces: q.namespaces ?? null,
+    pods: q.pods ?? null,
+  });
 }

@@ -7,7 +7,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ErrorEnvelopeSchema } from '../../../shared/schemas/error.ts';
 import { nowNanos } from '../../../shared/time.ts';
-import { AppError, invalidRequest } from '../../errors.ts';
+import { invalidRequest } from '../../errors.ts';
 import { budgetFor, checkWindow, type QueryLimits } from '../../query/query-budget.ts';
 import { checkWithinScope, list, resolveWindow, scopeOf, DEFAULT_LIMIT } from '../logs/log-params.ts';
 import type { DiscoveryService } from './discovery-service.ts';
@@ -15,7 +15,6 @@ import {
   decodeDiscoveryCursor,
   discoveryDigest,
   encodeDiscoveryCursor,
-  DiscoveryCursorError,
   type DiscoveryLevel,
   type DiscoveryQuery,
   type MergedItem,
@@ -63,14 +62,7 @@ export const discoveryRoutes: FastifyPluginAsyncTypebox<DiscoveryRoutesOptions> 
     const digest = discoveryDigest(base);
     let q: DiscoveryQuery;
     if (p.cursor !== undefined) {
-      let c;
-      try {
-        c = decodeDiscoveryCursor(p.cursor, level);
-      } catch (err) {
-        if (err instanceof DiscoveryCursorError) throw new AppError('AGG_ERR_INVALID_CURSOR', 'cursor: malformed cursor');
-        throw err;
-      }
-      if (c.digest !== digest) throw new AppError('AGG_ERR_INVALID_CURSOR', 'cursor: belongs to a different query; repeat the same filters');
+      const c = decodeDiscoveryCursor(p.cursor, level, digest);
       q = { ...base, startNs: c.startNs, endNs: c.endNs, limit: p.limit ?? DEFAULT_LIMIT, after: c.after };
     } else {
       const now = nowNanos();
@@ -86,7 +78,7 @@ export const discoveryRoutes: FastifyPluginAsyncTypebox<DiscoveryRoutesOptions> 
     return {
       items: page.items,
       has_more: page.hasMore,
-      next_cursor: page.hasMore && last ? encodeDiscoveryCursor({ after: last.key, startNs: q.startNs, endNs: q.endNs, digest }) : null,
+      next_cursor: page.hasMore && last ? encodeDiscoveryCursor(level, digest, { after: last.key, startNs: q.startNs, endNs: q.endNs }) : null,
       live_clusters: page.liveClusters,
       took_ms: Math.round(performance.now() - started),
     };

@@ -1,4 +1,5 @@
 import t from 'tap';
+import { encodeCursor } from '../../../../aggregator/http/cursor.ts';
 import {
   compileDiscoverySearch,
   decodeDiscoveryCursor,
@@ -74,11 +75,15 @@ t.test('liveItemInScope', async (t) => {
   t.equal(liveItemInScope(q, ['c', 'shop', 'worker', 'main']), false, 'pod filter');
 });
 
-t.test('cursors round-trip and reject garbage', async (t) => {
-  const c = { after: ['a', 'b'], startNs: 1n, endNs: 99n, digest: 'abc' };
-  t.same(decodeDiscoveryCursor(encodeDiscoveryCursor(c), 'namespace'), c);
-  t.throws(() => decodeDiscoveryCursor(encodeDiscoveryCursor(c), 'pod'), 'wrong key length for the level');
-  for (const bad of ['', 'garbage', Buffer.from('[1,2]').toString('base64url'), Buffer.from('["d1",["a","b"],"x","1","q"]').toString('base64url')]) {
-    t.throws(() => decodeDiscoveryCursor(bad, 'namespace'), bad);
+t.test('cursors round-trip and reject garbage, another level or another query', async (t) => {
+  const c = { after: ['a', 'b'], startNs: 1n, endNs: 99n };
+  const cursor = encodeDiscoveryCursor('namespace', 'digest-1', c);
+  const refused = { code: 'invalid_cursor' };
+  t.same(decodeDiscoveryCursor(cursor, 'namespace', 'digest-1'), c);
+  t.throws(() => decodeDiscoveryCursor(cursor, 'pod', 'digest-1'), refused, 'another level');
+  t.throws(() => decodeDiscoveryCursor(cursor, 'namespace', 'digest-2'), refused, 'another query');
+  const forged = encodeCursor('discovery:namespace', 'digest-1', [['a', 'b'], '99', '1']);
+  for (const bad of ['', 'garbage', Buffer.from('[1,2]').toString('base64url'), forged]) {
+    t.throws(() => decodeDiscoveryCursor(bad, 'namespace', 'digest-1'), refused, bad);
   }
 });
