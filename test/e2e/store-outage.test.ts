@@ -71,7 +71,7 @@ t.test('nothing accepted is lost when OpenSearch stops mid-run', async (t) => {
   );
   t.teardown(() => agent.stop(2000));
   await writeLines(500);
-  await until('first lines stored', async () => (await storedCount()) === 500, 30_000);
+  await until('first lines stored', async () => (await storedCount()) === 500, 120_000);
 
   await os.stop();
   await writeLines(500);
@@ -87,12 +87,12 @@ t.test('nothing accepted is lost when OpenSearch stops mid-run', async (t) => {
   await until('the agent to retry', async () => {
     const m = /k8s_logs_agent_send_retries_total(?:\{[^}]*\})? (\d+)/.exec(await agent.registry.metrics());
     return Number(m?.[1] ?? 0) > 0;
-  }, 20_000);
+  }, 60_000);
 
   os = await startOpenSearch({ dataDir: osDir, port, heapMb: 512 });
   await writeLines(500);
   // Once every line is stored and the agent holds nothing unacknowledged, no write can
   // still be on its way: the count is final.
-  await until('every line stored and acknowledged', async () => (await storedCount()) >= 1500 && (await queueBytes(agent)) === 0, 90_000);
+  await until('every line stored and acknowledged', async () => (await storedCount()) >= 1500 && (await queueBytes(agent)) === 0, 180_000);
   t.equal(await storedCount(), 1500, 'each of the 1,500 lines exactly once');
 });
