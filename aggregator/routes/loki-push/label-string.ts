@@ -13,7 +13,16 @@ export const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 export type LabelParse = { ok: true; labels: Record<string, string> } | { ok: false; error: string };
 
 const SIMPLE_ESCAPES: Record<string, string> = {
-  a: '\x07', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v', '\\': '\\', '"': '"', "'": "'",
+  a: '\x07',
+  b: '\b',
+  f: '\f',
+  n: '\n',
+  r: '\r',
+  t: '\t',
+  v: '\v',
+  '\\': '\\',
+  '"': '"',
+  "'": "'",
 };
 
 export function parseLabelString(text: string): LabelParse {
@@ -23,7 +32,10 @@ export function parseLabelString(text: string): LabelParse {
   const ws = () => {
     while (i < n && (text[i] === ' ' || text[i] === '\t' || text[i] === '\n' || text[i] === '\r')) i++;
   };
-  const fail = (what: string): LabelParse => ({ ok: false, error: `${what} at position ${i} of ${JSON.stringify(text.slice(0, 200))}` });
+  const fail = (what: string): LabelParse => ({
+    ok: false,
+    error: `${what} at position ${i} of ${JSON.stringify(text.slice(0, 200))}`,
+  });
   ws();
   if (text[i] !== '{') return fail('expected "{"');
   i++;

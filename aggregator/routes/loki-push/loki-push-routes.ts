@@ -63,66 +63,76 @@ export const lokiPushRoutes: FastifyPluginAsyncTypebox<LokiPushRoutesOptions> = 
   const metrics = pushMetrics(opts.metrics.registry);
   // Every content type is read as bytes here: Loki treats anything but JSON as protobuf.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: opts.maxBodyBytes }, (_req, body, done) => done(null, body));
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: opts.maxBodyBytes }, (_req, body, done) =>
+    done(null, body),
+  );
   app.setErrorHandler(textErrorHandler);
 
-  app.post('/loki/api/v1/push', {
-    config: { auth: 'ingest' },
-    bodyLimit: opts.maxBodyBytes,
-    schema: {
-      summary: 'Loki push API (Promtail, Grafana Alloy, Fluent Bit loki output, Vector loki sink)',
-      description:
-        'Body: JSON (`Content-Type: application/json`) or snappy-compressed `logproto.PushRequest` protobuf, optionally `Content-Encoding: gzip`. Stream labels map back to record fields (README "Loki push"). 204: all stored; 400 (text): unreadable body, nothing stored, or some entries dropped, the rest stored; 429/503 + `Retry-After`: send again. Needs an `ingest` token.',
-      tags: ['loki'],
-      response: {
-        204: Type.Null(),
-        400: Text('What was wrong (plain text).'),
-        401: Text('No or unknown token.'),
-        403: Text('The token lacks the ingest scope.'),
-        413: Text('Body too large.'),
-        429: Text('Busy; send again after Retry-After.'),
-        503: Text('Store unavailable or refusing; send again after Retry-After.'),
+  app.post(
+    '/loki/api/v1/push',
+    {
+      config: { auth: 'ingest' },
+      bodyLimit: opts.maxBodyBytes,
+      schema: {
+        summary: 'Loki push API (Promtail, Grafana Alloy, Fluent Bit loki output, Vector loki sink)',
+        description:
+          'Body: JSON (`Content-Type: application/json`) or snappy-compressed `logproto.PushRequest` protobuf, optionally `Content-Encoding: gzip`. Stream labels map back to record fields (README "Loki push"). 204: all stored; 400 (text): unreadable body, nothing stored, or some entries dropped, the rest stored; 429/503 + `Retry-After`: send again. Needs an `ingest` token.',
+        tags: ['loki'],
+        response: {
+          204: Type.Null(),
+          400: Text('What was wrong (plain text).'),
+          401: Text('No or unknown token.'),
+          403: Text('The token lacks the ingest scope.'),
+          413: Text('Body too large.'),
+          429: Text('Busy; send again after Retry-After.'),
+          503: Text('Store unavailable or refusing; send again after Retry-After.'),
+        },
       },
     },
-  }, async (request, reply) => {
-    const cluster = ingestCluster(request.principal?.clusters);
-    const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
-    let held = 0;
-    const hold = (bytes: number) => {
-      if (!opts.inFlight.tryAcquire(bytes, held)) {
-        opts.metrics.ingestThrottled.inc({ reason: 'inflight_bytes' });
-        throw new AppError('AGG_ERR_INGEST_OVERLOADED', 'the aggregator is busy with other batches; send this one again', { retryAfterSeconds: 1 });
-      }
-      held += bytes;
-      opts.metrics.ingestInFlightBytes.inc(bytes);
-    };
-    try {
-      hold(raw.length);
-      const body = await contentDecode(raw, request.headers['content-encoding'], opts.maxInflatedBytes);
-      if (body !== raw) hold(body.length);
-      const json = isJson(request.headers['content-type']);
-      let streams: PushStream[];
-      try {
-        if (json) streams = decodePushJson(body.toString('utf8'));
-        else {
-          const message = snappyDecode(body, opts.maxInflatedBytes);
-          hold(message.length);
-          streams = decodePushProto(message);
+    async (request, reply) => {
+      const cluster = ingestCluster(request.principal?.clusters);
+      const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+      let held = 0;
+      const hold = (bytes: number) => {
+        if (!opts.inFlight.tryAcquire(bytes, held)) {
+          opts.metrics.ingestThrottled.inc({ reason: 'inflight_bytes' });
+          throw new AppError(
+            'AGG_ERR_INGEST_OVERLOADED',
+            'the aggregator is busy with other batches; send this one again',
+            { retryAfterSeconds: 1 },
+          );
         }
-      } catch (err) {
-        if (!(err instanceof PushBodyError)) throw err;
-        const reason: DiscardReason = json ? 'invalid_json' : 'invalid_record';
-        metrics.discardedBytes.inc({ reason }, body.length);
-        throw new AppError('AGG_ERR_INVALID_REQUEST', err.message);
+        held += bytes;
+        opts.metrics.ingestInFlightBytes.inc(bytes);
+      };
+      try {
+        hold(raw.length);
+        const body = await contentDecode(raw, request.headers['content-encoding'], opts.maxInflatedBytes);
+        if (body !== raw) hold(body.length);
+        const json = isJson(request.headers['content-type']);
+        let streams: PushStream[];
+        try {
+          if (json) streams = decodePushJson(body.toString('utf8'));
+          else {
+            const message = snappyDecode(body, opts.maxInflatedBytes);
+            hold(message.length);
+            streams = decodePushProto(message);
+          }
+        } catch (err) {
+          if (!(err instanceof PushBodyError)) throw err;
+          const reason: DiscardReason = json ? 'invalid_json' : 'invalid_record';
+          metrics.discardedBytes.inc({ reason }, body.length);
+          throw new AppError('AGG_ERR_INVALID_REQUEST', err.message);
+        }
+        const problems = await store(streams, cluster);
+        if (problems.length > 0) throw new AppError('AGG_ERR_INVALID_REQUEST', problems.join('\n'));
+        return reply.status(204).send(null);
+      } finally {
+        opts.inFlight.release(held);
+        opts.metrics.ingestInFlightBytes.dec(held);
       }
-      const problems = await store(streams, cluster);
-      if (problems.length > 0) throw new AppError('AGG_ERR_INVALID_REQUEST', problems.join('\n'));
-      return reply.status(204).send(null);
-    } finally {
-      opts.inFlight.release(held);
-      opts.metrics.ingestInFlightBytes.dec(held);
-    }
-  });
+    },
+  );
 
   /** Stores what can be stored; returns the messages of what was dropped (empty: all stored). */
   async function store(streams: PushStream[], cluster: string): Promise<string[]> {
@@ -146,10 +156,16 @@ export const lokiPushRoutes: FastifyPluginAsyncTypebox<LokiPushRoutesOptions> = 
     } catch (err) {
       if (err instanceof BulkQueueFullError) {
         opts.metrics.ingestThrottled.inc({ reason: 'bulk_queue' });
-        throw new AppError('AGG_ERR_INGEST_OVERLOADED', 'the store is busy with other batches; send this one again', { retryAfterSeconds: 1, cause: err });
+        throw new AppError('AGG_ERR_INGEST_OVERLOADED', 'the store is busy with other batches; send this one again', {
+          retryAfterSeconds: 1,
+          cause: err,
+        });
       }
       const operation = err instanceof DayIndexError ? 'create_index' : 'bulk';
-      const verdict = classifyIngestStoreFailure(operation, storeErrorFacts(err instanceof DayIndexError ? err.cause : err));
+      const verdict = classifyIngestStoreFailure(
+        operation,
+        storeErrorFacts(err instanceof DayIndexError ? err.cause : err),
+      );
       const answer = verdictError(verdict, err);
       opts.metrics.storeErrors.inc({ operation, kind: answer.code });
       if (verdict.kind === 'refused') opts.metrics.ingestStoreRefusals.inc({ cause: verdict.cause });
@@ -208,7 +224,8 @@ function isJson(contentType: string | undefined): boolean {
 async function contentDecode(raw: Buffer, encoding: string | undefined, maxInflatedBytes: number): Promise<Buffer> {
   const enc = (encoding ?? '').trim().toLowerCase();
   if (enc === '' || enc === 'identity' || enc === 'snappy') return raw;
-  if (enc !== 'gzip' && enc !== 'deflate') throw new AppError('AGG_ERR_INVALID_REQUEST', `Content-Encoding "${enc.slice(0, 50)}" not supported`);
+  if (enc !== 'gzip' && enc !== 'deflate')
+    throw new AppError('AGG_ERR_INVALID_REQUEST', `Content-Encoding "${enc.slice(0, 50)}" not supported`);
   try {
     return await (enc === 'gzip' ? gunzipAsync : inflateAsync)(raw, { maxOutputLength: maxInflatedBytes });
   } catch (err) {
@@ -221,7 +238,10 @@ async function contentDecode(raw: Buffer, encoding: string | undefined, maxInfla
 
 /** A raw snappy block (what Loki agents send), at most `maxBytes` once decoded. */
 function snappyDecode(body: Buffer, maxBytes: number): Buffer {
-  if (body.length === 0) throw new PushBodyError('empty body: expected a snappy-compressed protobuf PushRequest (or Content-Type: application/json)');
+  if (body.length === 0)
+    throw new PushBodyError(
+      'empty body: expected a snappy-compressed protobuf PushRequest (or Content-Type: application/json)',
+    );
   let out: Buffer;
   try {
     out = snappyUncompress(body, maxBytes);
@@ -238,8 +258,10 @@ function snappyDecode(body: Buffer, maxBytes: number): Buffer {
 function textErrorHandler(err: FastifyError, request: FastifyRequest, reply: FastifyReply) {
   let e: AppError;
   if (err instanceof AppError) e = err;
-  else if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') e = new AppError('AGG_ERR_PAYLOAD_TOO_LARGE', 'request body is too large');
-  else if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) e = new AppError('AGG_ERR_INVALID_REQUEST', err.message);
+  else if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
+    e = new AppError('AGG_ERR_PAYLOAD_TOO_LARGE', 'request body is too large');
+  else if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500)
+    e = new AppError('AGG_ERR_INVALID_REQUEST', err.message);
   else e = new AppError('AGG_ERR_INTERNAL', 'internal error', { cause: err });
   if (e.status >= 500) request.log.error({ err: e.cause ?? err }, 'request failed');
   if (e.retryAfterSeconds !== undefined) reply.header('Retry-After', e.retryAfterSeconds);

@@ -23,9 +23,21 @@ export function pushMetrics(registry: Registry): PushMetrics {
     (registry.getSingleMetric(`${P}${name}`) as Counter<L> | undefined) ??
     new Counter({ name: `${P}${name}`, help, labelNames, registers: [registry] });
   return {
-    acceptedLines: counter('accepted_lines_total', 'Loki push lines stored (created or already stored), by cluster.', ['cluster']),
-    acceptedBytes: counter('accepted_bytes_total', 'UTF-8 bytes of the Loki push lines stored, by cluster.', ['cluster']),
-    discardedLines: counter('discarded_lines_total', 'Loki push lines dropped for good (the push was answered 400), by reason; a body that cannot be decoded counts no lines.', ['reason']),
-    discardedBytes: counter('discarded_bytes_total', 'Bytes of Loki push lines dropped for good, by reason; a body that cannot be decoded counts its decompressed size as invalid_json / invalid_record.', ['reason']),
+    acceptedLines: counter('accepted_lines_total', 'Loki push lines stored (created or already stored), by cluster.', [
+      'cluster',
+    ]),
+    acceptedBytes: counter('accepted_bytes_total', 'UTF-8 bytes of the Loki push lines stored, by cluster.', [
+      'cluster',
+    ]),
+    discardedLines: counter(
+      'discarded_lines_total',
+      'Loki push lines dropped for good (the push was answered 400), by reason; a body that cannot be decoded counts no lines.',
+      ['reason'],
+    ),
+    discardedBytes: counter(
+      'discarded_bytes_total',
+      'Bytes of Loki push lines dropped for good, by reason; a body that cannot be decoded counts its decompressed size as invalid_json / invalid_record.',
+      ['reason'],
+    ),
   };
 }

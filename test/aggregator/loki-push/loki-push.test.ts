@@ -7,7 +7,14 @@
 import t from 'tap';
 import { gzipSync } from 'node:zlib';
 import { startTestAggregator } from '../../helpers/aggregator.ts';
-import { HANDMADE_SNAPPY, push, pushRequestJson, pushRequestProto, snappy, type FixtureStream } from './push-fixtures.ts';
+import {
+  HANDMADE_SNAPPY,
+  push,
+  pushRequestJson,
+  pushRequestProto,
+  snappy,
+  type FixtureStream,
+} from './push-fixtures.ts';
 
 const agg = await startTestAggregator(t, { name: 'lokipush', ingest: { maxBodyBytes: 64 * 1024 } });
 const token = await agg.ingestToken('alpha');
@@ -31,7 +38,9 @@ async function countByMessage(message: string): Promise<number> {
 
 async function logs(query: Record<string, string>) {
   await agg.refresh();
-  const res = await fetch(`${agg.url}/v1/k8s/logs/?${new URLSearchParams({ start: 'now-1h', ...query })}`, { headers: { authorization: `Bearer ${reader}` } });
+  const res = await fetch(`${agg.url}/v1/k8s/logs/?${new URLSearchParams({ start: 'now-1h', ...query })}`, {
+    headers: { authorization: `Bearer ${reader}` },
+  });
   return { status: res.status, body: (await res.json()) as { logs: Array<Record<string, any>> } };
 }
 
@@ -53,7 +62,15 @@ async function metric(name: string, labels: string): Promise<number> {
 function streamsFor(tag: string, ts: bigint): FixtureStream[] {
   return [
     {
-      labels: { namespace: 'shop', pod: `web-${tag}`, container: 'app', node: 'node-a', stream: 'stderr', app: 'web', level: 'warn' },
+      labels: {
+        namespace: 'shop',
+        pod: `web-${tag}`,
+        container: 'app',
+        node: 'node-a',
+        stream: 'stderr',
+        app: 'web',
+        level: 'warn',
+      },
       entries: [
         { tsNs: ts, line: `${tag} first line` },
         { tsNs: ts + 1n, line: `${tag} second line`, metadata: { trace_id: 'abc' } },
@@ -83,17 +100,41 @@ for (const [kind, encode, headers] of bodies) {
 
     const listed = await logs({ namespace: 'shop', pod: `web-${tag}`, direction: 'forward' });
     t.equal(listed.status, 200);
-    t.same(listed.body.logs.map((r) => r['message']), [`${tag} first line`, `${tag} second line`, `${tag} second line`]);
-    t.match(listed.body.logs[1], { cluster: 'alpha', namespace: 'shop', pod: `web-${tag}`, container: 'app', node: 'node-a', stream: 'stderr', level: 'warn', labels: { app: 'web', level: 'warn' }, fields: { trace_id: 'abc' } });
+    t.same(
+      listed.body.logs.map((r) => r['message']),
+      [`${tag} first line`, `${tag} second line`, `${tag} second line`],
+    );
+    t.match(listed.body.logs[1], {
+      cluster: 'alpha',
+      namespace: 'shop',
+      pod: `web-${tag}`,
+      container: 'app',
+      node: 'node-a',
+      stream: 'stderr',
+      level: 'warn',
+      labels: { app: 'web', level: 'warn' },
+      fields: { trace_id: 'abc' },
+    });
 
-    const found = await logql(`{namespace="shop", pod="web-${tag}", container="app", node="node-a", stream="stderr", app="web", level="warn"}`);
+    const found = await logql(
+      `{namespace="shop", pod="web-${tag}", container="app", node="node-a", stream="stderr", app="web", level="warn"}`,
+    );
     t.equal(found.status, 200, JSON.stringify(found.body).slice(0, 300));
     const lines = (found.body.result as Array<{ values: string[][] }>).flatMap((s) => s.values.map((v) => v[1]));
     t.same(lines.sort(), [`${tag} first line`, `${tag} second line`, `${tag} second line`]);
 
     const host = await logql(`{job="syslog", host="h-${tag}"} | detected_level="error"`);
     t.equal(host.status, 200);
-    t.match(host.body.result, [{ stream: { namespace: '_loki_push', pod: '_unknown', container: '_unknown', job: 'syslog' }, values: [[String, `${tag} host line ERROR`]] }], 'a stream without Kubernetes labels lands in _loki_push, level detected from the line');
+    t.match(
+      host.body.result,
+      [
+        {
+          stream: { namespace: '_loki_push', pod: '_unknown', container: '_unknown', job: 'syslog' },
+          values: [[String, `${tag} host line ERROR`]],
+        },
+      ],
+      'a stream without Kubernetes labels lands in _loki_push, level detected from the line',
+    );
   });
 }
 
@@ -101,7 +142,15 @@ t.test('the hand-made protobuf bytes (push.proto wire format) are stored as writ
   const res = await push(agg.url, token, HANDMADE_SNAPPY, PROTO);
   t.equal(res.status, 204, res.text);
   const listed = await logs({ namespace: 'hand', start: '2025-11-24T15:00:00Z', end: '2025-11-24T17:00:00Z' });
-  t.match(listed.body.logs, [{ timestamp: '2025-11-24T16:00:00.000000005Z', namespace: 'hand', pod: 'p1', message: 'hi', fields: { trace_id: 't1' } }]);
+  t.match(listed.body.logs, [
+    {
+      timestamp: '2025-11-24T16:00:00.000000005Z',
+      namespace: 'hand',
+      pod: 'p1',
+      message: 'hi',
+      fields: { trace_id: 't1' },
+    },
+  ]);
   t.equal(listed.body.logs.length, 1);
 });
 
@@ -109,10 +158,25 @@ t.test('bad bodies are 400 with a text body and store nothing', async (t) => {
   const good = (line: string) => [{ labels: { namespace: 'bad' }, entries: [{ tsNs: nowNs(), line }] }];
   const proto = pushRequestProto(good('bad-proto'));
   const cases: Array<[string, Buffer, Record<string, string>, RegExp]> = [
-    ['bad JSON', Buffer.from('{"streams":[{"stream":{"namespace":"bad"},"values":[["1","bad-json"]'), JSON_CT, /not valid JSON/],
+    [
+      'bad JSON',
+      Buffer.from('{"streams":[{"stream":{"namespace":"bad"},"values":[["1","bad-json"]'),
+      JSON_CT,
+      /not valid JSON/,
+    ],
     ['missing streams', Buffer.from('{"values":[]}'), JSON_CT, /streams/],
-    ['bad timestamp', Buffer.from(JSON.stringify({ streams: [{ stream: { namespace: 'bad' }, values: [['soon', 'bad-ts']] }] })), JSON_CT, /timestamp/],
-    ['numeric timestamp', Buffer.from('{"streams":[{"stream":{"namespace":"bad"},"values":[[1700000000000000000,"bad-num"]]}]}'), JSON_CT, /timestamp/],
+    [
+      'bad timestamp',
+      Buffer.from(JSON.stringify({ streams: [{ stream: { namespace: 'bad' }, values: [['soon', 'bad-ts']] }] })),
+      JSON_CT,
+      /timestamp/,
+    ],
+    [
+      'numeric timestamp',
+      Buffer.from('{"streams":[{"stream":{"namespace":"bad"},"values":[[1700000000000000000,"bad-num"]]}]}'),
+      JSON_CT,
+      /timestamp/,
+    ],
     ['bad snappy', Buffer.from('definitely not snappy, bad-snappy'), PROTO, /snappy/],
     ['protobuf not snappy-compressed', proto, PROTO, /.+/],
     ['bad protobuf inside good snappy', snappy(Buffer.from([0x0a, 0x7f, 0x0a, 0x01])), PROTO, /protobuf/],
@@ -129,8 +193,14 @@ t.test('bad bodies are 400 with a text body and store nothing', async (t) => {
   await agg.refresh();
   const stored = await logs({ namespace: 'bad' });
   t.same(stored.body.logs, [], 'nothing stored');
-  t.ok((await metric('k8s_logs_aggregator_loki_push_discarded_bytes_total', 'reason="invalid_json"')) > 0, 'undecodable JSON counted');
-  t.ok((await metric('k8s_logs_aggregator_loki_push_discarded_bytes_total', 'reason="invalid_record"')) > 0, 'undecodable protobuf counted');
+  t.ok(
+    (await metric('k8s_logs_aggregator_loki_push_discarded_bytes_total', 'reason="invalid_json"')) > 0,
+    'undecodable JSON counted',
+  );
+  t.ok(
+    (await metric('k8s_logs_aggregator_loki_push_discarded_bytes_total', 'reason="invalid_record"')) > 0,
+    'undecodable protobuf counted',
+  );
 });
 
 t.test('entries Loki would drop are dropped alone: 400 naming them, the rest stored, counted by reason', async (t) => {
@@ -140,8 +210,17 @@ t.test('entries Loki would drop are dropped alone: 400 naming them, the rest sto
     agg.url,
     token,
     pushRequestJson([
-      { labels: { namespace: 'partial' }, entries: [{ tsNs: nowNs(), line: 'partial kept' }, { tsNs: BigInt(Date.now() + 3_600_000) * 1_000_000n, line: 'partial future' }] },
-      { labels: { namespace: 'partial', cluster: 'beta' }, entries: [{ tsNs: nowNs(), line: 'partial other cluster' }] },
+      {
+        labels: { namespace: 'partial' },
+        entries: [
+          { tsNs: nowNs(), line: 'partial kept' },
+          { tsNs: BigInt(Date.now() + 3_600_000) * 1_000_000n, line: 'partial future' },
+        ],
+      },
+      {
+        labels: { namespace: 'partial', cluster: 'beta' },
+        entries: [{ tsNs: nowNs(), line: 'partial other cluster' }],
+      },
     ]),
     JSON_CT,
   );
@@ -149,7 +228,10 @@ t.test('entries Loki would drop are dropped alone: 400 naming them, the rest sto
   t.match(res.text, /timestamp too new/);
   t.match(res.text, /cluster "beta" is not the token's cluster "alpha"/);
   const stored = await logs({ namespace: 'partial' });
-  t.same(stored.body.logs.map((r) => r['message']), ['partial kept']);
+  t.same(
+    stored.body.logs.map((r) => r['message']),
+    ['partial kept'],
+  );
   t.equal(await metric('k8s_logs_aggregator_loki_push_discarded_lines_total', 'reason="cluster_mismatch"'), before + 1);
   t.equal(await metric('k8s_logs_aggregator_loki_push_discarded_lines_total', 'reason="too_new"'), 1);
   t.equal(await metric('k8s_logs_aggregator_loki_push_accepted_lines_total', 'cluster="alpha"'), acceptedBefore + 1);
@@ -172,10 +254,15 @@ t.test('only an ingest token pushes', async (t) => {
 });
 
 t.test('a body over ingest.maxBodyBytes is 413; one that inflates past the limit too', async (t) => {
-  const big = pushRequestJson([{ labels: { namespace: 'big' }, entries: [{ tsNs: nowNs(), line: 'x'.repeat(100 * 1024) }] }]);
+  const big = pushRequestJson([
+    { labels: { namespace: 'big' }, entries: [{ tsNs: nowNs(), line: 'x'.repeat(100 * 1024) }] },
+  ]);
   const res = await push(agg.url, token, big, JSON_CT);
   t.equal(res.status, 413);
-  const bomb = await push(agg.url, token, gzipSync(Buffer.alloc(80 * 1024 * 1024, 0x20)), { ...JSON_CT, 'content-encoding': 'gzip' });
+  const bomb = await push(agg.url, token, gzipSync(Buffer.alloc(80 * 1024 * 1024, 0x20)), {
+    ...JSON_CT,
+    'content-encoding': 'gzip',
+  });
   t.equal(bomb.status, 413);
   // A snappy block that declares 1 GiB: refused from its header, before anything is allocated.
   const snappyBomb = await push(agg.url, token, Buffer.from([0x80, 0x80, 0x80, 0x80, 0x04, 0x00]), PROTO);

@@ -31,7 +31,9 @@ const uint = (field: number, n: bigint) => Buffer.concat([tag(field, 0), varint(
 
 /** `{a="b", c="d"}` with Go-style quoting (JSON string escapes are a subset of Go's). */
 export function labelString(labels: Record<string, string>): string {
-  return `{${Object.entries(labels).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(', ')}}`;
+  return `{${Object.entries(labels)
+    .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+    .join(', ')}}`;
 }
 
 /** Protobuf PushRequest: streams = 1 { labels = 1, entries = 2 { timestamp = 1 { seconds = 1, nanos = 2 }, line = 2, structuredMetadata = 3 { name = 1, value = 2 } }, hash = 3 }. */
