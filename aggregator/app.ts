@@ -41,6 +41,8 @@ import { collectionConfigRoutes } from './routes/config/config-routes.ts';
 import { monitoringRoutes } from './routes/monitoring/monitoring-routes.ts';
 import { MonitoringService } from './routes/monitoring/monitoring-service.ts';
 import { clusterRoutes } from './routes/clusters/cluster-routes.ts';
+import { lokiPushRoutes } from './routes/loki-push/loki-push-routes.ts';
+import { InFlightBytes } from './routes/ingest/inflight-bytes.ts';
 
 export const API_BASE = '/v1/k8s/logs';
 
@@ -107,13 +109,17 @@ export async function buildApp(config: AggregatorConfig, deps: AppDeps = {}): Pr
 
   // API areas.
   await app.register(healthRoutes, { registry: app.metrics.registry, ready: () => app.storeReady() });
+  // Agent ingest and Loki push shed load on one in-flight byte budget.
+  const ingestInFlight = new InFlightBytes(config.ingest.maxInFlightBytes);
   await app.register(ingestRoutes, {
     writer: app.bulkWriter,
     metrics: app.metrics,
     heartbeats: app.heartbeats,
     configs: app.collectionConfigs,
     ...config.ingest,
+    inFlight: ingestInFlight,
   });
+  await app.register(lokiPushRoutes, { writer: app.bulkWriter, metrics: app.metrics, inFlight: ingestInFlight, ...config.ingest });
   await app.register(logsRoutes, { prefix: API_BASE, search: app.logSearch, limits: config.query });
   await app.register(logqlRoutes, { prefix: API_BASE, opensearch: app.opensearch, indexPrefix: app.storeLayout.indexPrefix, pits: app.pits, limits: config.query });
   await app.register(tokenRoutes, { prefix: API_BASE, tokens: app.tokens });

@@ -36,10 +36,12 @@ export interface IngestRoutesOptions {
   maxRecordAgeMs: number;
   maxRecordAheadMs: number;
   maxInFlightBytes: number;
+  /** The in-flight budget, when shared with another ingest path (Loki push); default: its own of `maxInFlightBytes`. */
+  inFlight?: InFlightBytes;
 }
 
 export const ingestRoutes: FastifyPluginAsyncTypebox<IngestRoutesOptions> = async (app, opts) => {
-  const inFlight = new InFlightBytes(opts.maxInFlightBytes);
+  const inFlight = opts.inFlight ?? new InFlightBytes(opts.maxInFlightBytes);
   app.addContentTypeParser(['application/x-ndjson', 'application/ndjson'], { parseAs: 'buffer', bodyLimit: opts.maxBodyBytes }, (_req, body, done) => done(null, body));
 
   const errors = { 400: ErrorEnvelopeSchema, 401: ErrorEnvelopeSchema, 403: ErrorEnvelopeSchema, 413: ErrorEnvelopeSchema, 415: ErrorEnvelopeSchema, 429: ErrorEnvelopeSchema, 503: ErrorEnvelopeSchema };
