@@ -329,7 +329,7 @@ export async function lokiRoutes(app: FastifyInstance, opts: LokiRoutesOptions):
   app.route({
     method: 'GET',
     url: '/tail',
-    websocket: true,
+    // `handler` answers a plain GET (400); `wsHandler` serves the upgraded connection.
     config: { auth: 'logs:read', heavy: true, basicAuth: true },
     schema: { summary: 'Loki: live tail (WebSocket)', tags: ['loki'], querystring: LokiParams },
     // Parameters and query are checked before the upgrade, so a mistake is a plain 400.
