@@ -130,7 +130,7 @@ t.test('the tail backfill of a restricted token holds only its namespace', async
   t.teardown(() => ws.close());
   const messages: string[] = [];
   ws.addEventListener('message', (e) => messages.push(String(e.data)));
-  const first = await waitFor(() => messages[0], { what: 'the backfill message' });
+  const first = (await waitFor(() => messages[0], { what: 'the backfill message' }))!;
   t.same(namespacesIn(first), ['shop']);
   t.equal(JSON.parse(first).streams.flatMap((s: any) => s.values).length, 10);
   // Live: one batch with a line of each namespace; the shop line proves the batch arrived.
@@ -139,7 +139,7 @@ t.test('the tail backfill of a restricted token holds only its namespace', async
     record({ cluster: 'alpha', namespace: ns, pod: `${ns}-pod`, timestamp: now, message: `ns=${ns} live` }),
   );
   t.equal((await ingest(agg.url, agentToken, ndjson(live))).status, 200);
-  const second = await waitFor(() => messages[1], { what: 'the live message' });
+  const second = (await waitFor(() => messages[1], { what: 'the live message' }))!;
   t.same(namespacesIn(second), ['shop'], "another namespace's live line is not sent");
 });
 
