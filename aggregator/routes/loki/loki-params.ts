@@ -12,7 +12,7 @@
  *
  * Every problem is a LokiParamError (a 400 whose text is the message).
  */
-import { parseRfc3339Nanos } from '../../../shared/time.ts';
+import { MAX_TIME_NS, MIN_TIME_NS, parseRfc3339Nanos } from '../../../shared/time.ts';
 import { parsePromDuration } from '../../logql/go-format.ts';
 
 export class LokiParamError extends Error {
@@ -64,8 +64,17 @@ function atoi(value: string): number {
   return n;
 }
 
-/** Loki's `parseTimestamp`: ns since the epoch; `def` when the value is absent. */
+/**
+ * Loki's `parseTimestamp`: ns since the epoch; `def` when the value is absent. Times
+ * before the epoch or past the store's last representable instant are clamped to it
+ * (no record lives there, and the store's range cannot name them).
+ */
 export function parseLokiTime(value: string | undefined, def: bigint): bigint {
+  const ns = parseLokiTimeUnclamped(value, def);
+  return ns < MIN_TIME_NS ? MIN_TIME_NS : ns > MAX_TIME_NS ? MAX_TIME_NS : ns;
+}
+
+function parseLokiTimeUnclamped(value: string | undefined, def: bigint): bigint {
   if (value === undefined) return def;
   if (value.includes('.')) {
     const f = Number(value);
@@ -102,11 +111,14 @@ export function lokiBounds(form: LokiForm, now: bigint): { startNs: bigint; endN
   const since = form.get('since');
   if (since !== undefined) {
     sinceNs = wrapped("could not parse 'since' parameter", () => {
+      let ns: number;
       try {
-        return BigInt(parsePromDuration(since));
+        ns = parsePromDuration(since);
       } catch (err) {
         throw new LokiParamError((err as Error).message);
       }
+      if (!Number.isSafeInteger(ns)) throw new LokiParamError(`duration ${goQuote(since)} is out of range`);
+      return BigInt(ns);
     });
   }
   const endNs = wrapped("could not parse 'end' parameter", () => parseLokiTime(form.get('end'), now));
@@ -154,11 +166,16 @@ export function parseSecondsOrDuration(value: string): bigint {
     }
     return BigInt(Math.trunc(ns));
   }
+  let ns: number;
   try {
-    return BigInt(parsePromDuration(value));
+    ns = parsePromDuration(value);
   } catch {
     throw new LokiParamError(`cannot parse ${goQuote(value)} to a valid duration`);
   }
+  if (!Number.isSafeInteger(ns)) {
+    throw new LokiParamError(`cannot parse ${goQuote(value)} to a valid duration. It overflows int64`);
+  }
+  return BigInt(ns);
 }
 
 export interface LokiRangeParams {
