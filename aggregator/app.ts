@@ -43,6 +43,7 @@ import { MonitoringService } from './routes/monitoring/monitoring-service.ts';
 import { clusterRoutes } from './routes/clusters/cluster-routes.ts';
 import { lokiPushRoutes } from './routes/loki-push/loki-push-routes.ts';
 import { InFlightBytes } from './routes/ingest/inflight-bytes.ts';
+import { lokiRoutes, LOKI_PREFIX } from './routes/loki/loki-routes.ts';
 
 export const API_BASE = '/v1/k8s/logs';
 
@@ -132,6 +133,7 @@ export async function buildApp(config: AggregatorConfig, deps: AppDeps = {}): Pr
   await app.register(collectionConfigRoutes, { prefix: API_BASE });
   await app.register(monitoringRoutes, { prefix: API_BASE, monitoring: new MonitoringService(app.opensearch, app.storeLayout.indexPrefix), limits: config.query });
   await app.register(clusterRoutes, { prefix: API_BASE, registry: app.clusterRegistry, tokens: app.tokens, heartbeats: app.heartbeats, opensearch: app.opensearch, indexPrefix: app.storeLayout.indexPrefix, agentStaleAfterMs: config.kube.agentStaleAfterMs });
+  await app.register(lokiRoutes, { prefix: LOKI_PREFIX, opensearch: app.opensearch, indexPrefix: app.storeLayout.indexPrefix, pits: app.pits, limits: config.query, tailFeed: app.bulkWriter.tail, tailBufferRecords: app.bulkWriter.tailBufferRecords, version: '0.1.0', bodyLimitBytes: config.query.maxJsonBodyBytes });
   // Earlier name of the services, kept for callers written against it; use the decorators.
   app.decorate('services', {
     opensearch: app.opensearch,

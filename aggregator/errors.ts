@@ -25,6 +25,11 @@ export const ErrorCodes = {
    */
   AGG_ERR_BOOTSTRAP_TOKEN: { status: 409, code: 'bootstrap_token_protected' },
   AGG_ERR_PAYLOAD_TOO_LARGE: { status: 413, code: 'payload_too_large' },
+  /**
+   * A query reached one of the engine's memory bounds (series, entries or bytes scanned):
+   * the request was well formed, but too large to answer; narrow it.
+   */
+  AGG_ERR_QUERY_LIMIT: { status: 422, code: 'query_limit_exceeded' },
   AGG_ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, code: 'unsupported_media_type' },
   AGG_ERR_RATE_LIMITED: { status: 429, code: 'rate_limited' },
   AGG_ERR_STORE_BUSY: { status: 429, code: 'store_busy' },

@@ -6,7 +6,9 @@
  *   config: { auth: 'public' }                   // /healthz, /readyz, /metrics, /docs
  *
  * A route without `auth` is refused: forgetting it fails closed. 401 = no or unknown
- * token; 403 = a valid token without the scope.
+ * token; 403 = a valid token without the scope. A route with `basicAuth: true` (the Loki
+ * API: Grafana and logcli offer basic auth) also takes `Authorization: Basic`, the token
+ * being the password (the user name is ignored).
  */
 import fp from 'fastify-plugin';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
@@ -20,6 +22,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     auth?: Scope | 'public';
     heavy?: boolean;
+    /** Also accept the token as the password of HTTP basic auth. */
+    basicAuth?: boolean;
   }
   interface FastifyRequest {
     principal: Principal | null;
@@ -36,7 +40,13 @@ export function bearerToken(request: FastifyRequest): string | undefined {
   const header = request.headers.authorization;
   if (!header) return undefined;
   const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
-  return m?.[1];
+  if (m) return m[1];
+  if (request.routeOptions.config?.basicAuth !== true) return undefined;
+  const b = /^Basic\s+([A-Za-z0-9+/=_-]+)\s*$/i.exec(header);
+  if (!b) return undefined;
+  const userPass = Buffer.from(b[1]!, 'base64').toString('utf8');
+  const password = userPass.slice(userPass.indexOf(':') + 1);
+  return userPass.includes(':') && password !== '' ? password : undefined;
 }
 
 export const authPlugin = fp(

@@ -4,28 +4,19 @@
  * scope inside every store query. Answers the product envelope: `result_type` (`streams`,
  * `matrix`, `vector`, `scalar`), `result`, `stats`, and for log queries `has_more` /
  * `next_cursor` (the next page ends — or, forward, starts — past the last entry returned).
- * Parse errors are 400 `invalid_request` with `details: [{ line, col }]`.
+ * Parse errors are 400 `invalid_request` with `details: [{ line, col }]`; a query past the
+ * engine's memory bounds is 422 `query_limit_exceeded` (run-logql.ts).
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { AppError, invalidRequest } from '../../errors.ts';
-import type { OpenSearch } from '../../store/opensearch.ts';
-import type { PitGate } from '../../query/pit-gate.ts';
-import { budgetFor, checkWindow, type QueryLimits } from '../../query/query-budget.ts';
+import { invalidRequest } from '../../errors.ts';
 import { scopeOf } from '../../http/scope.ts';
 import { resolveWindow } from '../../http/time-window.ts';
 import { decodeCursor, encodeCursor, filterDigest } from '../../http/cursor.ts';
-import { runQuery } from '../../logql/engine.ts';
-import { LogqlError, LogqlParseError } from '../../logql/errors.ts';
-import type { QueryResult } from '../../logql/evaluator.ts';
-import { OpenSearchLogStore } from '../../logql/opensearch-store.ts';
+import { runLogqlRequest, type LogqlRunOptions } from './run-logql.ts';
+import { resultJson } from './result-json.ts';
 
-export interface LogqlRoutesOptions {
-  opensearch: OpenSearch;
-  indexPrefix: string;
-  pits: PitGate;
-  limits: QueryLimits;
-}
+export type LogqlRoutesOptions = LogqlRunOptions;
 
 const TimeParam = Type.Union([Type.String({ maxLength: 64 }), Type.Number()]);
 const LogqlBodySchema = Type.Object(
@@ -76,22 +67,6 @@ const isPosition = (p: unknown): p is { b: string } =>
   typeof (p as { b?: unknown }).b === 'string' &&
   /^\d{1,19}$/.test((p as { b: string }).b);
 
-function shape(r: QueryResult): unknown {
-  switch (r.type) {
-    case 'streams':
-      return r.streams.map((s) => ({ stream: s.labels, values: s.entries.map((e) => [e.tsNs.toString(), e.line]) }));
-    case 'matrix':
-      return r.series.map((s) => ({
-        metric: s.labels,
-        values: s.points.map((p) => [Number(p.tNs) / 1e9, String(p.value)]),
-      }));
-    case 'vector':
-      return r.samples.map((s) => ({ metric: s.labelsMap, value: [Number(r.tNs) / 1e9, String(s.value)] }));
-    case 'scalar':
-      return [Number(r.tNs) / 1e9, String(r.value)];
-  }
-}
-
 export const logqlRoutes: FastifyPluginAsyncTypebox<LogqlRoutesOptions> = async (app, opts) => {
   app.post(
     '/search/logql',
@@ -117,38 +92,22 @@ export const logqlRoutes: FastifyPluginAsyncTypebox<LogqlRoutesOptions> = async 
         if (direction === 'backward') endNs = BigInt(pos.b);
         else startNs = BigInt(pos.b);
       }
-      const budget = budgetFor(request, reply, opts.limits);
-      checkWindow(budget, startNs, endNs);
-      const store = new OpenSearchLogStore({
-        client: opts.opensearch,
-        indexPrefix: opts.indexPrefix,
-        scope,
-        deadline: budget,
-        pits: opts.pits,
-        onCleanupError: (err) => request.log.warn({ err }, 'logql: point in time not deleted'),
+      const { result, searches, timeMs } = await runLogqlRequest(request, reply, opts, b.query, {
+        startNs,
+        endNs,
+        stepNs,
+        limit,
+        direction,
       });
-      const began = performance.now();
-      let result: QueryResult;
-      try {
-        result = await runQuery(b.query, { startNs, endNs, stepNs, limit, direction }, store, {
-          signal: budget.signal,
-        });
-      } catch (err) {
-        if (err instanceof LogqlParseError) {
-          throw new AppError('AGG_ERR_INVALID_REQUEST', err.message, { details: [{ line: err.line, col: err.col }] });
-        }
-        if (err instanceof LogqlError) throw invalidRequest(err.message);
-        throw err;
-      }
       const body: Record<string, unknown> = {
         result_type: result.type,
-        result: shape(result),
+        result: resultJson(result),
         stats: {
           lines_scanned: result.stats.entriesScanned,
           bytes_scanned: result.stats.bytesScanned,
           lines_processed: result.stats.entriesProcessed,
-          store_searches: store.searches,
-          time_ms: Math.round(performance.now() - began),
+          store_searches: searches,
+          time_ms: Math.round(timeMs),
         },
       };
       if (result.type === 'streams') {
