@@ -29,7 +29,7 @@ import { LogqlError, LogqlLimitError, LogqlPipelineError } from './errors.ts';
 import { labelsKey, compileUnwrap, filterLabelNames, Pipeline, type LabelsBuilder } from './pipeline.ts';
 import { foldScalar } from './parser.ts';
 import { compileRegex, expandTemplate } from './regex.ts';
-import type { LogStore, PreFilterHint } from './store.ts';
+import type { LogStore, PreFilterHint, StorePosition } from './store.ts';
 
 export interface QueryParams {
   startNs: bigint;
@@ -39,6 +39,8 @@ export interface QueryParams {
   /** Log queries: most entries returned (Loki's default 100). */
   limit: number;
   direction: 'forward' | 'backward';
+  /** Log queries: resume strictly past this store position (a cursor's page boundary). */
+  after?: StorePosition | undefined;
 }
 
 export interface EvalLimits {
@@ -85,7 +87,12 @@ export interface Stats {
 }
 
 export type QueryResult = (
-  | { type: 'streams'; streams: StreamResult[] }
+  | {
+      type: 'streams';
+      streams: StreamResult[];
+      /** Store position of the last entry returned (in the query's direction): where the next page resumes. */
+      last?: StorePosition | undefined;
+    }
   | { type: 'matrix'; series: SeriesResult[] }
   | { type: 'vector'; tNs: bigint; samples: (Sample & { labelsMap: Record<string, string> })[] }
   | { type: 'scalar'; tNs: bigint; value: number }
@@ -141,7 +148,8 @@ export class Evaluator {
     this.#checkAborted();
     if (expr.kind === 'log') {
       if (p.stepNs <= 0n && p.startNs === p.endNs) throw new LogqlError('AGG_ERR_LOGQL_EXEC', INSTANT_LOG_QUERY);
-      return { type: 'streams', streams: await this.#logs(expr, p), stats: this.stats };
+      const { streams, last } = await this.#logs(expr, p);
+      return { type: 'streams', streams, last, stats: this.stats };
     }
     const steps = stepTimes(p);
     if (steps.length === 0) return { type: 'matrix', series: [], stats: this.stats };
@@ -199,17 +207,19 @@ export class Evaluator {
     if ((st.entriesScanned & 1023) === 1) this.#checkAborted();
   }
 
-  async #logs(e: LogSelectorExpr, p: QueryParams): Promise<StreamResult[]> {
+  async #logs(e: LogSelectorExpr, p: QueryParams): Promise<{ streams: StreamResult[]; last?: StorePosition }> {
     const pipeline = new Pipeline(e.stages);
     const streams = new Map<string, StreamResult>();
     let returned = 0;
-    if (p.limit <= 0) return [];
+    let last: StorePosition | undefined;
+    if (p.limit <= 0) return { streams: [] };
     for await (const entry of this.#store.select({
       matchers: e.matchers,
       startNs: p.startNs,
       endNs: p.endNs,
       direction: p.direction,
       hint: preFilterHint(e.stages),
+      after: p.after,
       signal: this.#limits.signal,
     })) {
       this.#account(entry.line);
@@ -223,10 +233,12 @@ export class Evaluator {
         streams.set(key, (s = { labels: toMap(labels), key, entries: [] }));
       }
       s.entries.push({ tsNs: entry.tsNs, line: out.line });
+      last = entry.position;
       this.stats.entriesProcessed++;
       if (++returned >= p.limit) break;
     }
-    return [...streams.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    const sorted = [...streams.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    return last ? { streams: sorted, last } : { streams: sorted };
   }
 
   async #sample(e: SampleExpr, steps: bigint[]): Promise<Evaluated> {

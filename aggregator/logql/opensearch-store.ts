@@ -132,7 +132,9 @@ export class OpenSearchLogStore implements LogStore {
       try {
         const query = compileSelect(req, this.#o.scope);
         const order = req.direction === 'backward' ? 'desc' : 'asc';
-        let after: unknown[] | undefined;
+        // search_after from the record's own timestamp string and id, never from `hits.sort`:
+        // the nanosecond sort value of a date_nanos field exceeds 2^53 and JSON.parse rounds it.
+        let after: [string, string] | undefined = req.after ? [formatNanos(req.after.tsNs), req.after.id] : undefined;
         for (;;) {
           if (req.signal?.aborted) return;
           const body: Clause = {
@@ -170,17 +172,18 @@ export class OpenSearchLogStore implements LogStore {
             throw toAppError(err, 'logql');
           }
           if (typeof res.body.pit_id === 'string') pitId = res.body.pit_id;
-          const hits = res.body.hits.hits as Array<{ _source: LogRecord; sort: unknown[] }>;
+          const hits = res.body.hits.hits as Array<{ _source: LogRecord }>;
           for (const h of hits) {
             const r = h._source;
             const { labels, structuredMetadata } = lokiStreamOf(r);
             if (!tests.every((t) => t.test(labels[t.name] ?? ''))) continue;
             const tsNs = parseRfc3339Nanos(r.timestamp);
             if (tsNs === undefined) continue;
-            yield { tsNs, line: r.message, labels, meta: structuredMetadata };
+            yield { tsNs, position: { tsNs, id: r.id }, line: r.message, labels, meta: structuredMetadata };
           }
           if (hits.length < pageSize) return;
-          after = hits[hits.length - 1]!.sort;
+          const lastHit = hits[hits.length - 1]!._source;
+          after = [lastHit.timestamp, lastHit.id];
         }
       } finally {
         await client.deletePit({ body: { pit_id: [pitId] } }).catch((err: unknown) => this.#o.onCleanupError?.(err));
