@@ -30,6 +30,7 @@ import { labelsKey, compileUnwrap, filterLabelNames, Pipeline, type LabelsBuilde
 import { foldScalar } from './parser.ts';
 import { compileRegex, expandTemplate } from './regex.ts';
 import type { LogStore, PreFilterHint, StorePosition } from './store.ts';
+import { planWindowAggregate } from './metric-push-down.ts';
 
 export interface QueryParams {
   startNs: bigint;
@@ -84,6 +85,8 @@ export interface Stats {
   bytesScanned: number;
   /** Entries that passed the pipeline (log queries) or became samples (metric queries). */
   entriesProcessed: number;
+  /** Range aggregations the store answered with its own aggregations (metric-push-down.ts). */
+  pushedDown: number;
 }
 
 export type QueryResult = (
@@ -137,7 +140,7 @@ function stepTimes(p: QueryParams): bigint[] {
 export class Evaluator {
   readonly #store: LogStore;
   readonly #limits: EvalLimits;
-  readonly stats: Stats = { entriesScanned: 0, bytesScanned: 0, entriesProcessed: 0 };
+  readonly stats: Stats = { entriesScanned: 0, bytesScanned: 0, entriesProcessed: 0, pushedDown: 0 };
 
   constructor(store: LogStore, limits: Partial<EvalLimits> = {}) {
     this.#store = store;
@@ -253,7 +256,8 @@ export class Evaluator {
         // Loki's grouping push-down: `sum by (x)` over an additive range aggregation groups the
         // samples before the windows (same result, one series per group instead of per label set).
         if (e.op === 'sum' && e.expr.kind === 'range' && !e.expr.grouping && ADDITIVE_RANGE_OPS.has(e.expr.op)) {
-          const grouped = await this.#range(e.expr, steps, e.grouping);
+          const grouped =
+            (await this.#pushDown(e.expr, steps, e.grouping)) ?? (await this.#range(e.expr, steps, e.grouping));
           return { kind: 'vectors', steps: grouped.map((v) => vectorAggregate(e, v)) };
         }
         const inner = await this.#sample(e.expr, steps);
@@ -304,6 +308,40 @@ export class Evaluator {
       return { kind: 'vectors', steps: vec.map((v) => literalBinop(e, v, lit, literalLeft)) };
     }
     return { kind: 'vectors', steps: l.steps.map((lv, i) => vectorBinop(e, lv, r.steps[i]!)) };
+  }
+
+  /**
+   * `sum <grouping> (e)`'s grouped range vectors from the store's own aggregations, or
+   * undefined when the shape, the alignment or the store does not allow an exact answer.
+   * Values are computed as rangeValue computes them from the same counts and byte sums.
+   */
+  async #pushDown(e: RangeAggregationExpr, steps: bigint[], grouping: Grouping): Promise<Sample[][] | undefined> {
+    if (!this.#store.aggregateWindows) return undefined;
+    const req = planWindowAggregate(e, grouping, steps, this.#limits.maxSeries, this.#limits.signal);
+    if (!req) return undefined;
+    const res = await this.#store.aggregateWindows(req);
+    if (!res) return undefined;
+    this.#checkAborted();
+    this.stats.pushedDown++;
+    const rangeSec = e.range.rangeNs / 1e9;
+    const out: Sample[][] = steps.map(() => []);
+    for (const s of res.series) {
+      const key = labelsKey(s.labels);
+      s.counts.forEach((n, i) => {
+        if (n === 0) return;
+        const b = s.bytes[i] ?? 0;
+        const value =
+          e.op === 'count_over_time'
+            ? n
+            : e.op === 'rate'
+              ? n / rangeSec
+              : e.op === 'bytes_over_time'
+                ? b
+                : b / rangeSec;
+        out[i]!.push({ labels: s.labels, key, value });
+      });
+    }
+    return out;
   }
 
   async #range(e: RangeAggregationExpr, steps: bigint[], pushedGrouping?: Grouping): Promise<Sample[][]> {

@@ -14,11 +14,14 @@
  * - `hint` is an optional pre-filter the store MAY apply (a line lacking a `lineContains`
  *   literal or holding a `lineExcludes` one can never pass the pipeline); the engine
  *   re-applies the exact filters, so a store that ignores the hint is still correct;
+ * - `aggregateWindows`, when a store has it, answers exactly what the engine would compute
+ *   from `select` for the request, or undefined;
  * - iteration stops early when the consumer stops (`return()` on the iterator) or `signal`
  *   aborts; a store error rejects the iteration.
  */
 import type { Matcher } from './ast.ts';
 import { compileMatcher, type Labels, type ValueTest } from './pipeline.ts';
+import type { WindowAggregateRequest, WindowAggregateResult } from './metric-push-down.ts';
 
 /** Where an entry sits in a store's total order: its timestamp, then the store's tie-breaker. */
 export interface StorePosition {
@@ -64,6 +67,12 @@ export function comparePositions(a: StorePosition, b: StorePosition): number {
 
 export interface LogStore {
   select(req: SelectRequest): AsyncIterable<StoreEntry>;
+  /**
+   * Optional metric push-down (metric-push-down.ts): per-window record counts (and bytes)
+   * by built-in stream labels, computed by the store. Answers undefined when it cannot
+   * apply the request *exactly* (the engine then evaluates in process); never an approximation.
+   */
+  aggregateWindows?(req: WindowAggregateRequest): Promise<WindowAggregateResult | undefined>;
 }
 
 export interface MemoryStream {

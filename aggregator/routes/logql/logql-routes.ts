@@ -157,6 +157,8 @@ export const logqlRoutes: FastifyPluginAsyncTypebox<LogqlRoutesOptions> = async 
           bytes_scanned: result.stats.bytesScanned,
           lines_processed: result.stats.entriesProcessed,
           store_searches: store.searches,
+          /** Range aggregations answered by OpenSearch aggregations instead of reading lines. */
+          pushed_down: result.stats.pushedDown,
           time_ms: Math.round(performance.now() - began),
         },
       };
