@@ -129,6 +129,10 @@ for (int i = 0; i < len; i++) {
 return n;`;
 
 const COMPOSITE_PAGE = 5000;
+/** Edge instants per `terms` clause (OpenSearch counts ~3 clauses each against max_clause_count 1024). */
+const EDGE_TERMS_PER_SEARCH = 250;
+/** Beyond this many edge searches (~6,000 edges, ~3,000 steps) the engine evaluates in process. */
+const MAX_EDGE_SEARCHES = 24;
 
 export class OpenSearchLogStore implements LogStore {
   readonly #o: OpenSearchLogStoreOptions;
@@ -277,7 +281,7 @@ export class OpenSearchLogStore implements LogStore {
    */
   async aggregateWindows(req: WindowAggregateRequest): Promise<WindowAggregateResult | undefined> {
     const grid = windowGrid(req.endsNs, req.rangeNs);
-    if (!grid) return undefined;
+    if (!grid || grid.edgesNs.length > EDGE_TERMS_PER_SEARCH * MAX_EDGE_SEARCHES) return undefined;
     const query = compileWindowQuery(req, grid.fromNs, grid.toNs, this.#o.scope);
     if (!query) return undefined;
     const sources: Clause[] = [
@@ -297,9 +301,19 @@ export class OpenSearchLogStore implements LogStore {
       let pitId = await this.#openPit();
       if (pitId === undefined) return { series: [] };
       try {
-        const edgeFilter: Clause = { terms: { timestamp: grid.edgesNs.map(formatNanos) } };
-        for (const part of ['raw', 'edges'] as const) {
-          const bool = part === 'raw' ? query : { filter: [...query.filter, edgeFilter], must_not: query.must_not };
+        // Records exactly on an edge, by `terms` on the timestamp in chunks: OpenSearch
+        // expands each date term into ~3 clauses against a limit of 1024 (max_clause_count).
+        const parts: Array<{ part: 'raw' | 'edges'; bool: { filter: Clause[]; must_not: Clause[] } }> = [
+          { part: 'raw', bool: query },
+        ];
+        for (let i = 0; i < grid.edgesNs.length; i += EDGE_TERMS_PER_SEARCH) {
+          const chunk = grid.edgesNs.slice(i, i + EDGE_TERMS_PER_SEARCH).map(formatNanos);
+          parts.push({
+            part: 'edges',
+            bool: { filter: [...query.filter, { terms: { timestamp: chunk } }], must_not: query.must_not },
+          });
+        }
+        for (const { part, bool } of parts) {
           let afterKey: Record<string, unknown> | undefined;
           for (;;) {
             if (req.signal?.aborted) return undefined;

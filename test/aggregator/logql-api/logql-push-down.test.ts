@@ -103,6 +103,8 @@ const pushed: Array<{ query: string; stepS: number; start?: bigint }> = [
   { query: 'topk(2, sum by (pod) (rate({namespace="shop"}[5m])))', stepS: 60 },
   { query: 'sum by (pod) (count_over_time({namespace="shop"}[5m])) / 2', stepS: 60 },
   { query: 'sum by (pod) (count_over_time({namespace="shop"}[1m] offset -15s))', stepS: 30 },
+  // 1,201 steps: ~1,200 edges, more than one `terms` clause on the timestamp may hold.
+  { query: 'sum by (pod) (count_over_time({namespace="shop"}[5s]))', stepS: 1 },
   // start 7.5 s past the grid: the windows are still whole milliseconds.
   { query: 'sum by (stream) (count_over_time({namespace="shop"}[1m]))', stepS: 60, start: startNs + 7_500_000_000n },
   // Instant queries (one window ending at `end`).
