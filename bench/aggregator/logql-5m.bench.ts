@@ -199,7 +199,6 @@ try {
   const l = await timed('logfmt_filter (route)', JSON_ITER, () => logql({ query: lQuery, start: iso(cStart), end: iso(endMs), step: 60 }));
   const linesRead = Number(l.last.stats.lines_scanned);
   const streams = new Map<string, MemoryStream>();
-  const cStartNs = BigInt(cStart - 300_000) * 1_000_000n;
   let after: unknown[] | undefined;
   for (;;) {
     const page = await search({ size: 10_000, track_total_hits: false, sort: [{ timestamp: 'asc' }, { id: 'asc' }], query: { bool: { filter: [{ term: { namespace: NS } }, range(cStart - 300_000, endMs)] } }, ...(after ? { search_after: after } : {}) });
