@@ -29,7 +29,8 @@ import { LogqlError, LogqlLimitError, LogqlPipelineError } from './errors.ts';
 import { labelsKey, compileUnwrap, filterLabelNames, Pipeline, type LabelsBuilder } from './pipeline.ts';
 import { foldScalar } from './parser.ts';
 import { compileRegex, expandTemplate } from './regex.ts';
-import type { LogStore, PreFilterHint } from './store.ts';
+import type { LogStore, PreFilterHint, StorePosition } from './store.ts';
+import { planWindowAggregate } from './metric-push-down.ts';
 
 export interface QueryParams {
   startNs: bigint;
@@ -39,6 +40,8 @@ export interface QueryParams {
   /** Log queries: most entries returned (Loki's default 100). */
   limit: number;
   direction: 'forward' | 'backward';
+  /** Log queries: resume strictly past this store position (a cursor's page boundary). */
+  after?: StorePosition | undefined;
 }
 
 export interface EvalLimits {
@@ -82,10 +85,17 @@ export interface Stats {
   bytesScanned: number;
   /** Entries that passed the pipeline (log queries) or became samples (metric queries). */
   entriesProcessed: number;
+  /** Range aggregations the store answered with its own aggregations (metric-push-down.ts). */
+  pushedDown: number;
 }
 
 export type QueryResult = (
-  | { type: 'streams'; streams: StreamResult[] }
+  | {
+      type: 'streams';
+      streams: StreamResult[];
+      /** Store position of the last entry returned (in the query's direction): where the next page resumes. */
+      last?: StorePosition | undefined;
+    }
   | { type: 'matrix'; series: SeriesResult[] }
   | { type: 'vector'; tNs: bigint; samples: (Sample & { labelsMap: Record<string, string> })[] }
   | { type: 'scalar'; tNs: bigint; value: number }
@@ -130,7 +140,7 @@ function stepTimes(p: QueryParams): bigint[] {
 export class Evaluator {
   readonly #store: LogStore;
   readonly #limits: EvalLimits;
-  readonly stats: Stats = { entriesScanned: 0, bytesScanned: 0, entriesProcessed: 0 };
+  readonly stats: Stats = { entriesScanned: 0, bytesScanned: 0, entriesProcessed: 0, pushedDown: 0 };
 
   constructor(store: LogStore, limits: Partial<EvalLimits> = {}) {
     this.#store = store;
@@ -141,7 +151,8 @@ export class Evaluator {
     this.#checkAborted();
     if (expr.kind === 'log') {
       if (p.stepNs <= 0n && p.startNs === p.endNs) throw new LogqlError('AGG_ERR_LOGQL_EXEC', INSTANT_LOG_QUERY);
-      return { type: 'streams', streams: await this.#logs(expr, p), stats: this.stats };
+      const { streams, last } = await this.#logs(expr, p);
+      return { type: 'streams', streams, last, stats: this.stats };
     }
     const steps = stepTimes(p);
     if (steps.length === 0) return { type: 'matrix', series: [], stats: this.stats };
@@ -199,17 +210,19 @@ export class Evaluator {
     if ((st.entriesScanned & 1023) === 1) this.#checkAborted();
   }
 
-  async #logs(e: LogSelectorExpr, p: QueryParams): Promise<StreamResult[]> {
+  async #logs(e: LogSelectorExpr, p: QueryParams): Promise<{ streams: StreamResult[]; last?: StorePosition }> {
     const pipeline = new Pipeline(e.stages);
     const streams = new Map<string, StreamResult>();
     let returned = 0;
-    if (p.limit <= 0) return [];
+    let last: StorePosition | undefined;
+    if (p.limit <= 0) return { streams: [] };
     for await (const entry of this.#store.select({
       matchers: e.matchers,
       startNs: p.startNs,
       endNs: p.endNs,
       direction: p.direction,
       hint: preFilterHint(e.stages),
+      after: p.after,
       signal: this.#limits.signal,
     })) {
       this.#account(entry.line);
@@ -223,10 +236,12 @@ export class Evaluator {
         streams.set(key, (s = { labels: toMap(labels), key, entries: [] }));
       }
       s.entries.push({ tsNs: entry.tsNs, line: out.line });
+      last = entry.position;
       this.stats.entriesProcessed++;
       if (++returned >= p.limit) break;
     }
-    return [...streams.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    const sorted = [...streams.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    return last ? { streams: sorted, last } : { streams: sorted };
   }
 
   async #sample(e: SampleExpr, steps: bigint[]): Promise<Evaluated> {
@@ -241,7 +256,8 @@ export class Evaluator {
         // Loki's grouping push-down: `sum by (x)` over an additive range aggregation groups the
         // samples before the windows (same result, one series per group instead of per label set).
         if (e.op === 'sum' && e.expr.kind === 'range' && !e.expr.grouping && ADDITIVE_RANGE_OPS.has(e.expr.op)) {
-          const grouped = await this.#range(e.expr, steps, e.grouping);
+          const grouped =
+            (await this.#pushDown(e.expr, steps, e.grouping)) ?? (await this.#range(e.expr, steps, e.grouping));
           return { kind: 'vectors', steps: grouped.map((v) => vectorAggregate(e, v)) };
         }
         const inner = await this.#sample(e.expr, steps);
@@ -292,6 +308,40 @@ export class Evaluator {
       return { kind: 'vectors', steps: vec.map((v) => literalBinop(e, v, lit, literalLeft)) };
     }
     return { kind: 'vectors', steps: l.steps.map((lv, i) => vectorBinop(e, lv, r.steps[i]!)) };
+  }
+
+  /**
+   * `sum <grouping> (e)`'s grouped range vectors from the store's own aggregations, or
+   * undefined when the shape, the alignment or the store does not allow an exact answer.
+   * Values are computed as rangeValue computes them from the same counts and byte sums.
+   */
+  async #pushDown(e: RangeAggregationExpr, steps: bigint[], grouping: Grouping): Promise<Sample[][] | undefined> {
+    if (!this.#store.aggregateWindows) return undefined;
+    const req = planWindowAggregate(e, grouping, steps, this.#limits.maxSeries, this.#limits.signal);
+    if (!req) return undefined;
+    const res = await this.#store.aggregateWindows(req);
+    if (!res) return undefined;
+    this.#checkAborted();
+    this.stats.pushedDown++;
+    const rangeSec = e.range.rangeNs / 1e9;
+    const out: Sample[][] = steps.map(() => []);
+    for (const s of res.series) {
+      const key = labelsKey(s.labels);
+      s.counts.forEach((n, i) => {
+        if (n === 0) return;
+        const b = s.bytes[i] ?? 0;
+        const value =
+          e.op === 'count_over_time'
+            ? n
+            : e.op === 'rate'
+              ? n / rangeSec
+              : e.op === 'bytes_over_time'
+                ? b
+                : b / rangeSec;
+        out[i]!.push({ labels: s.labels, key, value });
+      });
+    }
+    return out;
   }
 
   async #range(e: RangeAggregationExpr, steps: bigint[], pushedGrouping?: Grouping): Promise<Sample[][]> {

@@ -7,15 +7,17 @@
  * pushed clause may only ever let *more* records through than the exact semantics, never fewer):
  * - the access scope (token clusters / namespaces): always, as `terms` filters, whatever the
  *   selector says — the restriction is inside every query;
- * - `=` / `!=` matchers with a non-empty value on the built-in stream labels (`cluster`,
- *   `namespace`, `pod`, `container`, `node`, `stream`) as `term` / `must_not term` (the label
- *   *is* the keyword field); matchers with an empty value (`node=""` means "no node"), regex
- *   matchers (RE2 ≠ Lucene) and pod-label matchers (the Prometheus-safe name does not name
- *   the original key) are evaluated here only;
+ * - matchers as matcher-push-down.ts compiles them: exactly on the built-in stream labels
+ *   (`=` / `!=` with a value, `=~` / `!~` literal sets and prefixes), as a superset on pod
+ *   labels (flat_object root for `=` / `=~`, `must_not labels.<name>` for `!=` / `!~`);
+ *   other regexes (RE2 ≠ Lucene) and empty values (`node=""` means "no node") stay here;
  * - `lineContains` as the same exact-substring wildcard clause `GET /` uses (a backslash
  *   widens to `?`: a superset); `lineExcludes` as `must_not` of it, except for values with a
  *   backslash, where the widened pattern would exclude lines that should pass.
  * Every matcher is then tested exactly on the record's Loki labels (stream-labels.ts).
+ *
+ * Metric push-down (`aggregateWindows`, metric-push-down.ts) uses the same clauses only when
+ * they are exact, and counts with composite aggregations instead of reading lines.
  *
  * The point in time is always deleted (end, error, consumer stop). A full PitGate is a 429
  * before anything is opened.
@@ -33,11 +35,19 @@ import { storeTimeoutParams, transportOptions, withDeadline, type StoreDeadline 
 import type { Matcher } from './ast.ts';
 import { compileMatcher, type ValueTest } from './pipeline.ts';
 import type { LogStore, SelectRequest, StoreEntry } from './store.ts';
+import { matcherClauses } from './matcher-push-down.ts';
+import {
+  windowGrid,
+  windowTotals,
+  type Buckets,
+  type WindowAggregateRequest,
+  type WindowAggregateResult,
+} from './metric-push-down.ts';
+import { labelsKey } from './pipeline.ts';
 import { lokiStreamOf } from './stream-labels.ts';
 
 export const LOGQL_PAGE_SIZE = 1000;
 const PIT_KEEP_ALIVE = '1m';
-const BUILT_IN_FIELDS = new Set(['cluster', 'namespace', 'pod', 'container', 'node', 'stream']);
 
 type Clause = Record<string, unknown>;
 
@@ -63,37 +73,80 @@ export function compileSelect(
   const mustNot: Clause[] = [];
   if (scope.clusters) filter.push({ terms: { cluster: [...scope.clusters] } });
   if (scope.namespaces) filter.push({ terms: { namespace: [...scope.namespaces] } });
-  for (const m of req.matchers) {
-    if (!BUILT_IN_FIELDS.has(m.name) || m.value === '') continue;
-    if (m.op === '=') filter.push({ term: { [m.name]: m.value } });
-    else if (m.op === '!=') mustNot.push({ term: { [m.name]: m.value } });
-  }
-  for (const v of req.hint.lineContains) {
-    filter.push({ wildcard: { message: { value: containsPattern(v), case_insensitive: false } } });
-  }
+  const m = matcherClauses(req.matchers);
+  filter.push(...m.filter);
+  mustNot.push(...m.mustNot);
+  for (const v of req.hint.lineContains) filter.push(containsClause(v));
   for (const v of req.hint.lineExcludes) {
     if (v.includes('\\')) continue;
-    mustNot.push({ wildcard: { message: { value: containsPattern(v), case_insensitive: false } } });
+    mustNot.push(containsClause(v));
   }
   return { filter, must_not: mustNot };
 }
+
+function containsClause(v: string): Clause {
+  return { wildcard: { message: { value: containsPattern(v), case_insensitive: false } } };
+}
+
+/**
+ * The bool query of a window aggregation, or undefined when it would not select exactly the
+ * records the engine would count: a matcher that is only a superset, or a line literal with
+ * a backslash (its wildcard form widens it). Pure.
+ */
+export function compileWindowQuery(
+  req: Pick<WindowAggregateRequest, 'matchers' | 'lineContains' | 'lineExcludes'>,
+  fromNs: bigint,
+  toNs: bigint,
+  scope: AccessScope,
+): { filter: Clause[]; must_not: Clause[] } | undefined {
+  const m = matcherClauses(req.matchers);
+  if (!m.exact) return undefined;
+  if ([...req.lineContains, ...req.lineExcludes].some((v) => v.includes('\\'))) return undefined;
+  const filter: Clause[] = [{ range: { timestamp: { gte: formatNanos(fromNs), lte: formatNanos(toNs) } } }];
+  if (scope.clusters) filter.push({ terms: { cluster: [...scope.clusters] } });
+  if (scope.namespaces) filter.push({ terms: { namespace: [...scope.namespaces] } });
+  filter.push(...m.filter, ...req.lineContains.map(containsClause));
+  return { filter, must_not: [...m.mustNot, ...req.lineExcludes.map(containsClause)] };
+}
+
+/**
+ * UTF-8 length of the stored line, as Buffer.byteLength counts it (a lone surrogate is the
+ * 3-byte replacement character), for bytes_over_time / bytes_rate. Surrogates by number:
+ * Painless does not allow Character.isHighSurrogate.
+ */
+const UTF8_BYTES_SCRIPT = `
+String m = params._source.message;
+if (m == null) { return 0; }
+long n = 0;
+int len = m.length();
+for (int i = 0; i < len; i++) {
+  char c = m.charAt(i);
+  if (c < 128) { n += 1; }
+  else if (c < 2048) { n += 2; }
+  else if (c >= 55296 && c <= 56319 && i + 1 < len && m.charAt(i + 1) >= 56320 && m.charAt(i + 1) <= 57343) { n += 4; i++; }
+  else { n += 3; }
+}
+return n;`;
+
+const COMPOSITE_PAGE = 5000;
+/** Edge instants per `terms` clause (OpenSearch counts ~3 clauses each against max_clause_count 1024). */
+const EDGE_TERMS_PER_SEARCH = 250;
+/** Beyond this many edge searches (~6,000 edges, ~3,000 steps) the engine evaluates in process. */
+const MAX_EDGE_SEARCHES = 24;
 
 export class OpenSearchLogStore implements LogStore {
   readonly #o: OpenSearchLogStoreOptions;
   /** Store requests sent (searches), for statistics and tests. */
   searches = 0;
+  /** Records read from the store, before the exact matcher check (what a pre-filter saves). */
+  hitsRead = 0;
 
   constructor(opts: OpenSearchLogStoreOptions) {
     this.#o = opts;
   }
 
-  async *select(req: SelectRequest): AsyncIterable<StoreEntry> {
-    const { client, deadline } = this.#o;
-    const pageSize = this.#o.pageSize ?? LOGQL_PAGE_SIZE;
-    const tests: { name: string; test: ValueTest }[] = req.matchers.map((m: Matcher) => ({
-      name: m.name,
-      test: compileMatcher(m),
-    }));
+  /** Takes a PitGate slot (429 when full); the returned function gives it back. */
+  #acquire(): () => void {
     const release = this.#o.pits ? this.#o.pits.tryAcquire() : () => {};
     if (!release) {
       throw new AppError(
@@ -102,37 +155,74 @@ export class OpenSearchLogStore implements LogStore {
         { retryAfterSeconds: 5 },
       );
     }
+    return release;
+  }
+
+  /** A point in time over the scope's day indices, or undefined when there are none. */
+  async #openPit(): Promise<string | undefined> {
+    const { client, deadline } = this.#o;
+    const pattern = logIndexPattern(this.#o.indexPrefix, this.#o.scope.clusters ?? undefined);
+    let indices: string[];
     try {
-      const pattern = logIndexPattern(this.#o.indexPrefix, this.#o.scope.clusters ?? undefined);
-      let indices: string[];
-      try {
-        const resolved = await withDeadline(
-          deadline,
-          'logql',
-          client.indices.resolveIndex({ name: pattern, expand_wildcards: 'open' }, transportOptions(deadline)),
-        );
-        indices = (resolved.body.indices as Array<{ name: string }>)
-          .map((i) => i.name)
-          .filter((n) => !n.startsWith('.'));
-      } catch (err) {
-        throw toAppError(err, 'logql');
-      }
-      if (indices.length === 0) return;
-      let pitId: string;
-      try {
-        const pit = await withDeadline(
-          deadline,
-          'logql',
-          client.createPit({ index: indices, keep_alive: PIT_KEEP_ALIVE }, transportOptions(deadline)),
-        );
-        pitId = pit.body.pit_id as string;
-      } catch (err) {
-        throw toAppError(err, 'logql');
-      }
+      const resolved = await withDeadline(
+        deadline,
+        'logql',
+        client.indices.resolveIndex({ name: pattern, expand_wildcards: 'open' }, transportOptions(deadline)),
+      );
+      indices = (resolved.body.indices as Array<{ name: string }>).map((i) => i.name).filter((n) => !n.startsWith('.'));
+    } catch (err) {
+      throw toAppError(err, 'logql');
+    }
+    if (indices.length === 0) return undefined;
+    try {
+      const pit = await withDeadline(
+        deadline,
+        'logql',
+        client.createPit({ index: indices, keep_alive: PIT_KEEP_ALIVE }, transportOptions(deadline)),
+      );
+      return pit.body.pit_id as string;
+    } catch (err) {
+      throw toAppError(err, 'logql');
+    }
+  }
+
+  async #closePit(pitId: string): Promise<void> {
+    await this.#o.client
+      .deletePit({ body: { pit_id: [pitId] } })
+      .catch((err: unknown) => this.#o.onCleanupError?.(err));
+  }
+
+  async #search(body: Clause): Promise<Record<string, any>> {
+    const { client, deadline } = this.#o;
+    try {
+      this.searches++;
+      const res = await withDeadline(
+        deadline,
+        'logql',
+        client.search({ body, ...storeTimeoutParams(deadline) }, transportOptions(deadline)),
+      );
+      return res.body as Record<string, any>;
+    } catch (err) {
+      throw toAppError(err, 'logql');
+    }
+  }
+
+  async *select(req: SelectRequest): AsyncIterable<StoreEntry> {
+    const pageSize = this.#o.pageSize ?? LOGQL_PAGE_SIZE;
+    const tests: { name: string; test: ValueTest }[] = req.matchers.map((m: Matcher) => ({
+      name: m.name,
+      test: compileMatcher(m),
+    }));
+    const release = this.#acquire();
+    try {
+      let pitId = await this.#openPit();
+      if (pitId === undefined) return;
       try {
         const query = compileSelect(req, this.#o.scope);
         const order = req.direction === 'backward' ? 'desc' : 'asc';
-        let after: unknown[] | undefined;
+        // search_after from the record's own timestamp string and id, never from `hits.sort`:
+        // the nanosecond sort value of a date_nanos field exceeds 2^53 and JSON.parse rounds it.
+        let after: [string, string] | undefined = req.after ? [formatNanos(req.after.tsNs), req.after.id] : undefined;
         for (;;) {
           if (req.signal?.aborted) return;
           const body: Clause = {
@@ -158,35 +248,138 @@ export class OpenSearchLogStore implements LogStore {
             pit: { id: pitId, keep_alive: PIT_KEEP_ALIVE },
             ...(after ? { search_after: after } : {}),
           };
-          let res;
-          try {
-            this.searches++;
-            res = await withDeadline(
-              deadline,
-              'logql',
-              client.search({ body, ...storeTimeoutParams(deadline) }, transportOptions(deadline)),
-            );
-          } catch (err) {
-            throw toAppError(err, 'logql');
-          }
-          if (typeof res.body.pit_id === 'string') pitId = res.body.pit_id;
-          const hits = res.body.hits.hits as Array<{ _source: LogRecord; sort: unknown[] }>;
+          const res = await this.#search(body);
+          if (typeof res.pit_id === 'string') pitId = res.pit_id;
+          const hits = res.hits.hits as Array<{ _source: LogRecord }>;
+          this.hitsRead += hits.length;
           for (const h of hits) {
             const r = h._source;
             const { labels, structuredMetadata } = lokiStreamOf(r);
             if (!tests.every((t) => t.test(labels[t.name] ?? ''))) continue;
             const tsNs = parseRfc3339Nanos(r.timestamp);
             if (tsNs === undefined) continue;
-            yield { tsNs, line: r.message, labels, meta: structuredMetadata };
+            yield { tsNs, position: { tsNs, id: r.id }, line: r.message, labels, meta: structuredMetadata };
           }
           if (hits.length < pageSize) return;
-          after = hits[hits.length - 1]!.sort;
+          const lastHit = hits[hits.length - 1]!._source;
+          after = [lastHit.timestamp, lastHit.id];
         }
       } finally {
-        await client.deletePit({ body: { pit_id: [pitId] } }).catch((err: unknown) => this.#o.onCleanupError?.(err));
+        await this.#closePit(pitId);
       }
     } finally {
       release();
     }
   }
+
+  /**
+   * Metric push-down (metric-push-down.ts): two composite aggregations over one point in
+   * time — every record in the span by (group labels, grid bucket), and the records exactly
+   * at a window edge by the same keys — folded into per-window totals. Undefined when the
+   * request cannot be answered exactly (superset matchers, widened literals, too fine a
+   * grid) or would exceed `maxSeries`.
+   */
+  async aggregateWindows(req: WindowAggregateRequest): Promise<WindowAggregateResult | undefined> {
+    const grid = windowGrid(req.endsNs, req.rangeNs);
+    if (!grid || grid.edgesNs.length > EDGE_TERMS_PER_SEARCH * MAX_EDGE_SEARCHES) return undefined;
+    const query = compileWindowQuery(req, grid.fromNs, grid.toNs, this.#o.scope);
+    if (!query) return undefined;
+    const sources: Clause[] = [
+      ...req.groupBy.map((g) => ({ [g]: { terms: { field: g, missing_bucket: true } } })),
+      {
+        t: {
+          date_histogram: { field: 'timestamp', fixed_interval: `${grid.intervalMs}ms`, offset: `+${grid.offsetMs}ms` },
+        },
+      },
+    ];
+    const sub: Clause | undefined = req.bytes
+      ? { bytes: { sum: { script: { lang: 'painless', source: UTF8_BYTES_SCRIPT } } } }
+      : undefined;
+    const series = new Map<string, { labels: [string, string][]; raw: Buckets; edges: Buckets }>();
+    const release = this.#acquire();
+    try {
+      let pitId = await this.#openPit();
+      if (pitId === undefined) return { series: [] };
+      try {
+        // Records exactly on an edge, by `terms` on the timestamp in chunks: OpenSearch
+        // expands each date term into ~3 clauses against a limit of 1024 (max_clause_count).
+        const parts: Array<{ part: 'raw' | 'edges'; bool: { filter: Clause[]; must_not: Clause[] } }> = [
+          { part: 'raw', bool: query },
+        ];
+        for (let i = 0; i < grid.edgesNs.length; i += EDGE_TERMS_PER_SEARCH) {
+          const chunk = grid.edgesNs.slice(i, i + EDGE_TERMS_PER_SEARCH).map(formatNanos);
+          parts.push({
+            part: 'edges',
+            bool: { filter: [...query.filter, { terms: { timestamp: chunk } }], must_not: query.must_not },
+          });
+        }
+        for (const { part, bool } of parts) {
+          let afterKey: Record<string, unknown> | undefined;
+          for (;;) {
+            if (req.signal?.aborted) return undefined;
+            const res = await this.#search({
+              size: 0,
+              track_total_hits: false,
+              query: { bool },
+              aggs: {
+                w: {
+                  composite: { size: COMPOSITE_PAGE, sources, ...(afterKey ? { after: afterKey } : {}) },
+                  ...(sub ? { aggs: sub } : {}),
+                },
+              },
+              pit: { id: pitId, keep_alive: PIT_KEEP_ALIVE },
+            });
+            if (typeof res.pit_id === 'string') pitId = res.pit_id;
+            const agg = res.aggregations?.w as
+              | {
+                  after_key?: Record<string, unknown>;
+                  buckets: Array<{ key: Record<string, unknown>; doc_count: number; bytes?: { value: number } }>;
+                }
+              | undefined;
+            const buckets = agg?.buckets ?? [];
+            for (const b of buckets) {
+              const labels = groupLabels(req.groupBy, b.key);
+              const key = labelsKey(labels);
+              let s = series.get(key);
+              if (!s) {
+                if (series.size >= req.maxSeries) return undefined;
+                series.set(key, (s = { labels, raw: new Map(), edges: new Map() }));
+              }
+              const map = part === 'raw' ? s.raw : s.edges;
+              const t = BigInt(b.key.t as number);
+              const prev = map.get(t) ?? { count: 0, bytes: 0 };
+              map.set(t, { count: prev.count + b.doc_count, bytes: prev.bytes + (b.bytes?.value ?? 0) });
+            }
+            if (buckets.length < COMPOSITE_PAGE || !agg?.after_key) break;
+            afterKey = agg.after_key;
+          }
+        }
+      } finally {
+        await this.#closePit(pitId);
+      }
+    } finally {
+      release();
+    }
+    return {
+      series: [...series.values()].map((s) => ({
+        labels: s.labels,
+        ...windowTotals(s.raw, s.edges, req.endsNs, req.rangeNs),
+      })),
+    };
+  }
+}
+
+/**
+ * A composite bucket's series labels, as the engine would label the records: a missing
+ * field has no label, and neither has an empty `node` (stream-labels.ts omits it).
+ */
+function groupLabels(groupBy: readonly string[], key: Record<string, unknown>): [string, string][] {
+  const out: [string, string][] = [];
+  for (const g of groupBy) {
+    const v = key[g];
+    if (v === null || v === undefined) continue;
+    if (g === 'node' && v === '') continue;
+    out.push([g, String(v)]);
+  }
+  return out;
 }

@@ -3,7 +3,9 @@
  * heavy rate class. The engine (logql/) runs over the OpenSearch store with the token's
  * scope inside every store query. Answers the product envelope: `result_type` (`streams`,
  * `matrix`, `vector`, `scalar`), `result`, `stats`, and for log queries `has_more` /
- * `next_cursor` (the next page ends — or, forward, starts — past the last entry returned).
+ * `next_cursor` (the store position — timestamp and record id — of the last entry returned:
+ * the next page resumes strictly past it, so lines sharing one nanosecond across a page
+ * boundary are neither skipped nor repeated).
  * Parse errors are 400 `invalid_request` with `details: [{ line, col }]`; a query past the
  * engine's memory bounds is 422 `query_limit_exceeded` (run-logql.ts).
  */
@@ -15,6 +17,7 @@ import { resolveWindow } from '../../http/time-window.ts';
 import { decodeCursor, encodeCursor, filterDigest } from '../../http/cursor.ts';
 import { runLogqlRequest, type LogqlRunOptions } from './run-logql.ts';
 import { resultJson } from './result-json.ts';
+import type { StorePosition } from '../../logql/store.ts';
 
 export type LogqlRoutesOptions = LogqlRunOptions;
 
@@ -61,11 +64,14 @@ export function parseStepNs(step: string | number): bigint {
   return total;
 }
 
-const isPosition = (p: unknown): p is { b: string } =>
+/** A log-query cursor's position: `b` the last entry's timestamp (ns), `id` its record id (tie-breaker). */
+const isPosition = (p: unknown): p is { b: string; id: string } =>
   typeof p === 'object' &&
   p !== null &&
   typeof (p as { b?: unknown }).b === 'string' &&
-  /^\d{1,19}$/.test((p as { b: string }).b);
+  /^\d{1,19}$/.test((p as { b: string }).b) &&
+  typeof (p as { id?: unknown }).id === 'string' &&
+  (p as { id: string }).id.length <= 128;
 
 export const logqlRoutes: FastifyPluginAsyncTypebox<LogqlRoutesOptions> = async (app, opts) => {
   app.post(
@@ -86,11 +92,14 @@ export const logqlRoutes: FastifyPluginAsyncTypebox<LogqlRoutesOptions> = async 
       const stepNs = b.step === undefined ? 0n : parseStepNs(b.step);
       const digest = filterDigest({ q: b.query, scope, ...window, direction, stepNs, limit });
       let { startNs, endNs } = window;
+      let after: StorePosition | undefined;
       if (b.cursor !== undefined) {
         const pos = decodeCursor(b.cursor, 'logql', digest, isPosition);
-        // Backward pages end before the last entry returned; forward pages start after it.
-        if (direction === 'backward') endNs = BigInt(pos.b);
-        else startNs = BigInt(pos.b);
+        // The window narrows to the last entry's nanosecond (inclusive); `after` skips what
+        // the earlier pages returned at that nanosecond.
+        after = { tsNs: BigInt(pos.b), id: pos.id };
+        if (direction === 'backward') endNs = after.tsNs + 1n < endNs ? after.tsNs + 1n : endNs;
+        else startNs = after.tsNs > startNs ? after.tsNs : startNs;
       }
       const { result, searches, timeMs } = await runLogqlRequest(request, reply, opts, b.query, {
         startNs,
@@ -98,6 +107,7 @@ export const logqlRoutes: FastifyPluginAsyncTypebox<LogqlRoutesOptions> = async 
         stepNs,
         limit,
         direction,
+        ...(after ? { after } : {}),
       });
       const body: Record<string, unknown> = {
         result_type: result.type,
@@ -107,22 +117,19 @@ export const logqlRoutes: FastifyPluginAsyncTypebox<LogqlRoutesOptions> = async 
           bytes_scanned: result.stats.bytesScanned,
           lines_processed: result.stats.entriesProcessed,
           store_searches: searches,
+          /** Range aggregations answered by OpenSearch aggregations instead of reading lines. */
+          pushed_down: result.stats.pushedDown,
           time_ms: Math.round(timeMs),
         },
       };
       if (result.type === 'streams') {
         let returned = 0;
-        let edge: bigint | undefined;
-        for (const s of result.streams)
-          for (const e of s.entries) {
-            returned++;
-            if (edge === undefined || (direction === 'backward' ? e.tsNs < edge : e.tsNs > edge)) edge = e.tsNs;
-          }
-        const hasMore = returned >= limit && edge !== undefined;
+        for (const s of result.streams) returned += s.entries.length;
+        const last = result.last;
+        const hasMore = returned >= limit && last !== undefined;
         body.has_more = hasMore;
-        body.next_cursor = hasMore
-          ? encodeCursor('logql', digest, { b: (direction === 'backward' ? edge! : edge! + 1n).toString() })
-          : null;
+        body.next_cursor =
+          hasMore && last ? encodeCursor('logql', digest, { b: last.tsNs.toString(), id: last.id }) : null;
       }
       return body;
     },

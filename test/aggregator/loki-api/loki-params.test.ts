@@ -114,7 +114,7 @@ t.test('sample times are whole ms printed as seconds; values as Go prints them',
     type: 'vector',
     tNs: 1_796_177_212_186_000_000n,
     samples: [{ labels: [], key: '', value: 2, labelsMap: {} }],
-    stats: { entriesScanned: 0, bytesScanned: 0, entriesProcessed: 0 },
+    stats: { entriesScanned: 0, bytesScanned: 0, entriesProcessed: 0, pushedDown: 0 },
   });
   t.equal(JSON.stringify(vector), '[{"metric":{},"value":[1796177212.186,"2"]}]');
 });
