@@ -5,7 +5,7 @@
  * (from the archive catalog) and `GET /storage/info`. Registers the archive job type on
  * `app.jobs`. Validation is archive/policy-validation.ts; the routes hold no store logic.
  *
- * Not here yet: `GET /s3/content` and restore (see the README's archive section).
+ * `GET /s3/content` reads archived records back (archive/archive-content.ts).
  */
 import { randomUUID } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
@@ -26,6 +26,20 @@ import { createS3Client, SdkArchiveBucket, type ArchiveBucket } from '../../arch
 import { ARCHIVE_JOB_TYPE, archiveJobHandler } from '../../jobs/archive-job.ts';
 import { archiveStats, listArchiveObjects } from '../../archive/catalog-queries.ts';
 import { storageInfo } from '../../archive/storage-info.ts';
+import {
+  candidateObjects,
+  contentNdjson,
+  contentPage,
+  decodeContentCursor,
+  encodeContentCursor,
+  type ContentQuery,
+} from '../../archive/archive-content.ts';
+import { Levels, LogRecordSchema } from '../../../shared/record.ts';
+import { formatNanos, nowNanos, parseTimeParam, InvalidTimeError } from '../../../shared/time.ts';
+import { checkWithinScope, list, scopeOf } from '../../http/scope.ts';
+import { invalidRequest } from '../../errors.ts';
+import { Readable } from 'node:stream';
+import { NDJSON, wantsNdjson } from '../logs/export.ts';
 
 const errors = {
   400: ErrorEnvelopeSchema,
@@ -275,6 +289,181 @@ export const archiveRoutes: FastifyPluginAsyncTypebox<ArchiveRoutesOptions> = as
         objects: page.items as unknown as Array<Record<string, unknown>>,
         has_more: page.has_more,
         next_cursor: page.next_cursor,
+      };
+    },
+  );
+
+  const Name = (description: string) => Type.Optional(Type.String({ minLength: 1, maxLength: 253, description }));
+  app.get(
+    '/s3/content',
+    {
+      config: { auth: 'archive', heavyWhen: (request) => wantsNdjson(request) },
+      schema: {
+        summary:
+          'Archived log records read back from S3 (the filters and page shape of `GET /`, or one object by `key`)',
+        description:
+          'Reads the archive objects the catalog selects (scope, cluster, namespace, time overlap, or `key`), decompressed, and filters every record. ' +
+          'Without `start`/`end` the whole archive is in the window. A request whose objects store more than the configured scan bound is a 400 (`window_too_large`). ' +
+          'With `Accept: application/x-ndjson` every match is streamed, object by object in key order (limit and cursor ignored; `max` caps it).',
+        tags: ['archive'],
+        querystring: Type.Object(
+          {
+            key: Type.Optional(
+              Type.String({
+                minLength: 1,
+                maxLength: 1024,
+                description: 'One archived object (a key from `/s3/metadata`).',
+              }),
+            ),
+            cluster: Name('Cluster id (comma-separated for several).'),
+            namespace: Name('Namespace (comma-separated for several).'),
+            pod: Name('Pod name (comma-separated for several).'),
+            container: Name('Container name (comma-separated for several).'),
+            stream: Type.Optional(Type.Union([Type.Literal('stdout'), Type.Literal('stderr')])),
+            level: Type.Optional(Type.String({ maxLength: 200, description: 'Level, comma-separated for several.' })),
+            q: Type.Optional(
+              Type.String({
+                minLength: 1,
+                maxLength: 1000,
+                description: 'Text the message contains (case-insensitive).',
+              }),
+            ),
+            start: Type.Optional(
+              Type.String({
+                minLength: 1,
+                maxLength: 64,
+                description: 'RFC 3339, epoch s/ms/ns or `now-30d`. Default: open.',
+              }),
+            ),
+            end: Type.Optional(
+              Type.String({
+                minLength: 1,
+                maxLength: 64,
+                description: 'RFC 3339, epoch s/ms/ns or `now`. Default: open.',
+              }),
+            ),
+            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
+            cursor: Type.Optional(Type.String({ maxLength: 2000 })),
+            direction: Type.Optional(
+              Type.Union([Type.Literal('backward'), Type.Literal('forward')], {
+                default: 'backward',
+                description: 'backward = newest first.',
+              }),
+            ),
+            max: Type.Optional(
+              Type.Integer({
+                minimum: 1,
+                maximum: 100_000_000,
+                description: 'NDJSON only: stop after this many records.',
+              }),
+            ),
+          },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object({
+            logs: Type.Array(LogRecordSchema),
+            total: Type.Integer({ description: 'Matching records in the objects read (exact).' }),
+            total_relation: Type.Literal('eq'),
+            has_more: Type.Boolean(),
+            next_cursor: Type.Union([Type.String(), Type.Null()]),
+            took_ms: Type.Integer(),
+            scanned_objects: Type.Integer(),
+            scanned_bytes: Type.Integer({ description: 'Stored bytes read from S3.' }),
+          }),
+          ...errors,
+        },
+      },
+    },
+    async (request, reply) => {
+      const began = Date.now();
+      const p = request.query;
+      const scope = scopeOf(request.principal);
+      const clusters = list(p.cluster);
+      const namespaces = list(p.namespace);
+      checkWithinScope(scope, clusters, namespaces);
+      const levels = list(p.level);
+      const badLevel = levels?.find((l) => !(Levels as readonly string[]).includes(l));
+      if (badLevel) throw invalidRequest(`level: unknown level "${badLevel}"; use ${Levels.join(', ')}`);
+      const now = nowNanos();
+      const time = (v: string | undefined, name: string) => {
+        if (v === undefined) return null;
+        try {
+          return formatNanos(parseTimeParam(v, now));
+        } catch (err) {
+          if (err instanceof InvalidTimeError) throw invalidRequest(`${name}: ${err.message}`);
+          throw err;
+        }
+      };
+      let startTs = time(p.start, 'start');
+      let endTs = time(p.end, 'end');
+      if (startTs !== null && endTs !== null && endTs < startTs) throw invalidRequest('`end` is before `start`');
+      const direction = p.direction ?? 'backward';
+      const filters = {
+        key: p.key,
+        clusters,
+        namespaces,
+        pods: list(p.pod),
+        containers: list(p.container),
+        levels,
+        streams: p.stream ? [p.stream] : undefined,
+        q: p.q,
+        scopeClusters: scope.clusters,
+        scopeNamespaces: scope.namespaces,
+        direction,
+      };
+      const digest = filterDigest({ ...filters, start: p.start, end: p.end });
+      let after: ContentQuery['after'];
+      if (p.cursor !== undefined && !wantsNdjson(request)) {
+        const c = decodeContentCursor(p.cursor, digest);
+        ({ after, startTs, endTs } = { after: c.after, startTs: c.startTs, endTs: c.endTs });
+      }
+      const query: ContentQuery = { ...filters, startTs, endTs, limit: p.limit ?? DEFAULT_LIMIT, after };
+      const controller = new AbortController();
+      reply.raw.once('close', () => {
+        if (!reply.raw.writableFinished)
+          controller.abort(new AppError('AGG_ERR_CLIENT_CLOSED', 'the client closed the connection'));
+      });
+      const deps = {
+        client: app.opensearch,
+        catalog,
+        bucket,
+        maxScanBytes: opts.s3.contentMaxScanBytes,
+        signal: controller.signal,
+      };
+      if (p.key !== undefined) {
+        // One object: 404 when the archive has no such object, 403 when it is outside the token's scope.
+        const [any] = await candidateObjects(deps, {
+          ...query,
+          scopeClusters: null,
+          scopeNamespaces: null,
+          clusters: undefined,
+          namespaces: undefined,
+          startTs: null,
+          endTs: null,
+          after: undefined,
+        });
+        if (!any) throw new AppError('AGG_ERR_NOT_FOUND', `no archived object with key "${p.key}"`);
+        checkWithinScope(scope, [any.cluster], [any.namespace]);
+      }
+      if (wantsNdjson(request)) {
+        const objects = await candidateObjects(deps, query);
+        const body = Readable.from(contentNdjson(deps, objects, query, p.max), { objectMode: false });
+        body.on('error', (err) => request.log.error({ err }, 's3 content export aborted'));
+        reply.header('content-type', `${NDJSON}; charset=utf-8`);
+        reply.header('cache-control', 'no-store');
+        return reply.send(body as never);
+      }
+      const page = await contentPage(deps, query);
+      return {
+        logs: page.logs,
+        total: page.total,
+        total_relation: 'eq' as const,
+        has_more: page.has_more,
+        next_cursor: page.last ? encodeContentCursor(page.last, { ...query, startTs, endTs }, digest) : null,
+        took_ms: Date.now() - began,
+        scanned_objects: page.scanned_objects,
+        scanned_bytes: page.scanned_bytes,
       };
     },
   );
