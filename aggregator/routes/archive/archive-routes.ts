@@ -24,6 +24,8 @@ import { assertPolicyUsable, parsePolicyInput } from '../../archive/policy-valid
 import { ArchiveCatalog } from '../../archive/archive-catalog.ts';
 import { createS3Client, SdkArchiveBucket, type ArchiveBucket } from '../../archive/s3-bucket.ts';
 import { ARCHIVE_JOB_TYPE, archiveJobHandler } from '../../jobs/archive-job.ts';
+import { RESTORE_JOB_TYPE, restoreJobHandler } from '../../jobs/restore-job.ts';
+import { removeRestored } from '../../archive/restore-archive.ts';
 import { archiveStats, listArchiveObjects } from '../../archive/catalog-queries.ts';
 import { storageInfo } from '../../archive/storage-info.ts';
 import {
@@ -39,6 +41,8 @@ import { formatNanos, nowNanos, parseTimeParam, InvalidTimeError } from '../../.
 import { checkWithinScope, list, scopeOf } from '../../http/scope.ts';
 import { invalidRequest } from '../../errors.ts';
 import { Readable } from 'node:stream';
+import { CLUSTER_ID_PATTERN } from '../../store/log-indices.ts';
+import { toAppError } from '../../store/opensearch.ts';
 import { NDJSON, wantsNdjson } from '../logs/export.ts';
 
 const errors = {
@@ -80,6 +84,7 @@ export const archiveRoutes: FastifyPluginAsyncTypebox<ArchiveRoutesOptions> = as
   const catalog = new ArchiveCatalog(app.opensearch, indexPrefix);
   const getPolicy = async (id: string) => (await policies.get(id))?.doc;
   app.jobs.register(archiveJobHandler({ client: app.opensearch, indexPrefix, bucket, policy: getPolicy, catalog }));
+  app.jobs.register(restoreJobHandler({ client: app.opensearch, indexPrefix, catalog, bucket }));
   const usable = (p: ArchivePolicy | ReturnType<typeof parsePolicyInput>) =>
     assertPolicyUsable(p, { bucket, client: app.opensearch, indexPrefix });
 
@@ -208,16 +213,125 @@ export const archiveRoutes: FastifyPluginAsyncTypebox<ArchiveRoutesOptions> = as
     },
   );
 
+  const RestoreRange = {
+    cluster: Type.String({ pattern: CLUSTER_ID_PATTERN, description: 'Cluster id.' }),
+    start: Type.String({ minLength: 1, maxLength: 64, description: 'RFC 3339, epoch s/ms/ns or `now-30d`.' }),
+    end: Type.String({ minLength: 1, maxLength: 64, description: 'RFC 3339, epoch s/ms/ns or `now`.' }),
+  };
+  /** The range of a restore request, within the caller's scope (a restricted token restores only its namespaces). */
+  const restoreRange = (
+    principal: Parameters<typeof scopeOf>[0],
+    q: { cluster: string; namespaces?: string[] | undefined; start: string; end: string },
+  ) => {
+    const scope = scopeOf(principal);
+    const namespaces = q.namespaces && q.namespaces.length > 0 ? q.namespaces : undefined;
+    checkWithinScope(scope, [q.cluster], namespaces, 'restore');
+    const now = nowNanos();
+    let startNs: bigint;
+    let endNs: bigint;
+    try {
+      startNs = parseTimeParam(q.start, now);
+      endNs = parseTimeParam(q.end, now);
+    } catch (err) {
+      if (err instanceof InvalidTimeError) throw invalidRequest(err.message);
+      throw err;
+    }
+    if (endNs < startNs) throw invalidRequest('`end` is before `start`');
+    return {
+      cluster: q.cluster,
+      namespaces: namespaces ?? (scope.namespaces ? [...scope.namespaces] : []),
+      startTs: formatNanos(startNs),
+      endTs: formatNanos(endNs),
+    };
+  };
+
+  app.post(
+    '/archive/restore',
+    {
+      config: { auth: 'archive', heavy: true },
+      schema: {
+        summary: 'Restore an archived range (cluster, namespaces, time range) into the store, as a job',
+        description:
+          'Records come back into `<prefix>-<cluster>-YYYY.MM.DD-restored`, visible to `GET /`, `/search` and LogQL. ' +
+          'Idempotent by record id: a second restore of the same range stores nothing twice, and records still in their original day index are not copied. ' +
+          'Follow the job with `GET /archive/jobs?id=`; remove the records with `DELETE /archive/restore`.',
+        tags: ['archive'],
+        body: Type.Object(
+          {
+            ...RestoreRange,
+            namespaces: Type.Optional(
+              Type.Array(Type.String({ minLength: 1, maxLength: 253 }), {
+                maxItems: 500,
+                description: 'Empty or absent = all.',
+              }),
+            ),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 202: Type.Object({ job_id: Type.String(), status: Type.String() }), ...errors },
+      },
+    },
+    async (request, reply) => {
+      const r = restoreRange(request.principal, request.body);
+      const job = await app.jobs.submit(RESTORE_JOB_TYPE, {
+        cluster: r.cluster,
+        namespaces: r.namespaces,
+        start: r.startTs,
+        end: r.endTs,
+      });
+      return reply.code(202).send({ job_id: job.id, status: job.doc.status });
+    },
+  );
+
+  app.delete(
+    '/archive/restore',
+    {
+      config: { auth: 'archive' },
+      schema: {
+        summary: 'Remove restored records of a range (the original day indices are never touched)',
+        tags: ['archive'],
+        querystring: Type.Object(
+          {
+            ...RestoreRange,
+            namespace: Type.Optional(
+              Type.String({ minLength: 1, maxLength: 2000, description: 'Comma-separated; absent = all.' }),
+            ),
+          },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object({ deleted: Type.Integer({ description: 'Restored records removed.' }) }),
+          ...errors,
+        },
+      },
+    },
+    async (request) => {
+      const q = request.query;
+      const r = restoreRange(request.principal, { ...q, namespaces: list(q.namespace) });
+      try {
+        return { deleted: await removeRestored(app.opensearch, indexPrefix, r) };
+      } catch (err) {
+        throw toAppError(err, 'remove restored records');
+      }
+    },
+  );
+
   app.get(
     '/archive/jobs',
     {
       config: { auth: 'archive' },
       schema: {
-        summary: 'List archive jobs (filter by policy and status; one by `?id=`)',
+        summary: 'List archive and restore jobs (filter by type, policy and status; one by `?id=`)',
         tags: ['archive'],
         querystring: Type.Object(
           {
             id: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+            type: Type.Optional(
+              Type.Enum([ARCHIVE_JOB_TYPE, RESTORE_JOB_TYPE], {
+                default: ARCHIVE_JOB_TYPE,
+                description: 'Archive runs or restores (`?id=` finds either).',
+              }),
+            ),
             policy_id: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
             status: Type.Optional(Type.Enum(['pending', 'running', 'succeeded', 'failed', 'cancelled'])),
             ...PagingQueryProperties,
@@ -234,13 +348,13 @@ export const archiveRoutes: FastifyPluginAsyncTypebox<ArchiveRoutesOptions> = as
       const q = request.query;
       if (q.id) {
         const one = await app.jobs.get(q.id);
-        if (!one || one.doc.type !== ARCHIVE_JOB_TYPE)
+        if (!one || (one.doc.type !== ARCHIVE_JOB_TYPE && one.doc.type !== RESTORE_JOB_TYPE))
           throw new AppError('AGG_ERR_NOT_FOUND', `archive job "${q.id}" does not exist`);
         return { jobs: [one.doc], has_more: false, next_cursor: null };
       }
       // The policy filter is applied to the page (params are not indexed by the runner).
       const page = await app.jobs.list({
-        type: ARCHIVE_JOB_TYPE,
+        type: q.type ?? ARCHIVE_JOB_TYPE,
         ...(q.status ? { status: q.status } : {}),
         limit: q.limit ?? DEFAULT_LIMIT,
         ...(q.cursor ? { cursor: q.cursor } : {}),
