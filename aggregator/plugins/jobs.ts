@@ -18,6 +18,8 @@ declare module 'fastify' {
     readonly jobs: JobRunner;
     /** Starts claiming jobs and the schedules (retention); idempotent. */
     startJobs(): void;
+    /** Registers a schedule of a later area (e.g. archive policies) to start with `startJobs()`. */
+    onStartJobs(start: () => void): void;
   }
 }
 
@@ -49,12 +51,18 @@ export const jobsPlugin = fp(
       }),
     );
     let started = false;
+    const starters: Array<() => void> = [];
     app.decorate('jobs', runner);
+    app.decorate('onStartJobs', (start: () => void) => {
+      if (started) start();
+      else starters.push(start);
+    });
     app.decorate('startJobs', () => {
       if (started) return;
       started = true;
       runner.start();
       runner.every(RETENTION_JOB, { retention_days: opts.retentionDays }, opts.retentionIntervalMs);
+      for (const start of starters) start();
     });
     app.addHook('onClose', async () => runner.stop());
   },

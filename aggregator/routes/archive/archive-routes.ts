@@ -26,6 +26,7 @@ import { createS3Client, SdkArchiveBucket, type ArchiveBucket } from '../../arch
 import { ARCHIVE_JOB_TYPE, archiveJobHandler } from '../../jobs/archive-job.ts';
 import { RESTORE_JOB_TYPE, restoreJobHandler } from '../../jobs/restore-job.ts';
 import { removeRestored } from '../../archive/restore-archive.ts';
+import { ArchiveScheduler } from '../../jobs/archive-schedule.ts';
 import { archiveStats, listArchiveObjects } from '../../archive/catalog-queries.ts';
 import { storageInfo } from '../../archive/storage-info.ts';
 import {
@@ -85,6 +86,25 @@ export const archiveRoutes: FastifyPluginAsyncTypebox<ArchiveRoutesOptions> = as
   const getPolicy = async (id: string) => (await policies.get(id))?.doc;
   app.jobs.register(archiveJobHandler({ client: app.opensearch, indexPrefix, bucket, policy: getPolicy, catalog }));
   app.jobs.register(restoreJobHandler({ client: app.opensearch, indexPrefix, catalog, bucket }));
+  const allPolicies = async () => {
+    const out: ArchivePolicy[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await policies.list({ limit: 1000, digest: filterDigest({}), ...(cursor ? { cursor } : {}) });
+      out.push(...page.items.map((p) => p.doc));
+      cursor = page.next_cursor ?? undefined;
+    } while (cursor);
+    return out;
+  };
+  const scheduler = new ArchiveScheduler({
+    submit: (type, params, o) => app.jobs.submit(type, params, o),
+    get: (id) => app.jobs.get(id),
+    policies: allPolicies,
+    tickMs: opts.s3.scheduleTickMs,
+    log: app.log,
+  });
+  app.onStartJobs(() => scheduler.start());
+  app.addHook('onClose', async () => scheduler.stop());
   const usable = (p: ArchivePolicy | ReturnType<typeof parsePolicyInput>) =>
     assertPolicyUsable(p, { bucket, client: app.opensearch, indexPrefix });
 
