@@ -27,6 +27,7 @@ import { ARCHIVE_JOB_TYPE, archiveJobHandler } from '../../jobs/archive-job.ts';
 import { RESTORE_JOB_TYPE, restoreJobHandler } from '../../jobs/restore-job.ts';
 import { removeRestored } from '../../archive/restore-archive.ts';
 import { ArchiveScheduler } from '../../jobs/archive-schedule.ts';
+import { archiveRetentionGuard } from '../../archive/retention-guard.ts';
 import { archiveStats, listArchiveObjects } from '../../archive/catalog-queries.ts';
 import { storageInfo } from '../../archive/storage-info.ts';
 import {
@@ -104,6 +105,7 @@ export const archiveRoutes: FastifyPluginAsyncTypebox<ArchiveRoutesOptions> = as
     log: app.log,
   });
   app.onStartJobs(() => scheduler.start());
+  app.addRetentionGuard(archiveRetentionGuard({ client: app.opensearch, catalog, policies: allPolicies }));
   app.addHook('onClose', async () => scheduler.stop());
   const usable = (p: ArchivePolicy | ReturnType<typeof parsePolicyInput>) =>
     assertPolicyUsable(p, { bucket, client: app.opensearch, indexPrefix });
