@@ -198,6 +198,10 @@ export interface AggregatorConfig {
     readonly s3ForcePathStyle: boolean;
     /** Per-request timeout of S3 calls, ms. Env `S3_REQUEST_TIMEOUT_MS`. Default 30000. */
     readonly s3RequestTimeoutMs: number;
+    /** Stored (compressed) bytes one `GET /s3/content` request may read; more is a 400 asking for narrower filters. Env `K8S_LOGS_ARCHIVE_CONTENT_MAX_SCAN_BYTES`. Default 268435456 (256 MiB). */
+    readonly contentMaxScanBytes: number;
+    /** How often each replica looks for archive policies due a scheduled run, ms. Env `K8S_LOGS_ARCHIVE_SCHEDULE_TICK_MS`. Default 60000. */
+    readonly scheduleTickMs: number;
   };
 }
 
@@ -369,6 +373,8 @@ export function loadConfig(argv: string[], env: Source): AggregatorConfig {
       s3SecretAccessKey: env['S3_SECRET_ACCESS_KEY'] || undefined,
       s3ForcePathStyle: (env['S3_FORCE_PATH_STYLE'] ?? (env['S3_ENDPOINT'] ? 'true' : 'false')) === 'true',
       s3RequestTimeoutMs: int(env['S3_REQUEST_TIMEOUT_MS'] ?? '30000', 'S3_REQUEST_TIMEOUT_MS', 100, 600_000),
+      contentMaxScanBytes: int(env['K8S_LOGS_ARCHIVE_CONTENT_MAX_SCAN_BYTES'] ?? String(256 * 1024 * 1024), 'K8S_LOGS_ARCHIVE_CONTENT_MAX_SCAN_BYTES', 1024, 1024 ** 4),
+      scheduleTickMs: int(env['K8S_LOGS_ARCHIVE_SCHEDULE_TICK_MS'] ?? '60000', 'K8S_LOGS_ARCHIVE_SCHEDULE_TICK_MS', 100, 3_600_000),
     },
   };
   if (problems.length > 0) throw new ConfigError(problems);

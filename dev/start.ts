@@ -89,6 +89,12 @@ try {
     // The demo cluster's API connection is registered below (POST /clusters/configs), its
     // token encrypted with this key, as in a real install.
     K8S_LOGS_CREDENTIALS_KEY: credentialsKey,
+    // Archive policies write to the local S3 server.
+    S3_ENDPOINT: s3.endpoint,
+    S3_REGION: s3.region,
+    S3_ACCESS_KEY_ID: s3.accessKeyId,
+    S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
+    S3_FORCE_PATH_STYLE: 'true',
   }));
   const app = await buildApp(config);
   stops.push(() => app.close());
@@ -153,6 +159,7 @@ try {
     }),
   );
   stops.push(() => agent.stop(5000));
+  const archiveLine = await ensureDemoArchivePolicy(apiUrl, adminToken);
 
   process.stdout.write(`
 k8s-logs is running.
@@ -168,6 +175,9 @@ Try:
   curl -s -H 'Authorization: Bearer ${adminToken}' '${apiUrl}/v1/k8s/logs/?namespace=shop&limit=5'
   curl -s -H 'Authorization: Bearer ${adminToken}' '${apiUrl}/v1/k8s/logs/clusters/status'
 
+  curl -s -H 'Authorization: Bearer ${adminToken}' '${apiUrl}/v1/k8s/logs/archive/policies'
+
+Archive: ${archiveLine}
 Cluster "${CLUSTER}": ${await clusterStatusLine(apiUrl, adminToken)}
 Pods: ${pods.map((p) => `${p.namespace}/${p.name}`).join(', ')}
 Ctrl-C stops everything; data stays in .data/.
@@ -175,6 +185,41 @@ Ctrl-C stops everything; data stays in .data/.
 } catch (err) {
   say(`failed to start: ${(err as Error).stack ?? String(err)}`);
   await shutdown(1);
+}
+
+/**
+ * The demo archive policy (`demo`, bucket k8s-logs-archive): created once the first records
+ * are in the store (a policy that would archive nothing is refused), kept across starts.
+ * Days are archived once a day old; the store keeps them (no delete after archiving).
+ */
+async function ensureDemoArchivePolicy(apiUrl: string, adminToken: string): Promise<string> {
+  const headers = { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' };
+  const api = `${apiUrl}/v1/k8s/logs`;
+  const listed = await fetch(`${api}/archive/policies?limit=1000`, { headers });
+  if (listed.status !== 200) return `policies unavailable (${listed.status})`;
+  const existing = ((await listed.json()) as { policies: Array<{ id: string; name: string }> }).policies.find((p) => p.name === 'demo');
+  if (existing) return `policy "demo" (${existing.id}), daily, bucket k8s-logs-archive`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const res = await fetch(`${api}/?cluster=${CLUSTER}&start=now-1h&limit=1`, { headers });
+    if (res.status === 200 && ((await res.json()) as { logs: unknown[] }).logs.length > 0) break;
+    if (Date.now() > deadline) return 'no records yet after 60 s: demo policy not created (restart to retry)';
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  const created = await fetch(`${api}/archive/policies`, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify({
+      name: 'demo',
+      selection: { clusters: [CLUSTER] },
+      schedule: { age_days: 1, interval_minutes: 60 },
+      destination: { bucket: 'k8s-logs-archive', prefix: 'k8s-logs' },
+      format: { compression: 'gzip' },
+      after: { delete_from_store: false, s3_retention_days: 30 },
+    }),
+  });
+  if (created.status !== 201) return `demo policy not created: ${created.status} ${await created.text()}`;
+  return `policy "demo" (${((await created.json()) as { id: string }).id}) created: hourly check, days archived once a day old`;
 }
 
 /** One line of the demo cluster's `/clusters/status` (its API connection is probed then). */

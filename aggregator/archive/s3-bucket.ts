@@ -20,6 +20,7 @@ import {
   type StorageClass,
   type ServerSideEncryption,
 } from '@aws-sdk/client-s3';
+import { Readable } from 'node:stream';
 
 export interface S3Connection {
   /** Endpoint URL; undefined = AWS's regional endpoint. */
@@ -64,6 +65,11 @@ export interface ArchiveBucket {
   put(key: string, body: Buffer, opts: PutOptions): Promise<void>;
   /** Whole object, or `range` as an HTTP range (`bytes=0-99`). Throws `not_found` when missing. */
   get(key: string, range?: string): Promise<Buffer>;
+  /**
+   * The object's bytes as a stream (one part of it in memory at a time). Throws `not_found`
+   * when missing; a failure after the first byte is an error event on the stream.
+   */
+  stream(key: string): Promise<Readable>;
   /** undefined when missing. */
   head(key: string): Promise<{ size: number; storageClass: string; metadata: Record<string, string> } | undefined>;
   list(prefix: string, continuationToken?: string): Promise<{ objects: ListedObject[]; next: string | undefined }>;
@@ -165,6 +171,17 @@ export class SdkArchiveBucket implements ArchiveBucket {
       );
       if (!res.Body) throw new S3Failure('failed', `get ${key}: no body`);
       return Buffer.from(await res.Body.transformToByteArray());
+    } catch (err) {
+      throw s3Failure(err, `get ${key}`);
+    }
+  }
+
+  async stream(key: string): Promise<Readable> {
+    try {
+      const res = await this.#s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      if (!res.Body) throw new S3Failure('failed', `get ${key}: no body`);
+      // In Node the SDK's body is an http.IncomingMessage (a Readable).
+      return res.Body instanceof Readable ? res.Body : Readable.fromWeb(res.Body.transformToWebStream() as never);
     } catch (err) {
       throw s3Failure(err, `get ${key}`);
     }

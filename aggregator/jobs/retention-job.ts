@@ -11,8 +11,10 @@
  *   happens to extend ours is left alone. Each deletion is checkpointed; a replica that
  *   resumes a run skips what is already gone (deleting a missing index is a no-op anyway).
  *
- * Not yet: DESIGN.md wants a day deleted only after its archive is verified; there is no
- * archive subsystem yet, so retention deletes by age alone.
+ * - Guards (`RetentionGuard`) may hold a due index: the archive's guard holds a day that an
+ *   enabled policy must archive first and has not yet archived (archive/retention-guard.ts).
+ *   A held index stays and is retried by the next run; a guard that fails holds too
+ *   (nothing is deleted on an error). The result lists what was held and why.
  */
 import { Type } from 'typebox';
 import type { OpenSearch } from '../store/opensearch.ts';
@@ -50,6 +52,12 @@ export const RetentionParamsSchema = Type.Object(
   { additionalProperties: false },
 );
 
+/**
+ * Asked before a due day index is deleted: a reason to keep it for now, or undefined.
+ * `day` is `YYYY-MM-DD`. Must not delete or write anything.
+ */
+export type RetentionGuard = (index: { name: string; cluster: string; day: string }) => Promise<string | undefined>;
+
 export interface RetentionHandlerOptions {
   client: OpenSearch;
   indexPrefix: string;
@@ -58,9 +66,26 @@ export interface RetentionHandlerOptions {
   onDeleted?: (index: string) => void;
   /** The run's clock (tests place it in time). Default `() => new Date()`. */
   now?: () => Date;
+  /** Guards asked before each deletion (read at every run, so later areas may add theirs). */
+  guards?: readonly RetentionGuard[];
 }
 
-/** The `retention` job type. Result: `{ deleted, failed, retention_days }`. */
+async function holdReason(guards: readonly RetentionGuard[], prefix: string, name: string): Promise<string | undefined> {
+  const parsed = parseDayIndexName(prefix, name);
+  if (!parsed) return 'not_a_day_index';
+  const target = { name, cluster: parsed.cluster, day: parsed.day.replaceAll('.', '-') };
+  for (const guard of guards) {
+    try {
+      const reason = await guard(target);
+      if (reason) return reason;
+    } catch (err) {
+      return `guard_failed: ${(err as Error).message}`.slice(0, 500);
+    }
+  }
+  return undefined;
+}
+
+/** The `retention` job type. Result: `{ deleted, failed, held, retention_days }`. */
 export function retentionHandler(o: RetentionHandlerOptions): JobHandler<typeof RetentionParamsSchema> {
   const now = o.now ?? (() => new Date());
   return {
@@ -70,10 +95,16 @@ export function retentionHandler(o: RetentionHandlerOptions): JobHandler<typeof 
       const done = ctx.progress as { deleted?: string[]; failed?: string[] } | null;
       const deleted = [...(done?.deleted ?? [])];
       const failed: string[] = [];
+      const held: Array<{ index: string; reason: string }> = [];
       const res = await o.client.indices.getAlias({ index: `${o.indexPrefix}-*`, expand_wildcards: ['open', 'closed'], allow_no_indices: true });
       const owned = ownedDayIndices(res.body as Record<string, { aliases?: Record<string, unknown> }>, o.indexPrefix);
       for (const index of indicesToDelete(owned, now(), ctx.params.retention_days, o.indexPrefix)) {
         ctx.signal.throwIfAborted();
+        const reason = await holdReason(o.guards ?? [], o.indexPrefix, index);
+        if (reason) {
+          held.push({ index, reason });
+          continue;
+        }
         try {
           await o.client.indices.delete({ index, ignore_unavailable: true });
           deleted.push(index);
@@ -86,7 +117,8 @@ export function retentionHandler(o: RetentionHandlerOptions): JobHandler<typeof 
         await ctx.checkpoint({ deleted });
       }
       if (deleted.length || failed.length) o.log.info({ deleted, failed }, 'retention: deleted expired day indices');
-      return { deleted, failed, retention_days: ctx.params.retention_days };
+      if (held.length) o.log.info({ held }, 'retention: kept expired day indices a guard still holds; next run retries');
+      return { deleted, failed, held, retention_days: ctx.params.retention_days };
     },
   };
 }

@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { JobRunner } from '../jobs/job-runner.ts';
 import { JobSchema } from '../jobs/job-schema.ts';
-import { RETENTION_JOB, retentionHandler } from '../jobs/retention-job.ts';
+import { RETENTION_JOB, retentionHandler, type RetentionGuard } from '../jobs/retention-job.ts';
 import { PluginNames } from './names.ts';
 
 declare module 'fastify' {
@@ -18,6 +18,10 @@ declare module 'fastify' {
     readonly jobs: JobRunner;
     /** Starts claiming jobs and the schedules (retention); idempotent. */
     startJobs(): void;
+    /** Registers a schedule of a later area (e.g. archive policies) to start with `startJobs()`. */
+    onStartJobs(start: () => void): void;
+    /** Adds a guard retention asks before deleting a day index (e.g. "not archived yet"). */
+    addRetentionGuard(guard: RetentionGuard): void;
   }
 }
 
@@ -40,8 +44,10 @@ export const jobsPlugin = fp(
       owner: opts.owner ?? `${hostname()}/${process.pid}/${randomBytes(4).toString('hex')}`,
       log: app.log,
     });
+    const guards: RetentionGuard[] = [];
     runner.register(
       retentionHandler({
+        guards,
         client: app.opensearch,
         indexPrefix: app.storeLayout.indexPrefix,
         log: app.log,
@@ -49,12 +55,19 @@ export const jobsPlugin = fp(
       }),
     );
     let started = false;
+    const starters: Array<() => void> = [];
     app.decorate('jobs', runner);
+    app.decorate('addRetentionGuard', (guard: RetentionGuard) => void guards.push(guard));
+    app.decorate('onStartJobs', (start: () => void) => {
+      if (started) start();
+      else starters.push(start);
+    });
     app.decorate('startJobs', () => {
       if (started) return;
       started = true;
       runner.start();
       runner.every(RETENTION_JOB, { retention_days: opts.retentionDays }, opts.retentionIntervalMs);
+      for (const start of starters) start();
     });
     app.addHook('onClose', async () => runner.stop());
   },

@@ -214,6 +214,7 @@ export function wrapBucket(inner: ArchiveBucket, over: Partial<Omit<ArchiveBucke
     bucket: inner.bucket,
     put: over.put ?? ((k, b, o) => inner.put(k, b, o)),
     get: over.get ?? ((k, r) => inner.get(k, r)),
+    stream: over.stream ?? ((k) => inner.stream(k)),
     head: over.head ?? ((k) => inner.head(k)),
     list: over.list ?? ((p, c) => inner.list(p, c)),
     delete: over.delete ?? ((k) => inner.delete(k)),

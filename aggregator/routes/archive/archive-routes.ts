@@ -5,7 +5,7 @@
  * (from the archive catalog) and `GET /storage/info`. Registers the archive job type on
  * `app.jobs`. Validation is archive/policy-validation.ts; the routes hold no store logic.
  *
- * Not here yet: `GET /s3/content` and restore (see the README's archive section).
+ * `GET /s3/content` reads archived records back (archive/archive-content.ts).
  */
 import { randomUUID } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
@@ -24,8 +24,28 @@ import { assertPolicyUsable, parsePolicyInput } from '../../archive/policy-valid
 import { ArchiveCatalog } from '../../archive/archive-catalog.ts';
 import { createS3Client, SdkArchiveBucket, type ArchiveBucket } from '../../archive/s3-bucket.ts';
 import { ARCHIVE_JOB_TYPE, archiveJobHandler } from '../../jobs/archive-job.ts';
+import { RESTORE_JOB_TYPE, restoreJobHandler } from '../../jobs/restore-job.ts';
+import { removeRestored } from '../../archive/restore-archive.ts';
+import { ArchiveScheduler } from '../../jobs/archive-schedule.ts';
+import { archiveRetentionGuard } from '../../archive/retention-guard.ts';
 import { archiveStats, listArchiveObjects } from '../../archive/catalog-queries.ts';
 import { storageInfo } from '../../archive/storage-info.ts';
+import {
+  candidateObjects,
+  contentNdjson,
+  contentPage,
+  decodeContentCursor,
+  encodeContentCursor,
+  type ContentQuery,
+} from '../../archive/archive-content.ts';
+import { Levels, LogRecordSchema } from '../../../shared/record.ts';
+import { formatNanos, nowNanos, parseTimeParam, InvalidTimeError } from '../../../shared/time.ts';
+import { checkWithinScope, list, scopeOf } from '../../http/scope.ts';
+import { invalidRequest } from '../../errors.ts';
+import { Readable } from 'node:stream';
+import { CLUSTER_ID_PATTERN } from '../../store/log-indices.ts';
+import { toAppError } from '../../store/opensearch.ts';
+import { NDJSON, wantsNdjson } from '../logs/export.ts';
 
 const errors = {
   400: ErrorEnvelopeSchema,
@@ -66,6 +86,27 @@ export const archiveRoutes: FastifyPluginAsyncTypebox<ArchiveRoutesOptions> = as
   const catalog = new ArchiveCatalog(app.opensearch, indexPrefix);
   const getPolicy = async (id: string) => (await policies.get(id))?.doc;
   app.jobs.register(archiveJobHandler({ client: app.opensearch, indexPrefix, bucket, policy: getPolicy, catalog }));
+  app.jobs.register(restoreJobHandler({ client: app.opensearch, indexPrefix, catalog, bucket }));
+  const allPolicies = async () => {
+    const out: ArchivePolicy[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await policies.list({ limit: 1000, digest: filterDigest({}), ...(cursor ? { cursor } : {}) });
+      out.push(...page.items.map((p) => p.doc));
+      cursor = page.next_cursor ?? undefined;
+    } while (cursor);
+    return out;
+  };
+  const scheduler = new ArchiveScheduler({
+    submit: (type, params, o) => app.jobs.submit(type, params, o),
+    get: (id) => app.jobs.get(id),
+    policies: allPolicies,
+    tickMs: opts.s3.scheduleTickMs,
+    log: app.log,
+  });
+  app.onStartJobs(() => scheduler.start());
+  app.addRetentionGuard(archiveRetentionGuard({ client: app.opensearch, catalog, policies: allPolicies }));
+  app.addHook('onClose', async () => scheduler.stop());
   const usable = (p: ArchivePolicy | ReturnType<typeof parsePolicyInput>) =>
     assertPolicyUsable(p, { bucket, client: app.opensearch, indexPrefix });
 
@@ -194,16 +235,125 @@ export const archiveRoutes: FastifyPluginAsyncTypebox<ArchiveRoutesOptions> = as
     },
   );
 
+  const RestoreRange = {
+    cluster: Type.String({ pattern: CLUSTER_ID_PATTERN, description: 'Cluster id.' }),
+    start: Type.String({ minLength: 1, maxLength: 64, description: 'RFC 3339, epoch s/ms/ns or `now-30d`.' }),
+    end: Type.String({ minLength: 1, maxLength: 64, description: 'RFC 3339, epoch s/ms/ns or `now`.' }),
+  };
+  /** The range of a restore request, within the caller's scope (a restricted token restores only its namespaces). */
+  const restoreRange = (
+    principal: Parameters<typeof scopeOf>[0],
+    q: { cluster: string; namespaces?: string[] | undefined; start: string; end: string },
+  ) => {
+    const scope = scopeOf(principal);
+    const namespaces = q.namespaces && q.namespaces.length > 0 ? q.namespaces : undefined;
+    checkWithinScope(scope, [q.cluster], namespaces, 'restore');
+    const now = nowNanos();
+    let startNs: bigint;
+    let endNs: bigint;
+    try {
+      startNs = parseTimeParam(q.start, now);
+      endNs = parseTimeParam(q.end, now);
+    } catch (err) {
+      if (err instanceof InvalidTimeError) throw invalidRequest(err.message);
+      throw err;
+    }
+    if (endNs < startNs) throw invalidRequest('`end` is before `start`');
+    return {
+      cluster: q.cluster,
+      namespaces: namespaces ?? (scope.namespaces ? [...scope.namespaces] : []),
+      startTs: formatNanos(startNs),
+      endTs: formatNanos(endNs),
+    };
+  };
+
+  app.post(
+    '/archive/restore',
+    {
+      config: { auth: 'archive', heavy: true },
+      schema: {
+        summary: 'Restore an archived range (cluster, namespaces, time range) into the store, as a job',
+        description:
+          'Records come back into `<prefix>-<cluster>-YYYY.MM.DD-restored`, visible to `GET /`, `/search` and LogQL. ' +
+          'Idempotent by record id: a second restore of the same range stores nothing twice, and records still in their original day index are not copied. ' +
+          'Follow the job with `GET /archive/jobs?id=`; remove the records with `DELETE /archive/restore`.',
+        tags: ['archive'],
+        body: Type.Object(
+          {
+            ...RestoreRange,
+            namespaces: Type.Optional(
+              Type.Array(Type.String({ minLength: 1, maxLength: 253 }), {
+                maxItems: 500,
+                description: 'Empty or absent = all.',
+              }),
+            ),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 202: Type.Object({ job_id: Type.String(), status: Type.String() }), ...errors },
+      },
+    },
+    async (request, reply) => {
+      const r = restoreRange(request.principal, request.body);
+      const job = await app.jobs.submit(RESTORE_JOB_TYPE, {
+        cluster: r.cluster,
+        namespaces: r.namespaces,
+        start: r.startTs,
+        end: r.endTs,
+      });
+      return reply.code(202).send({ job_id: job.id, status: job.doc.status });
+    },
+  );
+
+  app.delete(
+    '/archive/restore',
+    {
+      config: { auth: 'archive' },
+      schema: {
+        summary: 'Remove restored records of a range (the original day indices are never touched)',
+        tags: ['archive'],
+        querystring: Type.Object(
+          {
+            ...RestoreRange,
+            namespace: Type.Optional(
+              Type.String({ minLength: 1, maxLength: 2000, description: 'Comma-separated; absent = all.' }),
+            ),
+          },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object({ deleted: Type.Integer({ description: 'Restored records removed.' }) }),
+          ...errors,
+        },
+      },
+    },
+    async (request) => {
+      const q = request.query;
+      const r = restoreRange(request.principal, { ...q, namespaces: list(q.namespace) });
+      try {
+        return { deleted: await removeRestored(app.opensearch, indexPrefix, r) };
+      } catch (err) {
+        throw toAppError(err, 'remove restored records');
+      }
+    },
+  );
+
   app.get(
     '/archive/jobs',
     {
       config: { auth: 'archive' },
       schema: {
-        summary: 'List archive jobs (filter by policy and status; one by `?id=`)',
+        summary: 'List archive and restore jobs (filter by type, policy and status; one by `?id=`)',
         tags: ['archive'],
         querystring: Type.Object(
           {
             id: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+            type: Type.Optional(
+              Type.Enum([ARCHIVE_JOB_TYPE, RESTORE_JOB_TYPE], {
+                default: ARCHIVE_JOB_TYPE,
+                description: 'Archive runs or restores (`?id=` finds either).',
+              }),
+            ),
             policy_id: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
             status: Type.Optional(Type.Enum(['pending', 'running', 'succeeded', 'failed', 'cancelled'])),
             ...PagingQueryProperties,
@@ -220,13 +370,13 @@ export const archiveRoutes: FastifyPluginAsyncTypebox<ArchiveRoutesOptions> = as
       const q = request.query;
       if (q.id) {
         const one = await app.jobs.get(q.id);
-        if (!one || one.doc.type !== ARCHIVE_JOB_TYPE)
+        if (!one || (one.doc.type !== ARCHIVE_JOB_TYPE && one.doc.type !== RESTORE_JOB_TYPE))
           throw new AppError('AGG_ERR_NOT_FOUND', `archive job "${q.id}" does not exist`);
         return { jobs: [one.doc], has_more: false, next_cursor: null };
       }
       // The policy filter is applied to the page (params are not indexed by the runner).
       const page = await app.jobs.list({
-        type: ARCHIVE_JOB_TYPE,
+        type: q.type ?? ARCHIVE_JOB_TYPE,
         ...(q.status ? { status: q.status } : {}),
         limit: q.limit ?? DEFAULT_LIMIT,
         ...(q.cursor ? { cursor: q.cursor } : {}),
@@ -275,6 +425,181 @@ export const archiveRoutes: FastifyPluginAsyncTypebox<ArchiveRoutesOptions> = as
         objects: page.items as unknown as Array<Record<string, unknown>>,
         has_more: page.has_more,
         next_cursor: page.next_cursor,
+      };
+    },
+  );
+
+  const Name = (description: string) => Type.Optional(Type.String({ minLength: 1, maxLength: 253, description }));
+  app.get(
+    '/s3/content',
+    {
+      config: { auth: 'archive', heavyWhen: (request) => wantsNdjson(request) },
+      schema: {
+        summary:
+          'Archived log records read back from S3 (the filters and page shape of `GET /`, or one object by `key`)',
+        description:
+          'Reads the archive objects the catalog selects (scope, cluster, namespace, time overlap, or `key`), decompressed, and filters every record. ' +
+          'Without `start`/`end` the whole archive is in the window. A request whose objects store more than the configured scan bound is a 400 (`window_too_large`). ' +
+          'With `Accept: application/x-ndjson` every match is streamed, object by object in key order (limit and cursor ignored; `max` caps it).',
+        tags: ['archive'],
+        querystring: Type.Object(
+          {
+            key: Type.Optional(
+              Type.String({
+                minLength: 1,
+                maxLength: 1024,
+                description: 'One archived object (a key from `/s3/metadata`).',
+              }),
+            ),
+            cluster: Name('Cluster id (comma-separated for several).'),
+            namespace: Name('Namespace (comma-separated for several).'),
+            pod: Name('Pod name (comma-separated for several).'),
+            container: Name('Container name (comma-separated for several).'),
+            stream: Type.Optional(Type.Union([Type.Literal('stdout'), Type.Literal('stderr')])),
+            level: Type.Optional(Type.String({ maxLength: 200, description: 'Level, comma-separated for several.' })),
+            q: Type.Optional(
+              Type.String({
+                minLength: 1,
+                maxLength: 1000,
+                description: 'Text the message contains (case-insensitive).',
+              }),
+            ),
+            start: Type.Optional(
+              Type.String({
+                minLength: 1,
+                maxLength: 64,
+                description: 'RFC 3339, epoch s/ms/ns or `now-30d`. Default: open.',
+              }),
+            ),
+            end: Type.Optional(
+              Type.String({
+                minLength: 1,
+                maxLength: 64,
+                description: 'RFC 3339, epoch s/ms/ns or `now`. Default: open.',
+              }),
+            ),
+            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
+            cursor: Type.Optional(Type.String({ maxLength: 2000 })),
+            direction: Type.Optional(
+              Type.Union([Type.Literal('backward'), Type.Literal('forward')], {
+                default: 'backward',
+                description: 'backward = newest first.',
+              }),
+            ),
+            max: Type.Optional(
+              Type.Integer({
+                minimum: 1,
+                maximum: 100_000_000,
+                description: 'NDJSON only: stop after this many records.',
+              }),
+            ),
+          },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object({
+            logs: Type.Array(LogRecordSchema),
+            total: Type.Integer({ description: 'Matching records in the objects read (exact).' }),
+            total_relation: Type.Literal('eq'),
+            has_more: Type.Boolean(),
+            next_cursor: Type.Union([Type.String(), Type.Null()]),
+            took_ms: Type.Integer(),
+            scanned_objects: Type.Integer(),
+            scanned_bytes: Type.Integer({ description: 'Stored bytes read from S3.' }),
+          }),
+          ...errors,
+        },
+      },
+    },
+    async (request, reply) => {
+      const began = Date.now();
+      const p = request.query;
+      const scope = scopeOf(request.principal);
+      const clusters = list(p.cluster);
+      const namespaces = list(p.namespace);
+      checkWithinScope(scope, clusters, namespaces);
+      const levels = list(p.level);
+      const badLevel = levels?.find((l) => !(Levels as readonly string[]).includes(l));
+      if (badLevel) throw invalidRequest(`level: unknown level "${badLevel}"; use ${Levels.join(', ')}`);
+      const now = nowNanos();
+      const time = (v: string | undefined, name: string) => {
+        if (v === undefined) return null;
+        try {
+          return formatNanos(parseTimeParam(v, now));
+        } catch (err) {
+          if (err instanceof InvalidTimeError) throw invalidRequest(`${name}: ${err.message}`);
+          throw err;
+        }
+      };
+      let startTs = time(p.start, 'start');
+      let endTs = time(p.end, 'end');
+      if (startTs !== null && endTs !== null && endTs < startTs) throw invalidRequest('`end` is before `start`');
+      const direction = p.direction ?? 'backward';
+      const filters = {
+        key: p.key,
+        clusters,
+        namespaces,
+        pods: list(p.pod),
+        containers: list(p.container),
+        levels,
+        streams: p.stream ? [p.stream] : undefined,
+        q: p.q,
+        scopeClusters: scope.clusters,
+        scopeNamespaces: scope.namespaces,
+        direction,
+      };
+      const digest = filterDigest({ ...filters, start: p.start, end: p.end });
+      let after: ContentQuery['after'];
+      if (p.cursor !== undefined && !wantsNdjson(request)) {
+        const c = decodeContentCursor(p.cursor, digest);
+        ({ after, startTs, endTs } = { after: c.after, startTs: c.startTs, endTs: c.endTs });
+      }
+      const query: ContentQuery = { ...filters, startTs, endTs, limit: p.limit ?? DEFAULT_LIMIT, after };
+      const controller = new AbortController();
+      reply.raw.once('close', () => {
+        if (!reply.raw.writableFinished)
+          controller.abort(new AppError('AGG_ERR_CLIENT_CLOSED', 'the client closed the connection'));
+      });
+      const deps = {
+        client: app.opensearch,
+        catalog,
+        bucket,
+        maxScanBytes: opts.s3.contentMaxScanBytes,
+        signal: controller.signal,
+      };
+      if (p.key !== undefined) {
+        // One object: 404 when the archive has no such object, 403 when it is outside the token's scope.
+        const [any] = await candidateObjects(deps, {
+          ...query,
+          scopeClusters: null,
+          scopeNamespaces: null,
+          clusters: undefined,
+          namespaces: undefined,
+          startTs: null,
+          endTs: null,
+          after: undefined,
+        });
+        if (!any) throw new AppError('AGG_ERR_NOT_FOUND', `no archived object with key "${p.key}"`);
+        checkWithinScope(scope, [any.cluster], [any.namespace]);
+      }
+      if (wantsNdjson(request)) {
+        const objects = await candidateObjects(deps, query);
+        const body = Readable.from(contentNdjson(deps, objects, query, p.max), { objectMode: false });
+        body.on('error', (err) => request.log.error({ err }, 's3 content export aborted'));
+        reply.header('content-type', `${NDJSON}; charset=utf-8`);
+        reply.header('cache-control', 'no-store');
+        return reply.send(body as never);
+      }
+      const page = await contentPage(deps, query);
+      return {
+        logs: page.logs,
+        total: page.total,
+        total_relation: 'eq' as const,
+        has_more: page.has_more,
+        next_cursor: page.last ? encodeContentCursor(page.last, { ...query, startTs, endTs }, digest) : null,
+        took_ms: Date.now() - began,
+        scanned_objects: page.scanned_objects,
+        scanned_bytes: page.scanned_bytes,
       };
     },
   );
