@@ -101,6 +101,8 @@ export async function buildApp(config: AggregatorConfig, deps: AppDeps = {}): Pr
   await app.register(jobsPlugin, {
     retentionDays: config.retentionDays,
     retentionIntervalMs: config.retentionIntervalMs,
+    // Every continuous collection runs for as long as it is not cancelled: room for all of them and a few others.
+    maxConcurrent: 2 + config.collect.maxContinuousJobs,
   });
   await app.register(errorHandlerPlugin);
   await app.register(docsPlugin);

@@ -26,6 +26,8 @@ export interface JobsPluginOptions {
   retentionIntervalMs: number;
   /** This replica's identity in job leases. Default host/pid/random. */
   owner?: string;
+  /** Jobs this replica runs at once (continuous collections hold a slot each for as long as they run). Default 2. */
+  maxConcurrent?: number;
 }
 
 export const jobsPlugin = fp(
@@ -39,6 +41,7 @@ export const jobsPlugin = fp(
       repo,
       owner: opts.owner ?? `${hostname()}/${process.pid}/${randomBytes(4).toString('hex')}`,
       log: app.log,
+      ...(opts.maxConcurrent ? { maxConcurrent: opts.maxConcurrent } : {}),
     });
     runner.register(
       retentionHandler({

@@ -183,6 +183,15 @@ export const collectRoutes: FastifyPluginAsyncTypebox<CollectRoutesOptions> = as
     const withStreams = { ...params, streams_reserved: streams };
     admit(await activeReservations(), { type, cluster: params.cluster, streams }, c);
     const job = await app.jobs.submit(type, withStreams);
+    // Start it now if this replica has a free slot (otherwise the next poll of some replica does).
+    // A pass already under way may have listed before this job existed: one more after it.
+    void app.jobs
+      .tick()
+      .catch(() => [])
+      .then(() => app.jobs.tick())
+      .catch((err: unknown) =>
+        app.log.warn({ err: (err as Error).message }, 'collect: immediate claim failed; the next poll claims the job'),
+      );
     return { job_id: job.id, type, status: job.doc.status, pods };
   };
 
