@@ -206,6 +206,7 @@ export class KubeCollectClient implements CollectKube {
 
   async close(): Promise<void> {
     const auth = await this.#auth?.catch(() => undefined);
-    await auth?.dispatcher?.close().catch(() => {});
+    // destroy, not close: close would wait for open follow streams, which never end by themselves.
+    await auth?.dispatcher?.destroy().catch(() => {});
   }
 }
