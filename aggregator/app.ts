@@ -44,6 +44,7 @@ import { clusterRoutes } from './routes/clusters/cluster-routes.ts';
 import { lokiPushRoutes } from './routes/loki-push/loki-push-routes.ts';
 import { InFlightBytes } from './routes/ingest/inflight-bytes.ts';
 import { lokiRoutes, LOKI_PREFIX } from './routes/loki/loki-routes.ts';
+import { collectRoutes } from './routes/collect/collect-routes.ts';
 
 export const API_BASE = '/v1/k8s/logs';
 
@@ -103,6 +104,8 @@ export async function buildApp(config: AggregatorConfig, deps: AppDeps = {}): Pr
   await app.register(jobsPlugin, {
     retentionDays: config.retentionDays,
     retentionIntervalMs: config.retentionIntervalMs,
+    // Every continuous collection runs for as long as it is not cancelled: room for all of them and a few others.
+    maxConcurrent: 2 + config.collect.maxContinuousJobs,
   });
   await app.register(errorHandlerPlugin);
   await app.register(docsPlugin);
@@ -134,6 +137,7 @@ export async function buildApp(config: AggregatorConfig, deps: AppDeps = {}): Pr
   await app.register(monitoringRoutes, { prefix: API_BASE, monitoring: new MonitoringService(app.opensearch, app.storeLayout.indexPrefix), limits: config.query });
   await app.register(clusterRoutes, { prefix: API_BASE, registry: app.clusterRegistry, tokens: app.tokens, heartbeats: app.heartbeats, opensearch: app.opensearch, indexPrefix: app.storeLayout.indexPrefix, agentStaleAfterMs: config.kube.agentStaleAfterMs });
   await app.register(lokiRoutes, { prefix: LOKI_PREFIX, opensearch: app.opensearch, indexPrefix: app.storeLayout.indexPrefix, pits: app.pits, limits: config.query, tailFeed: app.bulkWriter.tail, tailBufferRecords: app.bulkWriter.tailBufferRecords, version: '0.1.0', bodyLimitBytes: config.query.maxJsonBodyBytes });
+  await app.register(collectRoutes, { prefix: API_BASE, collect: config.collect, staticClusters: config.kube.clusters });
   // Earlier name of the services, kept for callers written against it; use the decorators.
   app.decorate('services', {
     opensearch: app.opensearch,

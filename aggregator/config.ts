@@ -184,6 +184,27 @@ export interface AggregatorConfig {
     /** An agent whose last heartbeat is older than this is stale in `/clusters/status`, ms. Env `K8S_LOGS_AGENT_STALE_AFTER_MS`. Default 90000 (3 heartbeats). */
     readonly agentStaleAfterMs: number;
   };
+  /** Collect jobs through the Kubernetes API (`/collect*`, issue 11). */
+  readonly collect: {
+    /** `pods/log` streams collect jobs may hold per cluster (reserved at submission; 429 beyond). Env `K8S_LOGS_COLLECT_MAX_STREAMS_PER_CLUSTER`. Default 100. */
+    readonly maxStreamsPerCluster: number;
+    /** Streams over all clusters. Env `K8S_LOGS_COLLECT_MAX_STREAMS`. Default 500. */
+    readonly maxStreams: number;
+    /** Continuous collections running at once (409 beyond). Env `K8S_LOGS_COLLECT_MAX_CONTINUOUS_JOBS`. Default 20. */
+    readonly maxContinuousJobs: number;
+    /** Containers a bulk job reads at once unless it asks otherwise. Env `K8S_LOGS_COLLECT_BULK_CONCURRENCY`. Default 5. */
+    readonly bulkConcurrencyDefault: number;
+    /** Most containers a bulk job may read at once. Env `K8S_LOGS_COLLECT_BULK_MAX_CONCURRENCY`. Default 20. */
+    readonly bulkConcurrencyMax: number;
+    /** Containers a one-time job reads at once. Env `K8S_LOGS_COLLECT_ONE_TIME_CONCURRENCY`. Default 4. */
+    readonly oneTimeConcurrency: number;
+    /** Persist per-container positions at most this often, ms. Env `K8S_LOGS_COLLECT_CHECKPOINT_INTERVAL_MS`. Default 1000. */
+    readonly checkpointIntervalMs: number;
+    /** First wait before a follow stream reconnects, ms (doubles on failures). Env `K8S_LOGS_COLLECT_RECONNECT_MIN_MS`. Default 250. */
+    readonly reconnectMinMs: number;
+    /** Longest wait between reconnects, ms. Env `K8S_LOGS_COLLECT_RECONNECT_MAX_MS`. Default 10000. */
+    readonly reconnectMaxMs: number;
+  };
   /** The S3 endpoint archive policies write to (the bucket is per policy). */
   readonly archive: {
     /** S3 endpoint URL. Env `S3_ENDPOINT`. Default: none (AWS's regional endpoint). */
@@ -365,6 +386,17 @@ export function loadConfig(argv: string[], env: Source): AggregatorConfig {
       credentialsKey: parseCredentialsKey(env['K8S_LOGS_CREDENTIALS_KEY'], problems),
       syncIntervalMs: int(env['K8S_LOGS_CLUSTER_SYNC_INTERVAL_MS'] ?? '15000', 'K8S_LOGS_CLUSTER_SYNC_INTERVAL_MS', 100, 3_600_000),
       agentStaleAfterMs: int(env['K8S_LOGS_AGENT_STALE_AFTER_MS'] ?? '90000', 'K8S_LOGS_AGENT_STALE_AFTER_MS', 1000, 86_400_000),
+    },
+    collect: {
+      maxStreamsPerCluster: int(env['K8S_LOGS_COLLECT_MAX_STREAMS_PER_CLUSTER'] ?? '100', 'K8S_LOGS_COLLECT_MAX_STREAMS_PER_CLUSTER', 1, 100_000),
+      maxStreams: int(env['K8S_LOGS_COLLECT_MAX_STREAMS'] ?? '500', 'K8S_LOGS_COLLECT_MAX_STREAMS', 1, 1_000_000),
+      maxContinuousJobs: int(env['K8S_LOGS_COLLECT_MAX_CONTINUOUS_JOBS'] ?? '20', 'K8S_LOGS_COLLECT_MAX_CONTINUOUS_JOBS', 1, 10_000),
+      bulkConcurrencyDefault: int(env['K8S_LOGS_COLLECT_BULK_CONCURRENCY'] ?? '5', 'K8S_LOGS_COLLECT_BULK_CONCURRENCY', 1, 1000),
+      bulkConcurrencyMax: int(env['K8S_LOGS_COLLECT_BULK_MAX_CONCURRENCY'] ?? '20', 'K8S_LOGS_COLLECT_BULK_MAX_CONCURRENCY', 1, 1000),
+      oneTimeConcurrency: int(env['K8S_LOGS_COLLECT_ONE_TIME_CONCURRENCY'] ?? '4', 'K8S_LOGS_COLLECT_ONE_TIME_CONCURRENCY', 1, 1000),
+      checkpointIntervalMs: int(env['K8S_LOGS_COLLECT_CHECKPOINT_INTERVAL_MS'] ?? '1000', 'K8S_LOGS_COLLECT_CHECKPOINT_INTERVAL_MS', 50, 600_000),
+      reconnectMinMs: int(env['K8S_LOGS_COLLECT_RECONNECT_MIN_MS'] ?? '250', 'K8S_LOGS_COLLECT_RECONNECT_MIN_MS', 1, 600_000),
+      reconnectMaxMs: int(env['K8S_LOGS_COLLECT_RECONNECT_MAX_MS'] ?? '10000', 'K8S_LOGS_COLLECT_RECONNECT_MAX_MS', 1, 3_600_000),
     },
     archive: {
       s3Endpoint: env['S3_ENDPOINT'] || undefined,

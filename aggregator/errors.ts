@@ -19,6 +19,10 @@ export const ErrorCodes = {
   AGG_ERR_CREDENTIALS_KEY_MISSING: { status: 409, code: 'credentials_key_missing' },
   /** `If-Match` names a version that is no longer current: re-read and retry. */
   AGG_ERR_PRECONDITION_FAILED: { status: 412, code: 'precondition_failed' },
+  /** A collect job names a cluster that has no Kubernetes API connection (or a broken one). */
+  AGG_ERR_CLUSTER_NOT_CONNECTED: { status: 409, code: 'cluster_not_connected' },
+  /** The maximum of running continuous collections (config `collect.maxContinuousJobs`) is reached. */
+  AGG_ERR_TOO_MANY_CONTINUOUS: { status: 409, code: 'too_many_continuous_collections' },
   /**
    * The bootstrap admin token cannot be revoked through the API (it could leave no admin
    * token at all); it is rotated by the aggregator's `K8S_LOGS_ADMIN_TOKEN`.
@@ -33,6 +37,8 @@ export const ErrorCodes = {
   AGG_ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, code: 'unsupported_media_type' },
   AGG_ERR_RATE_LIMITED: { status: 429, code: 'rate_limited' },
   AGG_ERR_STORE_BUSY: { status: 429, code: 'store_busy' },
+  /** Collect streams per cluster or overall (config `collect.maxStreams*`) are all reserved by running jobs. */
+  AGG_ERR_COLLECT_STREAMS_EXHAUSTED: { status: 429, code: 'collect_streams_exhausted' },
   /** Ingest already holds its in-flight byte budget (config ingest.maxInFlightBytes). */
   AGG_ERR_INGEST_OVERLOADED: { status: 429, code: 'ingest_overloaded' },
   /** This replica already holds `query.maxOpenPits` points in time (open exports). */

@@ -6,8 +6,8 @@
  * file, plus the byte offset of the line's first byte in base 36. Offsets are unique
  * within one file identity, so ids are unique; the per-line cost is one number formatting.
  *
- * API-collected lines (collect jobs): digest of (cluster, pod uid, container, timestamp,
- * line) with an occurrence counter for identical lines at the same timestamp.
+ * API-collected lines (collect jobs): digest of (cluster, pod uid, container, container id,
+ * nanosecond timestamp, position among the lines of that timestamp); see collectedRecordId.
  */
 import { createHash } from 'node:crypto';
 
@@ -42,18 +42,25 @@ export function fileRecordId(fileKeyHex: string, offset: number): string {
   return `${fileKeyHex}-${offset.toString(36)}`;
 }
 
-export function apiRecordId(
+/**
+ * A line collected through the Kubernetes API (`pods/log`, collect jobs): digest of
+ * (cluster, pod uid, container, container id, the line's nanosecond timestamp, its
+ * position among the lines with that timestamp). A re-run, a resume on another replica or
+ * a reconnect that replays the line yields the same id; the container id keeps the
+ * lines of a restarted container apart from those of its previous instance.
+ */
+export function collectedRecordId(
   cluster: string,
   podUid: string,
   container: string,
+  containerId: string,
   timestamp: string,
-  line: string,
-  occurrence: number,
+  position: number,
 ): string {
   return (
     'k' +
     createHash('sha256')
-      .update(`${cluster}\0${podUid}\0${container}\0${timestamp}\0${occurrence}\0${line}`)
+      .update(`${cluster}\0${podUid}\0${container}\0${containerId}\0${timestamp}\0${position}`)
       .digest('hex')
       .slice(0, 31)
   );

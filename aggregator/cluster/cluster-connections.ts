@@ -57,6 +57,17 @@ export class ClusterConnections implements LiveClusterView {
     return [...this.#registered.keys()];
   }
 
+  /**
+   * The connection of a registered cluster for callers of their own (collect jobs): its
+   * KubeConfig (holds the secrets: never log it), why it is unusable, or undefined when
+   * `id` has no registered connection here.
+   */
+  connection(id: string): { kc: KubeConfig } | { broken: string } | undefined {
+    const r = this.#registered.get(id);
+    if (!r) return undefined;
+    return r.kc ? { kc: r.kc } : { broken: r.brokenReason ?? 'not connected' };
+  }
+
   fingerprint(id: string): string | undefined {
     return this.#registered.get(id)?.fingerprint;
   }

@@ -30,6 +30,8 @@ export interface JobsPluginOptions {
   retentionIntervalMs: number;
   /** This replica's identity in job leases. Default host/pid/random. */
   owner?: string;
+  /** Jobs this replica runs at once (continuous collections hold a slot each for as long as they run). Default 2. */
+  maxConcurrent?: number;
 }
 
 export const jobsPlugin = fp(
@@ -43,6 +45,7 @@ export const jobsPlugin = fp(
       repo,
       owner: opts.owner ?? `${hostname()}/${process.pid}/${randomBytes(4).toString('hex')}`,
       log: app.log,
+      ...(opts.maxConcurrent ? { maxConcurrent: opts.maxConcurrent } : {}),
     });
     const guards: RetentionGuard[] = [];
     runner.register(

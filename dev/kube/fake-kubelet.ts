@@ -13,7 +13,7 @@
 // control plane CA (the API server verifies it, --kubelet-certificate-authority), and a
 // client must present a cert from the same CA with CN kube-apiserver-kubelet-client.
 //
-// Faults on demand (injectFault): an error status, a stream cut after some bytes, a stall
+// Faults on demand (injectFault): an error status, a stream cut after some bytes, a delay, a stall
 // that never answers, or refused connections; each for the next N matching requests.
 //
 // Concurrency: single-threaded Node state; stop() ends every open stream.
@@ -66,7 +66,9 @@ export type FaultKind =
   /** Send the selected lines but destroy the connection after this many body bytes. */
   | { kind: 'cut'; afterBytes: number }
   /** Accept the request and never answer (until the client gives up or stop()). */
-  | { kind: 'stall' };
+  | { kind: 'stall' }
+  /** Serve the request normally, but only after this many ms (a slow node). */
+  | { kind: 'delay'; ms: number };
 
 export interface Fault {
   match?: FaultMatch;
@@ -99,6 +101,8 @@ export class FakeKubelet {
   #refusing = false;
   /** Every request answered, oldest first (bounded). */
   readonly requests: KubeletRequest[] = [];
+  #active = 0;
+  #peakActive = 0;
 
   constructor(opts: FakeKubeletOptions) {
     this.#port = opts.port ?? 0;
@@ -173,6 +177,20 @@ export class FakeKubelet {
     return names.reduce((n, c) => n + entry.logs.current(c).followers, 0);
   }
 
+  /** Container log requests being served now (plain reads and follows). */
+  get activeRequests(): number {
+    return this.#active;
+  }
+
+  /** Most container log requests served at once since the last `resetPeak()`. */
+  get peakActiveRequests(): number {
+    return this.#peakActive;
+  }
+
+  resetPeak(): void {
+    this.#peakActive = this.#active;
+  }
+
   injectFault(f: Fault): void {
     this.#faults.push({ match: f.match ?? {}, fault: f.fault, left: f.times ?? 1 });
   }
@@ -242,6 +260,32 @@ export class FakeKubelet {
     const q = url.searchParams;
     const follow = q.get('follow') === 'true';
     const fault = this.#takeFault({ namespace, pod: podName, container, follow });
+    this.#active++;
+    this.#peakActive = Math.max(this.#peakActive, this.#active);
+    res.once('close', () => this.#active--);
+    if (fault?.kind === 'delay') {
+      const timer = setTimeout(() => this.#serve(req, res, url, namespace, podName, container, undefined), fault.ms);
+      res.once('close', () => clearTimeout(timer));
+      return;
+    }
+    this.#serve(req, res, url, namespace, podName, container, fault);
+  }
+
+  #serve(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    namespace: string,
+    podName: string,
+    container: string,
+    fault: FaultKind | undefined,
+  ): void {
+    const fail = (status: number, message: string) => {
+      this.#record(req, url, status);
+      res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8' }).end(message);
+    };
+    const q = url.searchParams;
+    const follow = q.get('follow') === 'true';
     if (fault?.kind === 'status') return fail(fault.status, fault.message ?? `fake kubelet: injected ${fault.status}`);
     if (fault?.kind === 'stall') {
       this.#record(req, url, 0);

@@ -1,0 +1,115 @@
+// The pure core of collect jobs: the pods/log parser, the replay filter of a resumed read
+// (the API server's whole-second sinceTime), line ids and the request normalisation.
+import t from 'tap';
+import { PodLogParser } from '../../../aggregator/collect/pod-log-parser.ts';
+import { ReplayFilter, advance, resumeSinceTime } from '../../../aggregator/collect/resume-position.ts';
+import { bulkParams, continuousParams, oneTimeParams } from '../../../aggregator/collect/collect-request.ts';
+import { collectedRecordId } from '../../../shared/ids.ts';
+import { parseRfc3339Nanos } from '../../../shared/time.ts';
+
+const ns = (s: string) => parseRfc3339Nanos(s)!;
+
+t.test('parser returns complete lines across chunk boundaries and holds the partial one', async (t) => {
+  const p = new PodLogParser();
+  const a = p.push(Buffer.from('2026-01-02T03:04:05.123456789Z hello\n2026-01-02T03:04:05.5Z wor'));
+  t.same(
+    a.map((l) => [l.timestamp, l.text]),
+    [['2026-01-02T03:04:05.123456789Z', 'hello']],
+  );
+  const b = p.push(Buffer.from('ld é\n2026-01-02T03:04:06Z\n'));
+  t.same(
+    b.map((l) => [l.timestamp, l.text]),
+    [
+      ['2026-01-02T03:04:05.500000000Z', 'world é'],
+      ['2026-01-02T03:04:06.000000000Z', ''],
+    ],
+  );
+  p.push(Buffer.from('2026-01-02T03:04:07Z cut in the mi'));
+  t.same(p.end(false), [], 'a cut stream drops its partial line (read again on resume)');
+  p.push(Buffer.from('2026-01-02T03:04:07Z limit'));
+  t.same(
+    p.end(true).map((l) => l.text),
+    ['limit'],
+    'a limitBytes truncation keeps it',
+  );
+  p.push(Buffer.from('not a timestamp line\n'));
+  t.equal(p.malformed, 1);
+});
+
+t.test('replay filter skips what a whole-second resume replays, and nothing else', async (t) => {
+  const lines = [
+    '2026-01-02T03:04:05.100000000Z',
+    '2026-01-02T03:04:05.200000000Z',
+    '2026-01-02T03:04:05.200000000Z',
+    '2026-01-02T03:04:05.200000000Z',
+    '2026-01-02T03:04:05.900000000Z',
+  ];
+  // Stored: the first three (position 1 of .2 was the last).
+  const pos = advance('c1', lines[2]!, 1);
+  t.equal(pos.at_last_ts, 2);
+  t.equal(resumeSinceTime(pos), '2026-01-02T03:04:05Z', 'since = the whole second');
+  const f = new ReplayFilter({ ns: ns(pos.last_ts), at: pos.at_last_ts });
+  const got = lines.map((l) => f.next(ns(l)));
+  t.same(
+    got.map((g) => g.keep),
+    [false, false, false, true, true],
+  );
+  t.same(
+    got.map((g) => g.position),
+    [0, 0, 1, 2, 0],
+  );
+  // A clock step back after new lines: still kept.
+  t.equal(f.next(ns('2026-01-02T03:04:05.000000000Z')).keep, true);
+  const all = new ReplayFilter(undefined);
+  t.ok(lines.every((l) => all.next(ns(l)).keep));
+});
+
+t.test('line ids are stable and tell container instances and positions apart', async (t) => {
+  const id = (cid: string, pos: number) =>
+    collectedRecordId('c', 'uid', 'main', cid, '2026-01-02T03:04:05.100000000Z', pos);
+  t.equal(id('a', 0), id('a', 0));
+  t.not(id('a', 0), id('a', 1));
+  t.not(id('a', 0), id('b', 0));
+  t.match(id('a', 0), /^k[0-9a-f]{31}$/);
+});
+
+t.test('requests are normalised or refused with the field named', async (t) => {
+  const now = ns('2026-01-02T03:04:05Z');
+  const limits = { oneTimeConcurrency: 4, bulkConcurrencyDefault: 5, bulkConcurrencyMax: 20 };
+  const p = oneTimeParams({ cluster: 'c', namespace: 'n', pods: ['a'], since_seconds: 60 }, now, limits);
+  t.equal(p.since_time, '2026-01-02T03:03:05.000000000Z', 'since_seconds resolved once into an instant');
+  t.throws(() => oneTimeParams({ cluster: 'c', namespace: 'n' }, now, limits), /pods .* or label_selector/);
+  t.throws(
+    () => oneTimeParams({ cluster: 'c', namespace: 'n', pods: ['a'], label_selector: 'x' }, now, limits),
+    /not both/,
+  );
+  t.throws(
+    () => oneTimeParams({ cluster: 'c', namespace: 'n', label_selector: 'a in (' }, now, limits),
+    /label_selector/,
+  );
+  t.throws(
+    () => oneTimeParams({ cluster: 'c', namespace: 'n', pods: ['a'], since_time: 'yesterday' }, now, limits),
+    /since_time/,
+  );
+  t.throws(
+    () => oneTimeParams({ cluster: 'c', namespace: 'n', pods: ['a'], since_time: '2027-01-01T00:00:00Z' }, now, limits),
+    /future/,
+  );
+  t.throws(
+    () =>
+      oneTimeParams(
+        { cluster: 'c', namespace: 'n', pods: ['a'], since_seconds: 5, since_time: '2026-01-01T00:00:00Z' },
+        now,
+        limits,
+      ),
+    /at most one/,
+  );
+  t.throws(() => continuousParams({ cluster: 'c', namespace: 'n', end_time: '2026-01-01T00:00:00Z' }, now), /end_time/);
+  t.equal(continuousParams({ cluster: 'c', namespace: 'n' }, now).pods, null, 'continuous: the whole namespace');
+  t.equal(bulkParams({ cluster: 'c', concurrency: 500 }, now, limits, null).concurrency, 20, 'bulk concurrency capped');
+  t.same(
+    bulkParams({ cluster: 'c' }, now, limits, ['x', 'y']).namespaces,
+    ['x', 'y'],
+    "a restricted token's namespaces",
+  );
+});

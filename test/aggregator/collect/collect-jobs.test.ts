@@ -1,0 +1,252 @@
+// One-time, bulk and cancel of collect jobs, and bad input, through the real kube-apiserver
+// (pods/log proxied to the fake kubelet) into the shared OpenSearch.
+import t from 'tap';
+import { collectStack } from './collect-fixture.ts';
+import { waitFor, waitForValue } from '../../helpers/wait-for.ts';
+
+const stack = await collectStack(t, {
+  K8S_LOGS_COLLECT_MAX_CONTINUOUS_JOBS: '2',
+  K8S_LOGS_COLLECT_MAX_STREAMS_PER_CLUSTER: '12',
+});
+if (!stack) {
+  t.comment('skipped: needs the fake kubelet');
+  process.exit(0);
+}
+const { kube, cluster, call } = stack;
+const driver = kube.driver;
+const kubelet = kube.kubelet!;
+
+const finished = (id: string, timeoutMs = 30_000) =>
+  waitForValue(
+    () => stack.job(id),
+    (j) => ['succeeded', 'failed', 'cancelled'].includes(j.status),
+    { what: `job ${id} finished`, timeoutMs, intervalMs: 100 },
+  );
+
+t.test(
+  'one-time: named pod, every container (init included), stored like agent lines and marked as collected',
+  async (t) => {
+    const ns = await kube.namespace('once');
+    await driver.addPod({
+      namespace: ns,
+      name: 'web-1',
+      nodeName: kube.node,
+      containers: ['app', 'side'],
+      initContainers: ['setup'],
+      labels: { app: 'web' },
+      logs: { setup: ['init done'], app: ['a1', '{"level":"error","msg":"a2"}', 'a3'], side: ['s1'] },
+    });
+    const res = await call('POST', '/collect', {
+      cluster,
+      namespace: ns,
+      pods: ['web-1'],
+      include_init_containers: true,
+    });
+    t.equal(res.status, 202, JSON.stringify(res.body));
+    t.equal(res.body['pods'], 1);
+    const job = await finished(res.body['job_id']);
+    t.equal(job.status, 'succeeded', JSON.stringify(job));
+    t.equal(job.result.pods_done, 1);
+    t.equal(job.result.lines, 5);
+    const stored = await stack.stored(ns);
+    t.same(
+      stored.map((r) => `${r.container}:${r.message}`).sort(),
+      ['app:a1', 'app:{"level":"error","msg":"a2"}', 'app:a3', 'setup:init done', 'side:s1'].sort(),
+    );
+    t.equal(stored[0]!.labels['k8s-logs.io/source'], 'api');
+    t.equal(stored[0]!.labels['k8s-logs.io/collect-job'], res.body['job_id']);
+    t.equal(stored[0]!.labels['app'], 'web');
+    t.equal(stored.find((r) => r.message.startsWith('{'))!['level'], 'error');
+    // Found by the logs API, by the source label.
+    const found = await call(
+      'GET',
+      `/?namespace=${ns}&labels=${encodeURIComponent('k8s-logs.io/source=api')}&start=now-1h`,
+    );
+    t.equal(found.status, 200, JSON.stringify(found.body));
+    t.equal(found.body['logs'].length, 5);
+
+    // A re-run stores nothing twice (same ids); tail_lines and previous are passed on.
+    const again = await call('POST', '/collect', {
+      cluster,
+      namespace: ns,
+      label_selector: 'app=web',
+      tail_lines: 2,
+      containers: ['app'],
+    });
+    t.equal(again.status, 202);
+    t.equal((await finished(again.body['job_id'])).result.lines, 2);
+    t.equal((await stack.stored(ns)).length, 5, 'no duplicates after a re-run');
+    await driver.restartContainer(ns, 'web-1', 'app');
+    driver.appendLog(ns, 'web-1', 'app', 'new instance');
+    const prev = await call('POST', '/collect', {
+      cluster,
+      namespace: ns,
+      pods: ['web-1'],
+      containers: ['app'],
+      previous: true,
+    });
+    t.equal((await finished(prev.body['job_id'])).status, 'succeeded');
+    const q = kubelet.requests.filter((r) => r.path.endsWith('/web-1/app'));
+    t.equal(q.at(-1)!.query['previous'], 'true');
+    t.equal(q.find((r) => r.query['tailLines'])?.query['tailLines'], '2');
+  },
+);
+
+t.test(
+  'bulk over 200 pods stays within its concurrency cap; excluded and failing pods do not fail the job',
+  async (t) => {
+    const ns = await kube.namespace('bulk');
+    const names = Array.from({ length: 200 }, (_, i) => `p-${String(i).padStart(3, '0')}`);
+    const made = Date.now();
+    for (let i = 0; i < names.length; i += 100) {
+      await Promise.all(
+        names.slice(i, i + 100).map((name) =>
+          driver.addPod({
+            namespace: ns,
+            name,
+            nodeName: kube.node,
+            labels: { tier: 'bulk' },
+            ...(name === 'p-007' ? { annotations: { 'k8s-logs.io/exclude': 'true' } } : {}),
+            logs: { main: [`hello from ${name}`] },
+          }),
+        ),
+      );
+    }
+    t.comment(`200 pods created in ${Date.now() - made} ms`);
+    // One pod's reads fail (the kubelet answers 500 every time); every read takes a while, so
+    // reads would pile up without the cap.
+    kubelet.injectFault({
+      match: { namespace: ns, pod: 'p-009' },
+      fault: { kind: 'status', status: 500, message: 'kubelet is sick' },
+      times: Infinity,
+    });
+    kubelet.injectFault({ match: { namespace: ns }, fault: { kind: 'delay', ms: 40 }, times: Infinity });
+    kubelet.resetPeak();
+    const res = await call('POST', '/collect/bulk', { cluster, namespace: ns, concurrency: 4 });
+    t.equal(res.status, 202, JSON.stringify(res.body));
+    t.equal(res.body['pods'], 200);
+    const ran = Date.now();
+    const job = await finished(res.body['job_id'], 60_000);
+    t.comment(`bulk job ran in ${Date.now() - ran} ms`);
+    kubelet.clearFaults();
+    t.equal(job.status, 'succeeded', JSON.stringify(job.error));
+    t.ok(kubelet.peakActiveRequests <= 4, `at most 4 reads at once at the kubelet (saw ${kubelet.peakActiveRequests})`);
+    t.ok(kubelet.peakActiveRequests >= 2, 'reads did run concurrently');
+    t.equal(job.result.pods_total, 200);
+    t.equal(job.result.pods_excluded, 1);
+    t.same(job.result.excluded, [{ pod: `${ns}/p-007`, container: 'main', reason: 'excluded_by_annotation' }]);
+    t.equal(job.result.pods_failed, 1, 'the failing pod fails alone');
+    t.equal(job.result.pods_done, 198);
+    t.match(job.progress.pods[`${ns}/p-009`].containers.main.error, /HTTP 5\d\d/);
+    const stored = await stack.stored(ns);
+    t.equal(stored.length, 198);
+  },
+);
+
+t.test('a namespace disabled by the collection config is not collected, and the result says so', async (t) => {
+  const ns = await kube.namespace('off');
+  await driver.addPod({ namespace: ns, name: 'quiet', nodeName: kube.node, logs: { main: ['x'] } });
+  const off = await call('POST', '/config/disable', { cluster, namespace: ns });
+  t.ok(off.status < 300, JSON.stringify(off.body));
+  const res = await call('POST', '/collect', { cluster, namespace: ns, pods: ['quiet'] });
+  const job = await finished(res.body['job_id']);
+  t.equal(job.status, 'succeeded');
+  t.equal(job.result.lines, 0);
+  t.same(job.result.excluded_namespaces, { [ns]: 'excluded_by_config' });
+  t.equal((await stack.stored(ns)).length, 0);
+});
+
+t.test('cancel stops a continuous job streaming within seconds', async (t) => {
+  const ns = await kube.namespace('cancel');
+  await driver.addPod({ namespace: ns, name: 'tailed', nodeName: kube.node, logs: { main: ['first'] } });
+  const res = await call('POST', '/collect/continuous', { cluster, namespace: ns });
+  t.equal(res.status, 202, JSON.stringify(res.body));
+  const id = res.body['job_id'];
+  await waitFor(() => kubelet.followers(ns, 'tailed') === 1, { what: 'the job follows the pod', timeoutMs: 20_000 });
+  const del = await call('DELETE', `/collect/jobs?id=${id}`);
+  t.equal(del.status, 200, JSON.stringify(del.body));
+  t.equal(del.body['cancel_requested'], true);
+  await waitFor(() => kubelet.followers(ns, 'tailed') === 0, {
+    what: 'the follow stream closed after cancel',
+    timeoutMs: 5000,
+  });
+  t.equal((await finished(id, 10_000)).status, 'cancelled');
+  const listed = await call('GET', `/collect/jobs?type=continuous&status=cancelled&cluster=${cluster}`);
+  t.ok(listed.body['jobs'].some((j: { id: string }) => j.id === id));
+});
+
+t.test('bad input gives 4xx envelopes', async (t) => {
+  const ns = await kube.namespace('bad');
+  await driver.addPod({ namespace: ns, name: 'there', nodeName: kube.node });
+  const noApi = await call('POST', '/clusters/configs', { id: `${cluster}-noapi`, name: 'no api' });
+  t.equal(noApi.status, 201, JSON.stringify(noApi.body));
+  const cases: Array<[string, string, unknown, number, string]> = [
+    ['unknown cluster', '/collect', { cluster: 'nope', namespace: ns, pods: ['there'] }, 404, 'not_found'],
+    [
+      'cluster without API',
+      '/collect',
+      { cluster: `${cluster}-noapi`, namespace: ns, pods: ['there'] },
+      409,
+      'cluster_not_connected',
+    ],
+    ['unknown pod', '/collect', { cluster, namespace: ns, pods: ['there', 'ghost'] }, 404, 'not_found'],
+    ['unknown namespace', '/collect/continuous', { cluster, namespace: 'no-such-ns-x' }, 404, 'not_found'],
+    ['invalid selector', '/collect/bulk', { cluster, label_selector: 'app in (' }, 400, 'invalid_request'],
+    [
+      'two windows',
+      '/collect',
+      { cluster, namespace: ns, pods: ['there'], since_seconds: 5, since_time: '2026-01-01T00:00:00Z' },
+      400,
+      'invalid_request',
+    ],
+    [
+      'bad since_time',
+      '/collect',
+      { cluster, namespace: ns, pods: ['there'], since_time: 'yesterday' },
+      400,
+      'invalid_request',
+    ],
+    ['no selection', '/collect', { cluster, namespace: ns }, 400, 'invalid_request'],
+    ['unknown field', '/collect/bulk', { cluster, frobnicate: 1 }, 400, 'invalid_request'],
+  ];
+  for (const [what, path, body, status, code] of cases) {
+    const res = await call('POST', path, body);
+    t.equal(res.status, status, `${what}: ${JSON.stringify(res.body)}`);
+    t.equal(res.body?.error?.code, code, what);
+  }
+  const reader = await stack.token({ name: 'reader', scopes: ['logs:read'] });
+  t.equal(
+    (await call('POST', '/collect', { cluster, namespace: ns, pods: ['there'] }, reader)).status,
+    403,
+    'logs:read is not enough',
+  );
+  const other = await stack.token({ name: 'other ns', scopes: ['logs:write'], namespaces: ['elsewhere'] });
+  const denied = await call('POST', '/collect', { cluster, namespace: ns, pods: ['there'] }, other);
+  t.equal(denied.status, 403, 'a namespace-restricted token collects only from its namespaces');
+  t.equal((await call('GET', '/collect/jobs', undefined, other)).body['jobs'].length, 0, 'and sees no other job');
+  t.equal((await call('GET', '/collect/jobs?id=nope')).status, 404);
+});
+
+t.test('limits: too many continuous jobs is a 409, streams beyond the cluster budget a 429', async (t) => {
+  const ns = await kube.namespace('limits');
+  await driver.addPod({ namespace: ns, name: 'one', nodeName: kube.node, containers: ['a', 'b'] });
+  const ids: string[] = [];
+  for (let i = 0; i < 2; i++) {
+    const ok = await call('POST', '/collect/continuous', { cluster, namespace: ns });
+    t.equal(ok.status, 202, JSON.stringify(ok.body));
+    ids.push(ok.body['job_id']);
+  }
+  const third = await call('POST', '/collect/continuous', { cluster, namespace: ns });
+  t.equal(third.status, 409);
+  t.equal(third.body.error.code, 'too_many_continuous_collections');
+  // 2 × 2 streams reserved of 12: a bulk reading 10 at once does not fit.
+  const bulk = await call('POST', '/collect/bulk', { cluster, namespace: ns, concurrency: 10 });
+  t.equal(bulk.status, 429, JSON.stringify(bulk.body));
+  t.equal(bulk.body.error.code, 'collect_streams_exhausted');
+  t.ok(bulk.headers.get('retry-after'));
+  for (const id of ids) await call('DELETE', `/collect/jobs?id=${id}`);
+  for (const id of ids) t.equal((await finished(id)).status, 'cancelled');
+  const fits = await call('POST', '/collect/bulk', { cluster, namespace: ns, concurrency: 10 });
+  t.equal(fits.status, 202, 'fits once they are cancelled');
+  await finished(fits.body['job_id']);
+});
