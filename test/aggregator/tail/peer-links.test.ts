@@ -124,3 +124,43 @@ t.test(
     t.throws(() => decodeLine('{"other":true}'), PeerWireError);
   },
 );
+
+t.test(
+  'feed: peer records reach views only, a missed span wakes a view without records, views are counted apart',
+  async (t) => {
+    const { TailFeed } = await import('../../../aggregator/tail/tail-feed.ts');
+    const feed = new TailFeed({ maxSubscribers: 4 });
+    const counts: number[] = [];
+    feed.onViewsChanged((n) => counts.push(n));
+    const view = feed.subscribe({ match: () => true, maxBufferedRecords: 10 })!;
+    const peerStream = feed.subscribe({ match: () => true, maxBufferedRecords: 10, localOnly: true })!;
+    t.equal(feed.views, 1);
+    const local = record({ cluster: 'f' });
+    const fromPeer = record({ cluster: 'f' });
+    feed.publish([local]);
+    feed.publish([fromPeer], 'peer');
+    t.same(
+      (await view.next()).records.map((r) => r.id),
+      [local.id, fromPeer.id],
+    );
+    t.same(
+      (await peerStream.next()).records.map((r) => r.id),
+      [local.id],
+      'a peer record is never streamed on to another peer',
+    );
+    const waiting = view.next();
+    feed.missed({
+      count: 0,
+      fromTimestamp: '2026-12-02T00:00:00.000000000Z',
+      toTimestamp: '2026-12-02T00:00:05.000000000Z',
+    });
+    t.same(await waiting, {
+      records: [],
+      gap: { count: 0, fromTimestamp: '2026-12-02T00:00:00.000000000Z', toTimestamp: '2026-12-02T00:00:05.000000000Z' },
+    });
+    t.same(await peerStream.next(AbortSignal.abort()), { records: [], gap: undefined }, 'peer streams are not told');
+    view.close();
+    peerStream.close();
+    t.same(counts, [1, 0]);
+  },
+);
