@@ -45,7 +45,7 @@ t.test(
     t.teardown(() => viewB.close());
     const openedAt = new Date().toISOString();
     await waitFor(() => linksB.connected.includes(a.url), { what: 'replica B linked to replica A', timeoutMs: 20_000 });
-    t.same(linksB.connected, [a.url], 'B recognised itself in the list and links only to A');
+    t.same(linksB.connected, [a.url], 'B links only to A (its own URL in the list is not a peer)');
     t.equal(linksA.connected.length, 0, 'A has no view, so no link');
 
     const line = record({ cluster: 'fan', message: 'accepted by A, watched on B' });
