@@ -29,6 +29,7 @@ import { httpHooksPlugin } from './plugins/http-hooks.ts';
 import { docsPlugin } from './plugins/docs.ts';
 import { errorHandlerPlugin } from './plugins/error-handler.ts';
 import { authPlugin } from './plugins/auth.ts';
+import { peerTailPlugin } from './plugins/peer-tail.ts';
 import { ingestRoutes } from './routes/ingest/ingest-routes.ts';
 import { logsRoutes } from './routes/logs/logs-routes.ts';
 import { tokenRoutes } from './routes/tokens/token-routes.ts';
@@ -63,6 +64,8 @@ export interface AppDeps {
   liveClusters?: LiveClusterView;
   /** Clock of the rate-limit windows, ms since the epoch; default `Date.now` (tests fix it). */
   rateLimitClock?: () => number;
+  /** Peer replicas' base URLs for live tail fan-out instead of the configured ones (tests). */
+  tailPeers?: () => Promise<readonly string[]> | readonly string[];
 }
 
 declare module 'fastify' {
@@ -110,6 +113,7 @@ export async function buildApp(config: AggregatorConfig, deps: AppDeps = {}): Pr
   await app.register(errorHandlerPlugin);
   await app.register(docsPlugin);
   await app.register(authPlugin, { rateLimit: config.rateLimit, now: deps.rateLimitClock ?? Date.now });
+  await app.register(peerTailPlugin, { ingest: config.ingest, prefix: API_BASE, ...(deps.tailPeers ? { peers: deps.tailPeers } : {}) });
 
   // API areas.
   await app.register(healthRoutes, { registry: app.metrics.registry, ready: () => app.storeReady() });

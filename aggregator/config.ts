@@ -130,6 +130,20 @@ export interface AggregatorConfig {
      * Default 10000.
      */
     readonly liveTailBufferRecords: number;
+    /**
+     * Shared secret of the replicas for live tail fan-out: each replica streams what it
+     * accepts to its peers' views (aggregator/tail/peer-links.ts); '' = off, a replica's
+     * views then see only what it received itself live. Env `K8S_LOGS_LIVE_TAIL_PEER_TOKEN`.
+     * Default ''.
+     */
+    readonly liveTailPeerToken: string;
+    /** Peer replicas' base URLs (`http://host:port`), comma-separated. Env `K8S_LOGS_LIVE_TAIL_PEERS`. Default none. */
+    readonly liveTailPeers: readonly string[];
+    /**
+     * `host:port` of the replicas' headless Service: every address it resolves to is a peer
+     * (this replica recognises itself). Env `K8S_LOGS_LIVE_TAIL_PEER_SERVICE`. Default ''.
+     */
+    readonly liveTailPeerService: string;
   };
   readonly rateLimit: {
     /** Requests per minute per token on standard endpoints; 0 disables. Env `K8S_LOGS_RATE_LIMIT_STANDARD`. Default 100. */
@@ -258,6 +272,7 @@ Flags (each also read from the environment variable shown):
                            K8S_LOGS_BULK_MAX_BYTES                 largest _bulk request (10 MiB)
                            K8S_LOGS_BULK_CONCURRENCY / _MAX_QUEUED  _bulk in flight / waiting, then 429 (4 / 16)
                            K8S_LOGS_LIVE_TAIL_MAX_SUBSCRIBERS / _BUFFER_RECORDS   live tail views (100 / 10000)
+                           K8S_LOGS_LIVE_TAIL_PEER_TOKEN / _PEERS / _PEER_SERVICE  tail fan-out between replicas (off)
                            K8S_LOGS_SHARDS / K8S_LOGS_REPLICAS     per day index (1 / 0)
                            K8S_LOGS_REFRESH_INTERVAL_MS            searchable after (1000)
                            K8S_LOGS_TRANSLOG_DURABILITY / _SYNC_INTERVAL_MS   request|async (request / 5000)
@@ -365,6 +380,9 @@ export function loadConfig(argv: string[], env: Source): AggregatorConfig {
       maxQueuedBulks: int(env['K8S_LOGS_BULK_MAX_QUEUED'] ?? '16', 'K8S_LOGS_BULK_MAX_QUEUED', 0, 10_000),
       liveTailMaxSubscribers: int(env['K8S_LOGS_LIVE_TAIL_MAX_SUBSCRIBERS'] ?? '100', 'K8S_LOGS_LIVE_TAIL_MAX_SUBSCRIBERS', 0, 100_000),
       liveTailBufferRecords: int(env['K8S_LOGS_LIVE_TAIL_BUFFER_RECORDS'] ?? '10000', 'K8S_LOGS_LIVE_TAIL_BUFFER_RECORDS', 1, 10_000_000),
+      liveTailPeerToken: env['K8S_LOGS_LIVE_TAIL_PEER_TOKEN'] ?? '',
+      liveTailPeers: (env['K8S_LOGS_LIVE_TAIL_PEERS'] ?? '').split(',').map((u) => u.trim()).filter((u) => u !== ''),
+      liveTailPeerService: env['K8S_LOGS_LIVE_TAIL_PEER_SERVICE'] ?? '',
     },
     rateLimit: {
       standardPerMinute: int(env['K8S_LOGS_RATE_LIMIT_STANDARD'] ?? '100', 'K8S_LOGS_RATE_LIMIT_STANDARD', 0, 1_000_000),

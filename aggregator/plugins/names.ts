@@ -15,4 +15,5 @@ export const PluginNames = {
   docs: 'k8s-logs-docs',
   auth: 'k8s-logs-auth',
   errorHandler: 'k8s-logs-error-handler',
+  peerTail: 'k8s-logs-peer-tail',
 } as const;

@@ -13,8 +13,10 @@
  * records arrive in the order this replica received their batches. A subscriber that
  * does not keep up loses the oldest buffered records, never blocks ingest: the loss is
  * counted on the subscription (`lost`) with the time span it covers, and the consumer
- * fills that span from the store (see {@link mergeLive}). Records from other replicas
- * reach a subscriber only through the store: see the README for the multi-replica design.
+ * fills that span from the store (see {@link mergeLive}). Records other replicas accept
+ * arrive through peer links (peer-links.ts) and are published here with origin `peer`:
+ * views get them like local ones; peer-stream subscriptions (`localOnly`) do not, so a
+ * record crosses at most one link and never loops.
  *
  * Concurrency: one event loop. `publish` is synchronous and O(subscribers × records); with
  * no subscriber it returns at once (the ingest hot path pays nothing).
@@ -26,7 +28,16 @@ export interface TailSubscriptionOptions {
   match: (record: LogRecord) => boolean;
   /** Records buffered before the oldest are dropped. */
   maxBufferedRecords: number;
+  /**
+   * Only records this replica accepted itself (origin `local`): the subscription of a peer
+   * replica's link (peer-stream.ts), which must not get back what peers sent here. Such
+   * subscriptions are not views: they do not count in {@link TailFeed.views}.
+   */
+  localOnly?: boolean;
 }
+
+/** Where a published batch came from: an agent of this replica, or a peer replica's link. */
+export type TailOrigin = 'local' | 'peer';
 
 /** A span of records a slow subscriber lost, by record timestamp (canonical RFC 3339). */
 export interface TailGap {
@@ -52,6 +63,10 @@ export class TailSubscription {
 
   get closed(): boolean {
     return this.#closed;
+  }
+
+  get localOnly(): boolean {
+    return this.#opts.localOnly === true;
   }
 
   /** @internal called by the feed. */
@@ -80,12 +95,30 @@ export class TailSubscription {
   }
 
   /**
+   * @internal called by the feed: records matching this view may have been missed in
+   * `gap`'s span (a peer's subscription overflowed, or a peer link was down). Merged with
+   * any gap not yet taken; wakes `next` so the consumer refills the span from the store.
+   */
+  missed(gap: TailGap): void {
+    this.lost += gap.count;
+    this.#gap = this.#gap
+      ? {
+          count: this.#gap.count + gap.count,
+          fromTimestamp: min(this.#gap.fromTimestamp, gap.fromTimestamp),
+          toTimestamp: max(this.#gap.toTimestamp, gap.toTimestamp),
+        }
+      : { ...gap };
+    this.#signal();
+  }
+
+  /**
    * Everything buffered (and the gap since the last call, if records were lost), waiting
-   * until there is something or the subscription is closed (`records` empty then) or
-   * `signal` aborts.
+   * until there is something or the subscription is closed or `signal` aborts. A gap may
+   * come without records (a peer's loss, a peer link down): only `records` empty *and*
+   * `gap` undefined means closed or aborted (check {@link closed}).
    */
   async next(signal?: AbortSignal): Promise<{ records: LogRecord[]; gap: TailGap | undefined }> {
-    while (this.#buffer.length === 0 && !this.#closed && !signal?.aborted) {
+    while (this.#buffer.length === 0 && this.#gap === undefined && !this.#closed && !signal?.aborted) {
       await new Promise<void>((resolve) => {
         const onAbort = () => resolve();
         signal?.addEventListener('abort', onAbort, { once: true });
@@ -126,6 +159,8 @@ export class TailFeed {
   readonly #recent = new Set<string>();
   readonly #ring: string[] = new Array<string>(DEDUPE_WINDOW_IDS);
   #ringNext = 0;
+  #views = 0;
+  readonly #onViews: Array<(views: number) => void> = [];
 
   /** `maxSubscribers`: live views this replica serves at once (each costs its buffer). */
   constructor(opts: { maxSubscribers: number }) {
@@ -136,24 +171,50 @@ export class TailFeed {
     return this.#subs.size;
   }
 
+  /** Open subscriptions that are views (not `localOnly` peer streams). */
+  get views(): number {
+    return this.#views;
+  }
+
+  /** `fn(views)` after every change of {@link views} (peer links open while there are views). */
+  onViewsChanged(fn: (views: number) => void): void {
+    this.#onViews.push(fn);
+  }
+
+  #viewsChanged(delta: number): void {
+    this.#views += delta;
+    for (const fn of this.#onViews) fn(this.#views);
+  }
+
   /** A new subscription, or undefined when `maxSubscribers` are open (the endpoint answers 429). */
   subscribe(opts: TailSubscriptionOptions): TailSubscription | undefined {
     if (this.#subs.size >= this.#maxSubscribers) return undefined;
     const sub = new TailSubscription(this, opts);
     this.#subs.add(sub);
+    if (!sub.localOnly) this.#viewsChanged(1);
     return sub;
   }
 
   /** @internal */
   unsubscribe(sub: TailSubscription): void {
-    this.#subs.delete(sub);
+    if (this.#subs.delete(sub) && !sub.localOnly) this.#viewsChanged(-1);
   }
 
   /**
-   * Valid records on their way to the store. Ids already published (within the window)
-   * are skipped. The caller keeps ownership; records are not copied or mutated.
+   * Tells every view that records in `gap`'s span may be missing (records a peer accepted
+   * and could not deliver here). Peer streams are not told: they only carry local records.
    */
-  publish(records: readonly LogRecord[]): void {
+  missed(gap: TailGap): void {
+    for (const sub of this.#subs) if (!sub.localOnly) sub.missed(gap);
+  }
+
+  /**
+   * Valid records on their way to the store (`local`, this replica's ingest) or accepted
+   * by a peer (`peer`, from a peer link: offered to views only). Ids already published
+   * (within the window, whatever the origin) are skipped. The caller keeps ownership;
+   * records are not copied or mutated.
+   */
+  publish(records: readonly LogRecord[], origin: TailOrigin = 'local'): void {
     if (this.#subs.size === 0 || records.length === 0) return;
     const fresh: LogRecord[] = [];
     for (const r of records) {
@@ -166,7 +227,7 @@ export class TailFeed {
       fresh.push(r);
     }
     if (fresh.length === 0) return;
-    for (const sub of this.#subs) sub.offer(fresh);
+    for (const sub of this.#subs) if (origin === 'local' || !sub.localOnly) sub.offer(fresh);
   }
 
   /** Closes every subscription (shutdown): their `next` resolves empty. */

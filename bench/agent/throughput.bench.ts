@@ -8,6 +8,8 @@
  *
  *   node bench/agent/throughput.bench.ts [--lines 2000000] [--files 4] [--dir <workload dir>]
  *                                        [--source] [--gzip-level 1] [--node-flags "..."] [--keep]
+ *                                        [--agent-dist <dir with agent/main.js, built, node_modules linked>]
+ *                                        [--no-shipped-env]
  *
  * By default the agent runs as built JavaScript (tsc -p tsconfig.build.json into a temp
  * dir), as `k8s-logs-agent` runs in production; `--source` runs agent/main.ts through Node's
@@ -32,6 +34,8 @@ const { values } = parseArgs({
     'gzip-level': { type: 'string', default: '1' },
     keep: { type: 'boolean', default: false },
     'node-flags': { type: 'string' },
+    'agent-dist': { type: 'string' },
+    'no-shipped-env': { type: 'boolean', default: false },
   },
 });
 
@@ -93,7 +97,10 @@ log(`baseline: ${baseline['cpu_s']!.toFixed(2)} CPU s, ${baseline['wall_s']!.toF
 
 let mainPath = join(root, 'agent/main.ts');
 const work = await mkdtemp(join(tmpdir(), 'k8s-logs-agent-bench-'));
-if (!values.source) {
+if (values['agent-dist'] !== undefined) {
+  // A prebuilt tree (e.g. another branch's build, for a same-run comparison).
+  mainPath = join(values['agent-dist'], 'agent/main.js');
+} else if (!values.source) {
   log('building the agent (tsc -p tsconfig.build.json)');
   await promisify(execFile)(
     process.execPath,
@@ -129,17 +136,23 @@ const stats = (): Promise<{ received: number; unique: number; requests: number; 
     sink.send('stats');
   });
 
-// Run the agent with the V8 flags of its interpreter line (`#!/usr/bin/env -S node …`), as the
-// installed `k8s-logs-agent` binary runs; `--node-flags` overrides them.
+// Run the agent with the environment and V8 flags of its interpreter line
+// (`#!/usr/bin/env -S NAME=value … node …`), as the installed `k8s-logs-agent` binary runs;
+// `--node-flags` overrides the flags, `--no-shipped-env` drops the environment (a baseline).
 const shebang = (await readFile(join(root, 'agent/main.ts'), 'utf8')).split('\n')[0]!;
-const shippedFlags = /^#!\/usr\/bin\/env -S node ?(.*)$/.exec(shebang)?.[1]?.split(' ').filter(Boolean) ?? [];
+const interp = /^#!\/usr\/bin\/env -S ((?:\w+=\S* )*)node ?(.*)$/.exec(shebang);
+const shippedFlags = interp?.[2]?.split(' ').filter(Boolean) ?? [];
+const shippedEnv: Record<string, string> = values['no-shipped-env']
+  ? {}
+  : Object.fromEntries((interp?.[1] ?? '').split(' ').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
 const nodeFlags = values['node-flags'] !== undefined ? values['node-flags'].split(' ').filter(Boolean) : shippedFlags;
-log(`agent: node ${nodeFlags.join(' ')} ${mainPath}`);
+log(`agent: ${Object.entries(shippedEnv).map(([k, v]) => `${k}=${v} `).join('')}node ${nodeFlags.join(' ')} ${mainPath}`);
 const t0 = performance.now();
 const agent = spawn(process.execPath, [...nodeFlags, mainPath], {
   stdio: ['ignore', 'ignore', 'inherit'],
   env: {
     PATH: process.env['PATH'] ?? '',
+    ...shippedEnv,
     K8S_LOGS_AGENT_LOG_PATH: join(w.dir, '*.log'),
     K8S_LOGS_AGENT_DATA_DIR: join(work, 'data'),
     K8S_LOGS_AGENT_AGGREGATOR_URL: `http://127.0.0.1:${sinkPort}`,
@@ -156,6 +169,8 @@ const agent = spawn(process.execPath, [...nodeFlags, mainPath], {
     ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('K8S_LOGS_AGENT_'))),
     ...(process.env['AGENT_NODE_OPTIONS'] ? { NODE_OPTIONS: process.env['AGENT_NODE_OPTIONS'] } : {}),
     ...(process.env['AGENT_MALLOC_ARENA_MAX'] ? { MALLOC_ARENA_MAX: process.env['AGENT_MALLOC_ARENA_MAX'] } : {}),
+    // glibc malloc tunables and libuv's pool size of the experiment (e.g. MALLOC_MMAP_THRESHOLD_=131072).
+    ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('MALLOC_') || k === 'UV_THREADPOOL_SIZE')),
   },
 });
 const pid = agent.pid!;
@@ -184,6 +199,7 @@ const result = {
   bench: 'agent-throughput',
   agent: values.source ? 'source (type stripping)' : 'built js',
   node_flags: nodeFlags.join(' '),
+  env: shippedEnv,
   records: w.records,
   physical_lines: w.physicalLines,
   input_bytes: w.bytes,

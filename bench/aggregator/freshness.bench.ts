@@ -101,8 +101,8 @@ try {
   const sub = agg.app.bulkWriter.tail.subscribe({ match: tailMatcher({ scope: { clusters: null, namespaces: null }, pods: ['pod-0'] }), maxBufferedRecords: 1_000_000 })!;
   const tailer = (async () => {
     for (;;) {
-      const { records } = await sub.next();
-      if (records.length === 0) return; // closed
+      const { records, gap } = await sub.next();
+      if (records.length === 0 && gap === undefined) return; // closed
       const now = performance.now();
       for (const r of records) {
         const m = /"seq":(\d+)/.exec(r.message);

@@ -129,6 +129,12 @@ t.test('agent: reads the node logs read-only, keeps checkpoints on the host, kno
   const pod = ds.spec.template.spec;
   const c = container(ds);
   t.same(c.command, ['node', '--max-semi-space-size=2', '/app/dist/agent/main.js']);
+  // The same runtime settings as the agent's interpreter line (agent/main.ts, measured there).
+  const shebang = (await readFile(new URL('../../agent/main.ts', import.meta.url), 'utf8')).split('\n')[0]!;
+  for (const kv of /^#!\/usr\/bin\/env -S ((?:\w+=\S* )*)node /.exec(shebang)![1]!.trim().split(' ')) {
+    const [name, value] = kv.split('=');
+    t.ok(c.env.some((e: { name: string; value?: string }) => e.name === name && e.value === value), `agent env ${kv}`);
+  }
   t.ok(selects(ds.spec.selector.matchLabels, ds.spec.template.metadata.labels), 'selector matches the pod labels');
 
   t.match(volume(ds, 'varlog'), { hostPath: { path: '/var/log', type: 'Directory' } });
@@ -252,7 +258,7 @@ t.test('every environment variable the chart sets is one the programs read', asy
   const aggregatorConfig = await readFile(join(ROOT, 'aggregator', 'config.ts'), 'utf8');
   const extra = new Set(['K8S_LOGS_RETENTION_INTERVAL_MS']); // set through extraEnv in full-values.yaml
   for (const name of (container(one(objects, 'DaemonSet')).env as any[]).map((e) => e.name as string)) {
-    if (name === 'NODE_NAME') continue;
+    if (name === 'NODE_NAME' || name.startsWith('MALLOC_')) continue; // MALLOC_*: read by glibc (agent/main.ts)
     t.ok(agentHelp.includes(`[${name}]`), `agent reads ${name}`);
   }
   for (const name of (container(one(objects, 'Deployment')).env as any[]).map((e) => e.name as string)) {
@@ -506,4 +512,18 @@ t.test('chart/README.md is generated from values.yaml and up to date', async (t)
   t.throws(() => documentedValues('agent:\n  # Documented.\n  a: 1\n  b: 2\n'), /agent\.b has no comment/);
   const committed = await readFile(join(CHART, 'README.md'), 'utf8');
   t.equal(committed, await renderChartReadme(), 'chart/README.md is stale: run `node chart/tests/generate-readme.ts`');
+});
+
+t.test('live tail fan-out: a headless Service of the aggregator pods, a generated shared secret, both in the env', async (t) => {
+  t.notOk((await render()).some((o) => o.metadata.name.endsWith('-peers')), 'off by default');
+  const objects = await render(['--set', 'aggregator.ingest.liveTailFanout=true']);
+  const dep = one(objects, 'Deployment');
+  const c = container(dep);
+  const peers = one(objects, 'Service', 'logs-k8s-logs-aggregator-peers');
+  t.equal(peers.spec.clusterIP, 'None', 'headless: one A record per ready pod');
+  t.ok(selects(peers.spec.selector, dep.spec.template.metadata.labels), 'selects the aggregator pods');
+  t.equal(env(c, 'K8S_LOGS_LIVE_TAIL_PEER_SERVICE').value, `logs-k8s-logs-aggregator-peers.${NAMESPACE}.svc:8080`);
+  const ref = env(c, 'K8S_LOGS_LIVE_TAIL_PEER_TOKEN').valueFrom.secretKeyRef;
+  const secret = one(objects, 'Secret', ref.name);
+  t.ok(Buffer.from(secret.data?.[ref.key] ?? '', 'base64').toString().length >= 32, 'a long random secret');
 });
