@@ -41,6 +41,7 @@ import { collectionConfigRoutes } from './routes/config/config-routes.ts';
 import { monitoringRoutes } from './routes/monitoring/monitoring-routes.ts';
 import { MonitoringService } from './routes/monitoring/monitoring-service.ts';
 import { clusterRoutes } from './routes/clusters/cluster-routes.ts';
+import { tailRoutes } from './routes/tail/tail-routes.ts';
 
 export const API_BASE = '/v1/k8s/logs';
 
@@ -117,6 +118,7 @@ export async function buildApp(config: AggregatorConfig, deps: AppDeps = {}): Pr
   await app.register(logsRoutes, { prefix: API_BASE, search: app.logSearch, limits: config.query });
   await app.register(logqlRoutes, { prefix: API_BASE, opensearch: app.opensearch, indexPrefix: app.storeLayout.indexPrefix, pits: app.pits, limits: config.query });
   await app.register(tokenRoutes, { prefix: API_BASE, tokens: app.tokens });
+  await app.register(tailRoutes, { prefix: API_BASE, feed: app.bulkWriter.tail, bufferRecords: app.bulkWriter.tailBufferRecords, search: app.logSearch, refreshIntervalMs: config.opensearch.refreshIntervalMs });
   await app.register(discoveryRoutes, {
     prefix: API_BASE,
     discovery: new DiscoveryService(app.opensearch, app.storeLayout.indexPrefix, app.liveClusters, app.log),
