@@ -42,6 +42,7 @@ import { monitoringRoutes } from './routes/monitoring/monitoring-routes.ts';
 import { MonitoringService } from './routes/monitoring/monitoring-service.ts';
 import { clusterRoutes } from './routes/clusters/cluster-routes.ts';
 import { tailRoutes } from './routes/tail/tail-routes.ts';
+import { uiRoutes } from './routes/ui/ui-routes.ts';
 
 export const API_BASE = '/v1/k8s/logs';
 
@@ -128,6 +129,7 @@ export async function buildApp(config: AggregatorConfig, deps: AppDeps = {}): Pr
   await app.register(collectionConfigRoutes, { prefix: API_BASE });
   await app.register(monitoringRoutes, { prefix: API_BASE, monitoring: new MonitoringService(app.opensearch, app.storeLayout.indexPrefix), limits: config.query });
   await app.register(clusterRoutes, { prefix: API_BASE, registry: app.clusterRegistry, tokens: app.tokens, heartbeats: app.heartbeats, opensearch: app.opensearch, indexPrefix: app.storeLayout.indexPrefix, agentStaleAfterMs: config.kube.agentStaleAfterMs });
+  await app.register(uiRoutes, {});
   // Earlier name of the services, kept for callers written against it; use the decorators.
   app.decorate('services', {
     opensearch: app.opensearch,
