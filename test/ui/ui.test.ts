@@ -78,7 +78,8 @@ t.teardown(() => agent.stop(2000));
 async function stored(query: string): Promise<LogRecord[]> {
   await agg.refresh();
   const res = await getJson(`${agg.url}/v1/k8s/logs/?start=now-1h&limit=1000&${query}`, agg.adminToken);
-  return res.body['logs'] as LogRecord[];
+  // A loaded shared store may answer 5xx now and then: the caller's wait retries.
+  return res.status === 200 ? (res.body['logs'] as LogRecord[]) : [];
 }
 await waitFor(async () => (await stored('namespace=shop&container=app')).length >= 600 && (await stored('namespace=payments')).length >= 200, {
   what: 'the history lines stored', timeoutMs: 60_000, intervalMs: 300,
@@ -128,15 +129,15 @@ t.test('zoom: dragging across the histogram narrows the range to an absolute win
   const svg = page.locator('[data-testid=histogram] svg');
   const box = (await svg.boundingBox())!;
   const before = await page.getByTestId('total').textContent();
-  await page.mouse.move(box.x + box.width * 0.2, box.y + box.height / 2);
+  await page.mouse.move(box.x + box.width * 0.7, box.y + box.height / 2);
   await page.mouse.down();
-  await page.mouse.move(box.x + box.width * 0.5, box.y + box.height / 2, { steps: 5 });
+  await page.mouse.move(box.x + box.width * 0.95, box.y + box.height / 2, { steps: 5 });
   await page.mouse.up();
   await page.waitForFunction(() => /from=\d{4}-\d{2}-\d{2}T/.test(decodeURIComponent(location.hash)));
   const hash = decodeURIComponent(await page.evaluate(() => location.hash));
   const from = Date.parse(/from=([^&]+)/.exec(hash)![1]!);
   const to = Date.parse(/to=([^&]+)/.exec(hash)![1]!);
-  t.ok(to - from < 30 * 60_000 && to - from > 5 * 60_000, `zoomed to ~18 minutes of the hour (${Math.round((to - from) / 60_000)} min)`);
+  t.ok(to - from < 25 * 60_000 && to - from > 5 * 60_000, `zoomed to ~15 minutes of the hour (${Math.round((to - from) / 60_000)} min)`);
   await waitForValue(async () => (await page.getByTestId('total').textContent()) ?? '', (v) => v !== before && /matches/.test(v), { what: 'the zoomed result', timeoutMs: 20_000 });
   const n = Number(/(\d+) match/.exec((await page.getByTestId('total').textContent())!)![1]);
   t.ok(n > 0 && n < 120, `fewer matches in the zoomed window (${n})`);
@@ -169,12 +170,13 @@ t.test('live tail: a line written to a log file appears, counted as received and
   await rowsWith(page, 'GET /api/items/').first().waitFor();
   await page.getByTestId('live-start').click();
   await waitForValue(async () => (await page.getByTestId('live-status').textContent()) ?? '', (v) => /caught up/.test(v), { what: 'the tail caught up', timeoutMs: 20_000 });
-  const before = await rowsWith(page, 'GET /api/items/').count();
+  const shownBefore = Number(/(\d+) match/.exec((await page.getByTestId('total').textContent())!)![1]);
   await appendFile(files.web, cri(Date.now(), 'stdout', 'INFO live line from the e2e test'));
   await rowsWith(page, 'live line from the e2e test').first().waitFor({ timeout: 20_000 });
   t.equal(await rowsWith(page, 'live line from the e2e test').count(), 1, 'shown once');
   t.match(await page.getByTestId('live-counts').textContent(), /received [1-9]\d* · shown \d+/);
-  t.ok((await rowsWith(page, 'GET /api/items/').count()) >= before, 'history kept on the same timeline');
+  const shown = Number(/shown (\d+)/.exec((await page.getByTestId('live-counts').textContent())!)![1]);
+  t.ok(shown > shownBefore, `history kept on the same timeline, the live line added (${shownBefore} → ${shown})`);
   // Pause: received keeps counting, shown does not change until resume.
   await page.getByTestId('live-pause').click();
   await appendFile(files.web, cri(Date.now(), 'stdout', 'INFO second live line while paused'));
@@ -192,6 +194,8 @@ t.test('access tokens: create with scopes and a namespace limit (secret once), t
   await page.fill('input[name=namespaces]', 'shop');
   await page.getByTestId('tokens').waitFor();
   await page.click('form[aria-label="Create a token"] button[type=submit]');
+  await page.locator('[data-testid=secret], [role=alert]').first().waitFor();
+  t.equal(await page.getByRole('alert').count(), 0, `no error: ${await page.getByRole('alert').allTextContents()}`);
   const secret = (await page.getByTestId('secret').textContent())!.trim();
   t.ok(secret.length > 20, 'secret shown');
   const self = await getJson(`${agg.url}/v1/k8s/logs/tokens/self`, secret);
@@ -236,7 +240,12 @@ t.test('collection configuration: created in the UI, the agent obeys it (exclude
   await waitForValue(changed, (v) => v > before, { what: 'the agent to apply the new configuration', timeoutMs: 20_000 });
   await appendFile(files.noisy, cri(Date.now(), 'stdout', 'INFO sidecar line after the config'));
   await appendFile(files.web, cri(Date.now() + 1, 'stdout', 'INFO app line after the config'));
-  await waitFor(async () => (await stored('namespace=shop&container=app&q=after%20the%20config')).length === 1, { what: 'the app line stored', timeoutMs: 20_000, intervalMs: 200 });
+  await waitFor(async () => (await stored('namespace=shop&container=app&q=after%20the%20config')).length === 1, { what: 'the app line stored', timeoutMs: 20_000, intervalMs: 200 }).catch(async (err) => {
+    const recent = (await stored('namespace=shop')).slice(0, 5).map((r) => `${r.container}: ${r.message}`);
+    const discards = await getJson(`${agg.url}/metrics`, undefined).catch(() => undefined);
+    void discards;
+    throw new Error(`${(err as Error).message}; newest shop lines: ${JSON.stringify(recent)}`);
+  });
   const ex = await waitForValue(() => metricValue(agent, 'k8s_logs_agent_discarded_records_total', { reason: 'excluded_by_config' }), (v) => v >= 1, { what: 'the sidecar line excluded' });
   t.ok(ex >= 1);
   t.same((await stored('namespace=shop&container=sidecar&q=after%20the%20config')).length, 0, 'the excluded container line is not stored');

@@ -118,7 +118,7 @@ export function LogList(props: {
     const top = offsets[i]!;
     if (r.kind !== 'record') {
       visible.push(
-        <div key={r.key} data-key={r.key} class={`logrow ${r.kind}`} style={{ top }} role="row">
+        <div key={r.key} data-key={r.key} class={`logrow ${r.kind}`} style={{ top: `${top}px` }} role="row">
           {r.text}
         </div>,
       );
@@ -130,7 +130,7 @@ export function LogList(props: {
         key={rec.id}
         data-key={rec.id}
         class={`logrow${wrap ? ' wrap' : ''}${rec.id === props.selected ? ' sel' : ''}`}
-        style={{ top, borderLeftColor: `var(--l-${rec.level})` }}
+        style={{ top: `${top}px`, borderLeftColor: `var(--l-${rec.level})` }}
         role="row"
         aria-selected={rec.id === props.selected}
         onClick={() => props.onSelect(rec)}
@@ -147,7 +147,7 @@ export function LogList(props: {
   }
   return (
     <div class="loglist" ref={box} onScroll={onScroll} tabIndex={0} onKeyDown={onKey} role="grid" aria-label="Log lines" data-testid="loglist">
-      <div style={{ height: total }} />
+      <div style={{ height: `${total}px` }} />
       {visible}
     </div>
   );

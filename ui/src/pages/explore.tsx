@@ -73,7 +73,8 @@ export function ExplorePage(props: { search: string; navigate: (search: string) 
   const [wrap, setWrap] = useState(false);
   const [view, setView] = useState<'lines' | 'patterns'>('lines');
   const [context, setContext] = useState<{ anchor: LogRecord; before: LogRecord[]; after: LogRecord[] } | undefined>();
-  const [live, setLive] = useState<{ on: boolean; paused: boolean; received: number; shown: number; lost: number; status: string }>({ on: false, paused: false, received: 0, shown: 0, lost: 0, status: '' });
+  const [live, setLive] = useState<{ on: boolean; paused: boolean; received: number; shown: number; waiting: number; lost: number; status: string }>({ on: false, paused: false, received: 0, shown: 0, waiting: 0, lost: 0, status: '' });
+  const pausedRef = useRef(false);
   const liveCtrl = useRef<AbortController | undefined>(undefined);
   const pausedBuffer = useRef<LogRecord[]>([]);
   const gaps = useRef<Row[]>([]);
@@ -192,7 +193,8 @@ export function ExplorePage(props: { search: string; navigate: (search: string) 
     pausedBuffer.current = [];
     // Hand-off: the tail starts at the newest timestamp shown; the timeline drops the ids it has.
     const since = timeline.current.since() ?? new Date(Date.now() - 60_000).toISOString();
-    setLive({ on: true, paused: false, received: 0, shown: 0, lost: 0, status: 'connecting…' });
+    pausedRef.current = false;
+    setLive({ on: true, paused: false, received: 0, shown: timeline.current.records.length, waiting: 0, lost: 0, status: 'connecting…' });
     let received = 0;
     let lost = 0;
     let flushTimer: ReturnType<typeof setTimeout> | undefined;
@@ -201,16 +203,15 @@ export function ExplorePage(props: { search: string; navigate: (search: string) 
       flushTimer = undefined;
       const batch = pending.filter((r) => keep(r.message));
       pending = [];
-      setLive((l) => {
-        if (l.paused) {
-          pausedBuffer.current.push(...batch);
-          return { ...l, received, lost };
-        }
-        timeline.current.addLive(batch);
-        timeline.current.trim(MAX_LIVE_ROWS);
-        setVersion((v) => v + 1);
-        return { ...l, received, lost, shown: timeline.current.records.length };
-      });
+      if (pausedRef.current) {
+        pausedBuffer.current.push(...batch);
+        setLive((l) => ({ ...l, received, lost, waiting: pausedBuffer.current.length }));
+        return;
+      }
+      timeline.current.addLive(batch);
+      timeline.current.trim(MAX_LIVE_ROWS);
+      setVersion((v) => v + 1);
+      setLive((l) => ({ ...l, received, lost, shown: timeline.current.records.length }));
     };
     const onEvent = (e: TailEvent) => {
       if (e.type === 'record') {
@@ -233,13 +234,16 @@ export function ExplorePage(props: { search: string; navigate: (search: string) 
   }
 
   function togglePause() {
-    setLive((l) => {
-      if (!l.paused) return { ...l, paused: true };
-      timeline.current.addLive(pausedBuffer.current);
-      pausedBuffer.current = [];
-      setVersion((v) => v + 1);
-      return { ...l, paused: false, shown: timeline.current.records.length };
-    });
+    if (!pausedRef.current) {
+      pausedRef.current = true;
+      setLive((l) => ({ ...l, paused: true, waiting: 0 }));
+      return;
+    }
+    pausedRef.current = false;
+    timeline.current.addLive(pausedBuffer.current);
+    pausedBuffer.current = [];
+    setVersion((v) => v + 1);
+    setLive((l) => ({ ...l, paused: false, waiting: 0, shown: timeline.current.records.length }));
   }
 
   const apply = (q: ExploreQuery, r: TimeRange = rangeDraft) => props.navigate(encodeExploreState({ query: q, range: r }));
@@ -360,7 +364,7 @@ export function ExplorePage(props: { search: string; navigate: (search: string) 
         )}
         {(live.on || live.received > 0) && (
           <span data-testid="live-counts">
-            received {live.received} · shown {live.paused ? `${live.shown} (paused, ${pausedBuffer.current.length} waiting)` : live.shown}{live.lost ? ` · ${live.lost} not delivered live` : ''}
+            received {live.received} · shown {live.paused ? `${live.shown} (paused, ${live.waiting} waiting)` : live.shown}{live.lost ? ` · ${live.lost} not delivered live` : ''}
           </span>
         )}
         {live.status && <span data-testid="live-status">{live.status}</span>}

@@ -31,6 +31,17 @@ export function ConfigsPage(props: { canWrite: boolean }): JSX.Element {
   const empty = { cluster: '', namespace: '', exclude_pods: '', exclude_containers: '', include_pods: '', min_level: '', enabled: true };
   const [form, setForm] = useState(empty);
   const [editing, setEditing] = useState<Config | undefined>();
+  // Written here, shown at once (the list is a search, which may lag a write by a refresh); the list's copy wins once newer.
+  const [written, setWritten] = useState<Config[]>([]);
+  const remember = (c: Config) => setWritten((w) => [...w.filter((x) => x.id !== c.id), c]);
+  const shown = (() => {
+    const byId = new Map<string, Config>((list.data?.configs ?? []).map((c) => [c.id, c]));
+    for (const c of written) {
+      const listed = byId.get(c.id);
+      if (!listed || listed.updated_at < c.updated_at) byId.set(c.id, c);
+    }
+    return [...byId.values()].sort((a, b) => (a.cluster + (a.namespace ?? '')).localeCompare(b.cluster + (b.namespace ?? '')));
+  })();
   const settings = () => {
     const s: Record<string, unknown> = { enabled: form.enabled };
     if (csv(form.exclude_pods).length) s['exclude_pods'] = csv(form.exclude_pods);
@@ -42,8 +53,8 @@ export function ConfigsPage(props: { canWrite: boolean }): JSX.Element {
   const save = (e: Event) => {
     e.preventDefault();
     void act(async () => {
-      if (editing) await put(`/config${qs({ id: editing.id })}`, settings());
-      else await post('/config', { cluster: form.cluster, ...(form.namespace ? { namespace: form.namespace } : {}), ...settings() });
+      if (editing) remember(await put<Config>(`/config${qs({ id: editing.id })}`, settings()));
+      else remember(await post<Config>('/config', { cluster: form.cluster, ...(form.namespace ? { namespace: form.namespace } : {}), ...settings() }));
       setForm(empty);
       setEditing(undefined);
     });
@@ -85,7 +96,7 @@ export function ConfigsPage(props: { canWrite: boolean }): JSX.Element {
       <table class="grid" data-testid="configs">
         <thead><tr><th>cluster</th><th>namespace</th><th>enabled</th><th>settings</th><th>updated</th><th /></tr></thead>
         <tbody>
-          {(list.data?.configs ?? []).map((c) => {
+          {shown.map((c) => {
             const { id: _i, cluster, namespace, enabled, version: _v, created_at: _c, updated_at, ...rest } = c;
             return (
               <tr key={c.id}>
@@ -97,7 +108,7 @@ export function ConfigsPage(props: { canWrite: boolean }): JSX.Element {
                 <td class="row">
                   <button class="small" disabled={!props.canWrite} onClick={() => edit(c)}>edit</button>
                   {namespace ? (
-                    <button class="small" disabled={!props.canWrite || !enabled} onClick={() => void act(() => post('/config/disable', { cluster, namespace }))}>disable namespace</button>
+                    <button class="small" disabled={!props.canWrite || !enabled} onClick={() => void act(async () => remember((await post<{ config: Config }>('/config/disable', { cluster, namespace })).config))}>disable namespace</button>
                   ) : (
                     <button class="small" disabled={!props.canWrite || !enabled} onClick={() => void act(() => post('/config/disable/cluster', { cluster }))}>disable cluster</button>
                   )}

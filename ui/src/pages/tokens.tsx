@@ -13,6 +13,8 @@ export function TokensPage(props: { isAdmin: boolean }): JSX.Element {
   const [form, setForm] = useState({ name: '', scopes: ['logs:read'] as Scope[], clusters: '', namespaces: '', expires: '' });
   const [created, setCreated] = useState<{ token: string; name: string } | undefined>();
   const [err, setErr] = useState<Error | undefined>();
+  // Revoked here: hidden at once (the list is a search, which may lag the revoke by a refresh).
+  const [gone, setGone] = useState<ReadonlySet<string>>(new Set());
   const create = async (e: Event) => {
     e.preventDefault();
     setErr(undefined);
@@ -33,6 +35,7 @@ export function TokensPage(props: { isAdmin: boolean }): JSX.Element {
     if (!confirm(`Revoke token "${t.name}"? Clients using it are refused from now on.`)) return;
     try {
       await del(`/tokens${qs({ id: t.id })}`);
+      setGone(new Set([...gone, t.id]));
       list.reload();
     } catch (x) {
       setErr(x as Error);
@@ -45,8 +48,8 @@ export function TokensPage(props: { isAdmin: boolean }): JSX.Element {
         <form class="card" onSubmit={create} aria-label="Create a token">
           <div class="row">
             <label class="field">Name<input name="name" required value={form.name} onInput={(e) => setForm({ ...form, name: (e.target as HTMLInputElement).value })} /></label>
-            <fieldset class="row" style={{ border: 0, padding: 0 }}>
-              <legend class="muted" style={{ fontSize: 12 }}>Scopes</legend>
+            <fieldset class="row" style={{ border: '0', padding: '0' }}>
+              <legend class="muted" style={{ fontSize: '12px' }}>Scopes</legend>
               {SCOPES.map((s) => (
                 <label key={s}>
                   <input type="checkbox" name={`scope-${s}`} checked={form.scopes.includes(s)} onChange={() => setForm({ ...form, scopes: form.scopes.includes(s) ? form.scopes.filter((x) => x !== s) : [...form.scopes, s] })} /> {s}
@@ -54,7 +57,7 @@ export function TokensPage(props: { isAdmin: boolean }): JSX.Element {
               ))}
             </fieldset>
           </div>
-          <div class="row" style={{ marginTop: 8 }}>
+          <div class="row" style={{ marginTop: '8px' }}>
             <label class="field">Clusters (comma-separated, empty = all)<input name="clusters" value={form.clusters} onInput={(e) => setForm({ ...form, clusters: (e.target as HTMLInputElement).value })} /></label>
             <label class="field">Namespaces (empty = all)<input name="namespaces" value={form.namespaces} onInput={(e) => setForm({ ...form, namespaces: (e.target as HTMLInputElement).value })} /></label>
             <label class="field">Expires (optional)<input name="expires" type="datetime-local" value={form.expires} onInput={(e) => setForm({ ...form, expires: (e.target as HTMLInputElement).value })} /></label>
@@ -64,7 +67,7 @@ export function TokensPage(props: { isAdmin: boolean }): JSX.Element {
         {created && (
           <div class="card" role="status" data-testid="new-secret">
             <strong>Token “{created.name}” created.</strong> Copy the secret now: it is shown only once and cannot be read again.
-            <div class="row" style={{ marginTop: 6 }}>
+            <div class="row" style={{ marginTop: '6px' }}>
               <div class="secret" data-testid="secret">{created.token}</div>
               <button onClick={() => void navigator.clipboard?.writeText(created.token)}>copy</button>
               <button onClick={() => setCreated(undefined)}>done</button>
@@ -75,7 +78,7 @@ export function TokensPage(props: { isAdmin: boolean }): JSX.Element {
         <table class="grid" data-testid="tokens">
           <thead><tr><th>name</th><th>prefix</th><th>scopes</th><th>clusters</th><th>namespaces</th><th>created</th><th>expires</th><th /></tr></thead>
           <tbody>
-            {(list.data?.tokens ?? []).map((t) => (
+            {(list.data?.tokens ?? []).filter((t) => !gone.has(t.id)).map((t) => (
               <tr key={t.id}>
                 <td>{t.name}</td>
                 <td class="mono">{t.prefix}…</td>
