@@ -46,6 +46,8 @@ import { lokiPushRoutes } from './routes/loki-push/loki-push-routes.ts';
 import { InFlightBytes } from './routes/ingest/inflight-bytes.ts';
 import { lokiRoutes, LOKI_PREFIX } from './routes/loki/loki-routes.ts';
 import { collectRoutes } from './routes/collect/collect-routes.ts';
+import { tailRoutes } from './routes/tail/tail-routes.ts';
+import { uiRoutes } from './routes/ui/ui-routes.ts';
 
 export const API_BASE = '/v1/k8s/logs';
 
@@ -131,6 +133,7 @@ export async function buildApp(config: AggregatorConfig, deps: AppDeps = {}): Pr
   await app.register(logsRoutes, { prefix: API_BASE, search: app.logSearch, limits: config.query });
   await app.register(logqlRoutes, { prefix: API_BASE, opensearch: app.opensearch, indexPrefix: app.storeLayout.indexPrefix, pits: app.pits, limits: config.query });
   await app.register(tokenRoutes, { prefix: API_BASE, tokens: app.tokens });
+  await app.register(tailRoutes, { prefix: API_BASE, feed: app.bulkWriter.tail, bufferRecords: app.bulkWriter.tailBufferRecords, search: app.logSearch, refreshIntervalMs: config.opensearch.refreshIntervalMs });
   await app.register(discoveryRoutes, {
     prefix: API_BASE,
     discovery: new DiscoveryService(app.opensearch, app.storeLayout.indexPrefix, app.liveClusters, app.log),
@@ -142,6 +145,7 @@ export async function buildApp(config: AggregatorConfig, deps: AppDeps = {}): Pr
   await app.register(clusterRoutes, { prefix: API_BASE, registry: app.clusterRegistry, tokens: app.tokens, heartbeats: app.heartbeats, opensearch: app.opensearch, indexPrefix: app.storeLayout.indexPrefix, agentStaleAfterMs: config.kube.agentStaleAfterMs });
   await app.register(lokiRoutes, { prefix: LOKI_PREFIX, opensearch: app.opensearch, indexPrefix: app.storeLayout.indexPrefix, pits: app.pits, limits: config.query, tailFeed: app.bulkWriter.tail, tailBufferRecords: app.bulkWriter.tailBufferRecords, version: '0.1.0', bodyLimitBytes: config.query.maxJsonBodyBytes });
   await app.register(collectRoutes, { prefix: API_BASE, collect: config.collect, staticClusters: config.kube.clusters });
+  await app.register(uiRoutes, {});
   // Earlier name of the services, kept for callers written against it; use the decorators.
   app.decorate('services', {
     opensearch: app.opensearch,

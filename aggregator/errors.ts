@@ -43,6 +43,8 @@ export const ErrorCodes = {
   AGG_ERR_INGEST_OVERLOADED: { status: 429, code: 'ingest_overloaded' },
   /** This replica already holds `query.maxOpenPits` points in time (open exports). */
   AGG_ERR_TOO_MANY_EXPORTS: { status: 429, code: 'too_many_exports' },
+  /** This replica already feeds `ingest.liveTailMaxSubscribers` live tails. */
+  AGG_ERR_TOO_MANY_TAILS: { status: 429, code: 'too_many_tails' },
   /** The client went away; nobody reads this answer (it is only logged). */
   AGG_ERR_CLIENT_CLOSED: { status: 499, code: 'client_closed_request' },
   AGG_ERR_INTERNAL: { status: 500, code: 'internal' },

@@ -7,6 +7,7 @@
  *   log generator writing CRI files for its pods     .data/node/containers
  *   aggregator                                       http://127.0.0.1:8080 (PORT to change)
  *   agent tailing the generated files                .data/agent (checkpoints)
+ *   web UI (built from ui/src when stale)            served by the aggregator under /ui/
  *
  * Prints the API URL, the admin token and a curl to paste. Ctrl-C stops everything; the
  * data stays in .data/ and the next start reuses it (same tokens, same offsets).
@@ -25,6 +26,7 @@ import { ensureS3ServerInstalled, startS3Server, killStaleS3Server, ensureBucket
 import { startFakeKubeApi } from './fake-cluster/fake-kube-api.ts';
 import { populateDemoCluster } from './fake-cluster/demo-cluster.ts';
 import { startLogGenerator } from './log-generator/log-generator.ts';
+import { buildUi, uiIsStale } from '../ui/build.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const DATA = path.join(ROOT, '.data');
@@ -96,6 +98,11 @@ try {
     S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
     S3_FORCE_PATH_STYLE: 'true',
   }));
+  // The UI is served from ui/dist: build it first when a source changed since the last build.
+  if (await uiIsStale()) {
+    const ui = await buildUi();
+    say(`web UI built: ${ui.totalBytes} bytes (ui/dist)`);
+  }
   const app = await buildApp(config);
   stops.push(() => app.close());
   await app.prepareStore();
@@ -164,6 +171,7 @@ try {
   process.stdout.write(`
 k8s-logs is running.
 
+  UI           ${apiUrl}/ui/   (sign in with the admin token)
   API          ${apiUrl}/v1/k8s/logs/
   API docs     ${apiUrl}/docs
   Metrics      ${apiUrl}/metrics   (agent: http://127.0.0.1:${agent.metricsPort}/metrics)

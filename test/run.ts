@@ -18,6 +18,7 @@ import { startOpenSearch, type RunningOpenSearch } from '../dev/opensearch/opens
 import { ensureS3ServerInstalled, startS3Server, type RunningS3Server } from '../dev/s3/s3-server.ts';
 import { startControlPlane, type ControlPlane } from '../dev/kube/control-plane.ts';
 import { KUBE_ENV } from './helpers/kube-env.ts';
+import { buildUi, uiIsStale } from '../ui/build.ts';
 
 const log = (msg: string) => process.stderr.write(`[test] ${msg}\n`);
 const workDir = await mkdtemp(path.join(tmpdir(), 'k8s-logs-test-'));
@@ -51,6 +52,12 @@ try {
     runQuiet(path.join(import.meta.dirname, '..', 'node_modules', '.bin', 'tap'), ['build'], 'tap build').then((ok) => {
       if (!ok) throw new Error('tap build failed');
     }),
+    // The UI's end-to-end tests (test/ui/) and the /ui route serve ui/dist: build it when missing or stale.
+    (async () => {
+      if (!(await uiIsStale())) return;
+      const ui = await buildUi();
+      log(`web UI built: app.js ${ui.jsBytes} B, app.css ${ui.cssBytes} B`);
+    })(),
     (async () => {
       if (env['OPENSEARCH_URL']) return;
       opensearch = await startOpenSearch({ dataDir: path.join(workDir, 'opensearch'), heapMb: 1024, log: (m) => log(`opensearch: ${m}`) });

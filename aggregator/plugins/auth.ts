@@ -4,6 +4,7 @@
  *
  *   config: { auth: 'logs:read', heavy: true }   // needs the scope; heavy rate class
  *   config: { auth: 'public' }                   // /healthz, /readyz, /metrics, /docs
+ *   config: { auth: 'any' }                      // any valid token (GET /tokens/self)
  *
  * A route without `auth` is refused: forgetting it fails closed. 401 = no or unknown
  * token; 403 = a valid token without the scope. A route with `basicAuth: true` (the Loki
@@ -20,7 +21,7 @@ import { PluginNames } from './names.ts';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
-    auth?: Scope | 'public';
+    auth?: Scope | 'public' | 'any';
     heavy?: boolean;
     /** Also accept the token as the password of HTTP basic auth. */
     basicAuth?: boolean;
@@ -68,7 +69,7 @@ export const authPlugin = fp(
         reply.header('WWW-Authenticate', 'Bearer error="invalid_token"');
         throw new AppError('AGG_ERR_UNAUTHORIZED', 'invalid, expired or revoked token');
       }
-      if (!grants(principal, needed)) {
+      if (needed !== 'any' && !grants(principal, needed)) {
         throw new AppError('AGG_ERR_FORBIDDEN', `token lacks the "${needed}" scope`);
       }
       request.principal = principal;

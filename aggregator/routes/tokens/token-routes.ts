@@ -46,6 +46,29 @@ export const tokenRoutes: FastifyPluginAsyncTypebox<{ tokens: TokenStore }> = as
     return { tokens: page.items, has_more: page.has_more, next_cursor: page.next_cursor };
   });
 
+  // What the caller's own token may do, so a client (the web UI) can hide what it would be
+  // refused; the API refuses anyway.
+  app.get('/tokens/self', {
+    config: { auth: 'any' },
+    schema: {
+      summary: "The calling token: name, scopes and limits (any valid token; never the secret)",
+      tags: ['tokens'],
+      response: {
+        200: Type.Object({
+          id: Type.String(),
+          name: Type.String(),
+          scopes: Type.Array(Type.Enum(Scopes)),
+          clusters: Type.Union([Type.Array(Type.String()), Type.Null()]),
+          namespaces: Type.Union([Type.Array(Type.String()), Type.Null()]),
+        }),
+        ...errors,
+      },
+    },
+  }, async (request) => {
+    const p = request.principal!;
+    return { id: p.tokenId, name: p.name, scopes: [...p.scopes], clusters: p.clusters ? [...p.clusters] : null, namespaces: p.namespaces ? [...p.namespaces] : null };
+  });
+
   app.post('/tokens', {
     config: { auth: 'admin' },
     schema: {
