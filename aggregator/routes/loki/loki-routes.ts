@@ -184,7 +184,8 @@ export async function lokiRoutes(app: FastifyInstance, opts: LokiRoutesOptions):
         schema: {
           summary: `Loki: ${summary}`,
           tags: ['loki'],
-          ...(method === 'GET' ? { querystring: LokiParams } : {}),
+          // The form POST twin is the same operation: documented (and fuzzed) once, as GET.
+          ...(method === 'GET' ? { querystring: LokiParams } : { hide: true }),
         },
         handler: (request, reply) => handler(request, reply, formOf(request)),
       });
