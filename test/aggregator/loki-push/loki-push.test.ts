@@ -7,6 +7,11 @@
 import t from 'tap';
 import { gzipSync } from 'node:zlib';
 import { startTestAggregator } from '../../helpers/aggregator.ts';
+import { buildApp } from '../../../aggregator/app.ts';
+import { configWith } from '../../../aggregator/config.ts';
+import { createOpenSearchClient } from '../../../aggregator/store/opensearch.ts';
+import { uniquePrefix } from '../../helpers/services.ts';
+import { ndjson, record } from '../../helpers/records.ts';
 import {
   HANDMADE_SNAPPY,
   push,
@@ -268,3 +273,79 @@ t.test('a body over ingest.maxBodyBytes is 413; one that inflates past the limit
   const snappyBomb = await push(agg.url, token, Buffer.from([0x80, 0x80, 0x80, 0x80, 0x04, 0x00]), PROTO);
   t.equal(snappyBomb.status, 413);
 });
+
+t.test(
+  'agent ingest and Loki push shed load on one in-flight budget: 429 + Retry-After, stored when resent',
+  async (t) => {
+    const opensearchUrl = agg.opensearchUrl;
+    const prefix = uniquePrefix('lokipush-inflight');
+    const config = configWith({
+      opensearchUrl,
+      adminToken: agg.adminToken,
+      indexPrefix: prefix,
+      ingest: { maxInFlightBytes: 512 },
+    });
+    // A store whose first _bulk waits for the test: that agent batch holds the budget meanwhile.
+    const client = createOpenSearchClient(config.opensearch);
+    const realBulk = client.bulk.bind(client);
+    let entered!: () => void;
+    const inBulk = new Promise<void>((r) => (entered = r));
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let first = true;
+    (client as { bulk: unknown }).bulk = async (...args: Parameters<typeof realBulk>) => {
+      if (first) {
+        first = false;
+        entered();
+        await gate;
+      }
+      return realBulk(...args);
+    };
+    const app = await buildApp(config, { opensearch: client });
+    t.teardown(async () => {
+      release();
+      await app.close();
+      await client.close();
+      await fetch(`${opensearchUrl}/${prefix}-*,.${prefix}-*?expand_wildcards=all`, { method: 'DELETE' }).catch(
+        () => {},
+      );
+    });
+    await app.prepareStore();
+    const made = await app.inject({
+      method: 'POST',
+      url: '/v1/k8s/logs/tokens',
+      headers: { authorization: `Bearer ${agg.adminToken}` },
+      payload: { name: 'agent', scopes: ['ingest'], clusters: ['alpha'] },
+    });
+    const tok = (made.json() as { token: string }).token;
+    const agent = app.inject({
+      method: 'POST',
+      url: '/v1/ingest',
+      headers: { authorization: `Bearer ${tok}`, 'content-type': 'application/x-ndjson', 'content-encoding': 'gzip' },
+      payload: gzipSync(ndjson([record({ cluster: 'alpha' }), record({ cluster: 'alpha' })])),
+    });
+    await inBulk;
+    const body = snappy(
+      pushRequestProto([{ labels: { namespace: 'shed' }, entries: [{ tsNs: nowNs(), line: 'shed line' }] }]),
+    );
+    const pushOnce = () =>
+      app.inject({
+        method: 'POST',
+        url: '/loki/api/v1/push',
+        headers: { authorization: `Bearer ${tok}`, ...PROTO },
+        payload: body,
+      });
+    const shed = await pushOnce();
+    t.equal(shed.statusCode, 429, 'the budget is held by the agent batch');
+    t.ok(Number(shed.headers['retry-after']) > 0, 'Retry-After');
+    t.match(shed.headers['content-type'], /^text\/plain/);
+    release();
+    t.equal((await agent).statusCode, 200);
+    const resent = await pushOnce();
+    t.equal(resent.statusCode, 204, 'stored once the budget is released');
+    t.match(
+      (await app.inject({ method: 'GET', url: '/metrics' })).body,
+      /k8s_logs_aggregator_ingest_inflight_bytes 0\n/,
+    );
+  },
+);
