@@ -71,7 +71,7 @@ export const lokiPushRoutes: FastifyPluginAsyncTypebox<LokiPushRoutesOptions> = 
   app.post(
     '/loki/api/v1/push',
     {
-      config: { auth: 'ingest' },
+      config: { auth: 'ingest', basicAuth: true },
       bodyLimit: opts.maxBodyBytes,
       schema: {
         summary: 'Loki push API (Promtail, Grafana Alloy, Fluent Bit loki output, Vector loki sink)',

@@ -256,6 +256,16 @@ t.test('only an ingest token pushes', async (t) => {
     t.match(res.headers.get('content-type'), /^text\/plain/, `${name}: text body`);
   }
   t.equal(await countByMessage('authz line'), 0);
+
+  // Promtail's and Alloy's `basic_auth`: any user name, the ingest token as the password.
+  const basic = pushRequestJson([{ labels: { namespace: 'authz' }, entries: [{ tsNs: nowNs(), line: 'basic auth line' }] }]);
+  const res = await fetch(`${agg.url}/loki/api/v1/push`, {
+    method: 'POST',
+    headers: { authorization: `Basic ${Buffer.from(`promtail:${token}`).toString('base64')}`, ...JSON_CT },
+    body: basic,
+  });
+  t.equal(res.status, 204, 'basic auth with the ingest token as password');
+  t.equal(await countByMessage('basic auth line'), 1);
 });
 
 t.test('a body over ingest.maxBodyBytes is 413; one that inflates past the limit too', async (t) => {
