@@ -60,6 +60,8 @@ export interface OpenSearchLogStoreOptions {
   /** Concurrent points in time of this replica. */
   pits?: PitGate | undefined;
   pageSize?: number | undefined;
+  /** Composite-aggregation page of the metric push-down (default 5000; tests page with less). */
+  aggregationPageSize?: number | undefined;
   /** Called when a point in time could not be deleted (it expires by itself). */
   onCleanupError?: ((err: unknown) => void) | undefined;
 }
@@ -192,14 +194,16 @@ export class OpenSearchLogStore implements LogStore {
       .catch((err: unknown) => this.#o.onCleanupError?.(err));
   }
 
-  async #search(body: Clause): Promise<Record<string, any>> {
+  /** One search: over the point in time named in `body`, or over `index` (a pattern; none may match). */
+  async #search(body: Clause, index?: string): Promise<Record<string, any>> {
     const { client, deadline } = this.#o;
     try {
       this.searches++;
+      const target = index ? { index, ignore_unavailable: true, allow_no_indices: true } : {};
       const res = await withDeadline(
         deadline,
         'logql',
-        client.search({ body, ...storeTimeoutParams(deadline) }, transportOptions(deadline)),
+        client.search({ ...target, body, ...storeTimeoutParams(deadline) }, transportOptions(deadline)),
       );
       return res.body as Record<string, any>;
     } catch (err) {
@@ -273,11 +277,14 @@ export class OpenSearchLogStore implements LogStore {
   }
 
   /**
-   * Metric push-down (metric-push-down.ts): two composite aggregations over one point in
-   * time — every record in the span by (group labels, grid bucket), and the records exactly
-   * at a window edge by the same keys — folded into per-window totals. Undefined when the
-   * request cannot be answered exactly (superset matchers, widened literals, too fine a
-   * grid) or would exceed `maxSeries`.
+   * Metric push-down (metric-push-down.ts): composite aggregations by (group labels, grid
+   * bucket) over every record in the span, and over the records exactly on a window edge
+   * (filter aggregations of `terms` on the timestamp, in chunks: OpenSearch expands each
+   * date term into ~3 clauses against max_clause_count 1024), folded into per-window totals.
+   * One search usually answers it all — one search sees one snapshot, so no point in time;
+   * when a composite page is full, the whole aggregation runs again over a point in time so
+   * that every page sees the same records. Undefined when the request cannot be answered
+   * exactly (superset matchers, widened literals, too fine a grid) or exceeds `maxSeries`.
    */
   async aggregateWindows(req: WindowAggregateRequest): Promise<WindowAggregateResult | undefined> {
     const grid = windowGrid(req.endsNs, req.rangeNs);
@@ -292,73 +299,94 @@ export class OpenSearchLogStore implements LogStore {
         },
       },
     ];
+    const parts: WindowPart[] = [{ name: 'raw', edges: false }];
+    for (let i = 0; i < grid.edgesNs.length; i += EDGE_TERMS_PER_SEARCH) {
+      const chunk = grid.edgesNs.slice(i, i + EDGE_TERMS_PER_SEARCH).map(formatNanos);
+      parts.push({ name: `edges${parts.length}`, edges: true, filter: { terms: { timestamp: chunk } } });
+    }
+    const spec = { req, query, sources, parts };
+    const once = await this.#windowSearches(spec, undefined);
+    if (once !== 'paged') return once;
+    const release = this.#acquire();
+    try {
+      const pitId = await this.#openPit();
+      if (pitId === undefined) return { series: [] };
+      const ref = { pitId };
+      try {
+        const paged = await this.#windowSearches(spec, ref);
+        return paged === 'paged' ? undefined : paged;
+      } finally {
+        await this.#closePit(ref.pitId);
+      }
+    } finally {
+      release();
+    }
+  }
+
+  /**
+   * The searches of one window aggregation. Without a point in time: one search on the
+   * index pattern, or 'paged' when a composite page came back full. With one: every page.
+   */
+  async #windowSearches(
+    spec: {
+      req: WindowAggregateRequest;
+      query: { filter: Clause[]; must_not: Clause[] };
+      sources: Clause[];
+      parts: WindowPart[];
+    },
+    pit: { pitId: string } | undefined,
+  ): Promise<WindowAggregateResult | undefined | 'paged'> {
+    const { req, query, sources } = spec;
+    const pageSize = this.#o.aggregationPageSize ?? COMPOSITE_PAGE;
     const sub: Clause | undefined = req.bytes
       ? { bytes: { sum: { script: { lang: 'painless', source: UTF8_BYTES_SCRIPT } } } }
       : undefined;
     const series = new Map<string, { labels: [string, string][]; raw: Buckets; edges: Buckets }>();
-    const release = this.#acquire();
-    try {
-      let pitId = await this.#openPit();
-      if (pitId === undefined) return { series: [] };
-      try {
-        // Records exactly on an edge, by `terms` on the timestamp in chunks: OpenSearch
-        // expands each date term into ~3 clauses against a limit of 1024 (max_clause_count).
-        const parts: Array<{ part: 'raw' | 'edges'; bool: { filter: Clause[]; must_not: Clause[] } }> = [
-          { part: 'raw', bool: query },
-        ];
-        for (let i = 0; i < grid.edgesNs.length; i += EDGE_TERMS_PER_SEARCH) {
-          const chunk = grid.edgesNs.slice(i, i + EDGE_TERMS_PER_SEARCH).map(formatNanos);
-          parts.push({
-            part: 'edges',
-            bool: { filter: [...query.filter, { terms: { timestamp: chunk } }], must_not: query.must_not },
-          });
-        }
-        for (const { part, bool } of parts) {
-          let afterKey: Record<string, unknown> | undefined;
-          for (;;) {
-            if (req.signal?.aborted) return undefined;
-            const res = await this.#search({
-              size: 0,
-              track_total_hits: false,
-              query: { bool },
-              aggs: {
-                w: {
-                  composite: { size: COMPOSITE_PAGE, sources, ...(afterKey ? { after: afterKey } : {}) },
-                  ...(sub ? { aggs: sub } : {}),
-                },
-              },
-              pit: { id: pitId, keep_alive: PIT_KEEP_ALIVE },
-            });
-            if (typeof res.pit_id === 'string') pitId = res.pit_id;
-            const agg = res.aggregations?.w as
-              | {
-                  after_key?: Record<string, unknown>;
-                  buckets: Array<{ key: Record<string, unknown>; doc_count: number; bytes?: { value: number } }>;
-                }
-              | undefined;
-            const buckets = agg?.buckets ?? [];
-            for (const b of buckets) {
-              const labels = groupLabels(req.groupBy, b.key);
-              const key = labelsKey(labels);
-              let s = series.get(key);
-              if (!s) {
-                if (series.size >= req.maxSeries) return undefined;
-                series.set(key, (s = { labels, raw: new Map(), edges: new Map() }));
-              }
-              const map = part === 'raw' ? s.raw : s.edges;
-              const t = BigInt(b.key.t as number);
-              const prev = map.get(t) ?? { count: 0, bytes: 0 };
-              map.set(t, { count: prev.count + b.doc_count, bytes: prev.bytes + (b.bytes?.value ?? 0) });
-            }
-            if (buckets.length < COMPOSITE_PAGE || !agg?.after_key) break;
-            afterKey = agg.after_key;
-          }
-        }
-      } finally {
-        await this.#closePit(pitId);
+    let pending = spec.parts.map((p) => ({ ...p, after: undefined as Record<string, unknown> | undefined }));
+    while (pending.length > 0) {
+      if (req.signal?.aborted) return undefined;
+      const aggs: Record<string, Clause> = {};
+      for (const p of pending) {
+        const composite: Clause = {
+          composite: { size: pageSize, sources, ...(p.after ? { after: p.after } : {}) },
+          ...(sub ? { aggs: sub } : {}),
+        };
+        aggs[p.name] = p.filter ? { filter: p.filter, aggs: { c: composite } } : composite;
       }
-    } finally {
-      release();
+      const body: Clause = { size: 0, track_total_hits: false, query: { bool: query }, aggs };
+      if (pit) body.pit = { id: pit.pitId, keep_alive: PIT_KEEP_ALIVE };
+      const res = await this.#search(
+        body,
+        pit ? undefined : logIndexPattern(this.#o.indexPrefix, this.#o.scope.clusters ?? undefined),
+      );
+      if (pit && typeof res.pit_id === 'string') pit.pitId = res.pit_id;
+      const next: typeof pending = [];
+      for (const p of pending) {
+        const raw = res.aggregations?.[p.name];
+        const agg = (p.filter ? raw?.c : raw) as
+          | {
+              after_key?: Record<string, unknown>;
+              buckets: Array<{ key: Record<string, unknown>; doc_count: number; bytes?: { value: number } }>;
+            }
+          | undefined;
+        const buckets = agg?.buckets ?? [];
+        for (const b of buckets) {
+          const labels = groupLabels(req.groupBy, b.key);
+          const key = labelsKey(labels);
+          let s = series.get(key);
+          if (!s) {
+            if (series.size >= req.maxSeries) return undefined;
+            series.set(key, (s = { labels, raw: new Map(), edges: new Map() }));
+          }
+          const map = p.edges ? s.edges : s.raw;
+          const t = BigInt(b.key.t as number);
+          const prev = map.get(t) ?? { count: 0, bytes: 0 };
+          map.set(t, { count: prev.count + b.doc_count, bytes: prev.bytes + (b.bytes?.value ?? 0) });
+        }
+        if (buckets.length >= pageSize && agg?.after_key) next.push({ ...p, after: agg.after_key });
+      }
+      if (next.length > 0 && !pit) return 'paged';
+      pending = next;
     }
     return {
       series: [...series.values()].map((s) => ({
@@ -367,6 +395,13 @@ export class OpenSearchLogStore implements LogStore {
       })),
     };
   }
+}
+
+/** One aggregation of a window search: all records, or those on a chunk of edges. */
+interface WindowPart {
+  name: string;
+  edges: boolean;
+  filter?: Clause;
 }
 
 /**
