@@ -17,6 +17,7 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY shared ./shared
 COPY agent ./agent
 COPY aggregator ./aggregator
+COPY ui ./ui
 RUN npm run build \
  && npm prune --omit=dev --no-audit --no-fund
 
@@ -30,6 +31,7 @@ WORKDIR /app
 COPY --from=build /app/package.json ./package.json
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+COPY --from=build /app/ui/dist ./ui/dist
 USER 1000:1000
 # 8080: aggregator API, ingest and /metrics; 2020: agent /metrics and /healthz.
 EXPOSE 8080 2020

@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', '.data/', 'dev/opensearch/target/', 'coverage/', '.tap/'] },
+  { ignores: ['node_modules/', 'dist/', 'ui/dist/', '.data/', 'dev/opensearch/target/', 'coverage/', '.tap/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -54,7 +54,14 @@ export async function buildUi(): Promise<{ jsBytes: number; cssBytes: number; to
   const size = async (f: string) => (await stat(path.join(UI_DIST, f)).catch(() => ({ size: 0 }))).size;
   const jsBytes = await size('app.js');
   const cssBytes = await size('app.css');
-  await writeFile(STAMP, JSON.stringify({ builtAt: new Date().toISOString(), jsBytes, cssBytes, inputs: Object.keys(result.metafile.inputs).length }, null, 2));
+  await writeFile(
+    STAMP,
+    JSON.stringify(
+      { builtAt: new Date().toISOString(), jsBytes, cssBytes, inputs: Object.keys(result.metafile.inputs).length },
+      null,
+      2,
+    ),
+  );
   return { jsBytes, cssBytes, totalBytes: jsBytes + cssBytes + (await size('index.html')) };
 }
 
@@ -63,5 +70,7 @@ if (import.meta.filename === process.argv[1]) {
   if (ifStale && !(await uiIsStale())) process.exit(0);
   const started = Date.now();
   const s = await buildUi();
-  process.stderr.write(`ui: built ui/dist in ${Date.now() - started} ms: app.js ${s.jsBytes} B, app.css ${s.cssBytes} B\n`);
+  process.stderr.write(
+    `ui: built ui/dist in ${Date.now() - started} ms: app.js ${s.jsBytes} B, app.css ${s.cssBytes} B\n`,
+  );
 }

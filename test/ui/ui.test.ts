@@ -45,7 +45,8 @@ const files = {
   noisy: path.join(logDir, `web-7c9f-abcde_shop_sidecar-${'b'.repeat(64)}.log`),
   ledger: path.join(logDir, `ledger-0_payments_db-${'c'.repeat(64)}.log`),
 };
-const cri = (ms: number, stream: string, msg: string) => `${new Date(ms).toISOString().replace('Z', '000000Z')} ${stream} F ${msg}\n`;
+const cri = (ms: number, stream: string, msg: string) =>
+  `${new Date(ms).toISOString().replace('Z', '000000Z')} ${stream} F ${msg}\n`;
 
 // History: 600 lines over the last 20 minutes, mixed levels, some JSON, some ANSI colours.
 const now = Date.now();
@@ -55,10 +56,13 @@ for (let i = 0; i < 600; i++) {
   const ms = now - 20 * 60_000 + i * 2000;
   const kind = i % 10;
   const msg =
-    kind === 0 ? `{"level":"error","msg":"checkout ${i} failed","order":${i}}`
-    : kind === 1 ? `WARN slow checkout ${i} took ${100 + i}ms`
-    : kind === 2 ? `\u001b[32mINFO\u001b[0m cache warmed in ${i}ms`
-    : `INFO GET /api/items/${i} 200 ${i % 50}ms`;
+    kind === 0
+      ? `{"level":"error","msg":"checkout ${i} failed","order":${i}}`
+      : kind === 1
+        ? `WARN slow checkout ${i} took ${100 + i}ms`
+        : kind === 2
+          ? `\u001b[32mINFO\u001b[0m cache warmed in ${i}ms`
+          : `INFO GET /api/items/${i} 200 ${i % 50}ms`;
   web += cri(ms, kind === 0 ? 'stderr' : 'stdout', msg);
   if (i % 3 === 0) ledger += cri(ms + 500, 'stdout', `INFO ledger commit ${i}`);
 }
@@ -68,8 +72,19 @@ await writeFile(files.noisy, cri(now - 60_000, 'stdout', 'INFO sidecar ready'));
 
 const agent = await startAgent(
   defineConfig({
-    aggregatorUrl: agg.url, token: ingestToken, cluster: 'uic', node: 'n1', dataDir: path.join(work, 'agent'), logPath: logDir,
-    kubernetes: 'off', metricsPort: 0, metricsHost: '127.0.0.1', maxBatchAgeMs: 100, heartbeatIntervalMs: 0, configPollIntervalMs: 500, logLevel: 'silent',
+    aggregatorUrl: agg.url,
+    token: ingestToken,
+    cluster: 'uic',
+    node: 'n1',
+    dataDir: path.join(work, 'agent'),
+    logPath: logDir,
+    kubernetes: 'off',
+    metricsPort: 0,
+    metricsHost: '127.0.0.1',
+    maxBatchAgeMs: 100,
+    heartbeatIntervalMs: 0,
+    configPollIntervalMs: 500,
+    logLevel: 'silent',
   }),
   { processMetrics: false },
 );
@@ -81,11 +96,20 @@ async function stored(query: string): Promise<LogRecord[]> {
   // A loaded shared store may answer 5xx now and then: the caller's wait retries.
   return res.status === 200 ? (res.body['logs'] as LogRecord[]) : [];
 }
-await waitFor(async () => (await stored('namespace=shop&container=app')).length >= 600 && (await stored('namespace=payments')).length >= 200, {
-  what: 'the history lines stored', timeoutMs: 60_000, intervalMs: 300,
-});
+await waitFor(
+  async () =>
+    (await stored('namespace=shop&container=app')).length >= 600 && (await stored('namespace=payments')).length >= 200,
+  {
+    what: 'the history lines stored',
+    timeoutMs: 60_000,
+    intervalMs: 300,
+  },
+);
 
-const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
+const browser = await chromium.launch({
+  executablePath: CHROMIUM,
+  args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
+});
 t.teardown(() => browser.close());
 const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
 const page = await context.newPage();
@@ -108,7 +132,11 @@ t.test('sign in: a bad token is refused; the admin token opens Explore and stays
   await page.getByTestId('who').waitFor();
   t.match(await page.getByTestId('who').textContent(), /bootstrap|admin/i);
   t.notOk(page.url().includes(agg.adminToken), 'the token is not in the URL');
-  t.equal(await page.evaluate(() => sessionStorage.getItem('k8s-logs.token')), agg.adminToken, 'kept in sessionStorage');
+  t.equal(
+    await page.evaluate(() => sessionStorage.getItem('k8s-logs.token')),
+    agg.adminToken,
+    'kept in sessionStorage',
+  );
   await rowsWith(page, 'GET /api/items/').first().waitFor();
 });
 
@@ -116,11 +144,15 @@ t.test('search: simple filters narrow the result, matches are highlighted, the q
   await page.fill('input[name=q]', 'checkout');
   await page.fill('input[name=namespace]', 'shop');
   await page.getByTestId('run').click();
-  await page.waitForFunction(() => /checkout/.test(location.hash));
-  await waitForValue(async () => (await page.getByTestId('total').textContent()) ?? '', (v) => /^120 matches/.test(v), { what: '120 checkout lines', timeoutMs: 20_000 });
+  await page.waitForFunction(() => /checkout/.test((globalThis as any).location.hash));
+  await waitForValue(
+    async () => (await page.getByTestId('total').textContent()) ?? '',
+    (v) => /^120 matches/.test(v),
+    { what: '120 checkout lines', timeoutMs: 20_000 },
+  );
   const first = page.locator('.logrow .msg').first();
   t.match(await first.textContent(), /checkout/i);
-  t.ok(await page.locator('.logrow mark').count() > 0, 'matches highlighted');
+  t.ok((await page.locator('.logrow mark').count()) > 0, 'matches highlighted');
   t.equal(await rowsWith(page, 'GET /api/items').count(), 0, 'other lines filtered out');
   await shot('explore-search');
 });
@@ -133,43 +165,68 @@ t.test('zoom: dragging across the histogram narrows the range to an absolute win
   await page.mouse.down();
   await page.mouse.move(box.x + box.width * 0.95, box.y + box.height / 2, { steps: 5 });
   await page.mouse.up();
-  await page.waitForFunction(() => /from=\d{4}-\d{2}-\d{2}T/.test(decodeURIComponent(location.hash)));
-  const hash = decodeURIComponent(await page.evaluate(() => location.hash));
+  await page.waitForFunction(() =>
+    /from=\d{4}-\d{2}-\d{2}T/.test(decodeURIComponent((globalThis as any).location.hash)),
+  );
+  const hash = decodeURIComponent(await page.evaluate(() => (globalThis as any).location.hash));
   const from = Date.parse(/from=([^&]+)/.exec(hash)![1]!);
   const to = Date.parse(/to=([^&]+)/.exec(hash)![1]!);
-  t.ok(to - from < 25 * 60_000 && to - from > 5 * 60_000, `zoomed to ~15 minutes of the hour (${Math.round((to - from) / 60_000)} min)`);
-  await waitForValue(async () => (await page.getByTestId('total').textContent()) ?? '', (v) => v !== before && /matches/.test(v), { what: 'the zoomed result', timeoutMs: 20_000 });
+  t.ok(
+    to - from < 25 * 60_000 && to - from > 5 * 60_000,
+    `zoomed to ~15 minutes of the hour (${Math.round((to - from) / 60_000)} min)`,
+  );
+  await waitForValue(
+    async () => (await page.getByTestId('total').textContent()) ?? '',
+    (v) => v !== before && /matches/.test(v),
+    { what: 'the zoomed result', timeoutMs: 20_000 },
+  );
   const n = Number(/(\d+) match/.exec((await page.getByTestId('total').textContent())!)![1]);
   t.ok(n > 0 && n < 120, `fewer matches in the zoomed window (${n})`);
   await shot('explore-zoomed');
 });
 
-t.test('details and context: a line opens its fields; context shows its neighbours in the same container', async (t) => {
-  await page.goto(`${agg.url}/ui/#/explore?from=now-1h&to=now&namespace=shop&container=app`);
-  await rowsWith(page, 'GET /api/items/').first().waitFor();
-  await rowsWith(page, 'failed').first().click();
-  const details = page.getByTestId('details');
-  await details.waitFor();
-  t.match(await details.textContent(), /"level": "error"/, 'JSON pretty-printed');
-  t.match(await details.textContent(), /web-7c9f-abcde/);
-  await page.getByTestId('context-open').click();
-  await page.getByTestId('context').waitFor();
-  const lines = await page.locator('[data-testid=context] .logrow').allTextContents();
-  t.ok(lines.length >= 20, `context lines (${lines.length})`);
-  t.ok(lines.some((l) => /cache warmed|GET \/api\/items/.test(l)), 'neighbouring lines of the same container');
-  t.notOk(lines.some((l) => /ledger/.test(l)), 'no line of another container');
-  await shot('explore-details-context');
-  // Filter in from the details: only the container's level.
-  await details.getByRole('button', { name: 'filter in level' }).click();
-  await page.waitForFunction(() => /level=error/.test(location.hash));
-  await page.getByRole('button', { name: 'Close details' }).click().catch(() => {});
-});
+t.test(
+  'details and context: a line opens its fields; context shows its neighbours in the same container',
+  async (t) => {
+    await page.goto(`${agg.url}/ui/#/explore?from=now-1h&to=now&namespace=shop&container=app`);
+    await rowsWith(page, 'GET /api/items/').first().waitFor();
+    await rowsWith(page, 'failed').first().click();
+    const details = page.getByTestId('details');
+    await details.waitFor();
+    t.match(await details.textContent(), /"level": "error"/, 'JSON pretty-printed');
+    t.match(await details.textContent(), /web-7c9f-abcde/);
+    await page.getByTestId('context-open').click();
+    await page.getByTestId('context').waitFor();
+    const lines = await page.locator('[data-testid=context] .logrow').allTextContents();
+    t.ok(lines.length >= 20, `context lines (${lines.length})`);
+    t.ok(
+      lines.some((l) => /cache warmed|GET \/api\/items/.test(l)),
+      'neighbouring lines of the same container',
+    );
+    t.notOk(
+      lines.some((l) => /ledger/.test(l)),
+      'no line of another container',
+    );
+    await shot('explore-details-context');
+    // Filter in from the details: only the container's level.
+    await details.getByRole('button', { name: 'filter in level' }).click();
+    await page.waitForFunction(() => /level=error/.test((globalThis as any).location.hash));
+    await page
+      .getByRole('button', { name: 'Close details' })
+      .click()
+      .catch(() => {});
+  },
+);
 
 t.test('live tail: a line written to a log file appears, counted as received and shown', async (t) => {
   await page.goto(`${agg.url}/ui/#/explore?from=now-1h&to=now&namespace=shop`);
   await rowsWith(page, 'GET /api/items/').first().waitFor();
   await page.getByTestId('live-start').click();
-  await waitForValue(async () => (await page.getByTestId('live-status').textContent()) ?? '', (v) => /caught up/.test(v), { what: 'the tail caught up', timeoutMs: 20_000 });
+  await waitForValue(
+    async () => (await page.getByTestId('live-status').textContent()) ?? '',
+    (v) => /caught up/.test(v),
+    { what: 'the tail caught up', timeoutMs: 20_000 },
+  );
   const shownBefore = Number(/(\d+) match/.exec((await page.getByTestId('total').textContent())!)![1]);
   await appendFile(files.web, cri(Date.now(), 'stdout', 'INFO live line from the e2e test'));
   await rowsWith(page, 'live line from the e2e test').first().waitFor({ timeout: 20_000 });
@@ -180,7 +237,11 @@ t.test('live tail: a line written to a log file appears, counted as received and
   // Pause: received keeps counting, shown does not change until resume.
   await page.getByTestId('live-pause').click();
   await appendFile(files.web, cri(Date.now(), 'stdout', 'INFO second live line while paused'));
-  await waitForValue(async () => (await page.getByTestId('live-counts').textContent()) ?? '', (v) => /1 waiting/.test(v), { what: 'the paused line counted', timeoutMs: 20_000 });
+  await waitForValue(
+    async () => (await page.getByTestId('live-counts').textContent()) ?? '',
+    (v) => /1 waiting/.test(v),
+    { what: 'the paused line counted', timeoutMs: 20_000 },
+  );
   t.equal(await rowsWith(page, 'second live line while paused').count(), 0, 'not shown while paused');
   await shot('explore-live');
   await page.getByTestId('live-pause').click();
@@ -199,12 +260,20 @@ t.test('access tokens: create with scopes and a namespace limit (secret once), t
   const secret = (await page.getByTestId('secret').textContent())!.trim();
   t.ok(secret.length > 20, 'secret shown');
   const self = await getJson(`${agg.url}/v1/k8s/logs/tokens/self`, secret);
-  t.same(self.body, { id: self.body['id'], name: 'ui-e2e-reader', scopes: ['logs:read'], clusters: null, namespaces: ['shop'] });
+  t.same(self.body, {
+    id: self.body['id'],
+    name: 'ui-e2e-reader',
+    scopes: ['logs:read'],
+    clusters: null,
+    namespaces: ['shop'],
+  });
   await page.locator('tr', { hasText: 'ui-e2e-reader' }).waitFor();
   await shot('tokens');
   await page.getByRole('button', { name: 'revoke ui-e2e-reader' }).click();
   await page.locator('tr', { hasText: 'ui-e2e-reader' }).waitFor({ state: 'detached' });
-  await waitFor(async () => (await getJson(`${agg.url}/v1/k8s/logs/tokens/self`, secret)).status === 401, { what: 'the revoked token refused' });
+  await waitFor(async () => (await getJson(`${agg.url}/v1/k8s/logs/tokens/self`, secret)).status === 401, {
+    what: 'the revoked token refused',
+  });
   await page.reload();
   t.equal(await page.getByTestId('secret').count(), 0, 'the secret is not shown again');
 });
@@ -226,30 +295,48 @@ t.test('a namespace-limited reader sees no admin pages and only its namespace', 
   await p.close();
 });
 
-t.test('collection configuration: created in the UI, the agent obeys it (excluded container not collected)', async (t) => {
-  await page.goto(`${agg.url}/ui/#/configs`);
-  await page.getByTestId('configs').waitFor();
-  const changed = () => metricValue(agent, 'k8s_logs_agent_config_polls_total', { outcome: 'changed' });
-  const before = await changed();
-  await page.fill('input[name=cluster]', 'uic');
-  await page.fill('input[name=namespace]', 'shop');
-  await page.fill('input[name=exclude_containers]', 'sidecar');
-  await page.click('form[aria-label="Create configuration"] button[type=submit]');
-  await page.locator('[data-testid=configs] tr', { hasText: 'exclude_containers' }).waitFor();
-  await shot('collection-configs');
-  await waitForValue(changed, (v) => v > before, { what: 'the agent to apply the new configuration', timeoutMs: 20_000 });
-  await appendFile(files.noisy, cri(Date.now(), 'stdout', 'INFO sidecar line after the config'));
-  await appendFile(files.web, cri(Date.now() + 1, 'stdout', 'INFO app line after the config'));
-  await waitFor(async () => (await stored('namespace=shop&container=app&q=after%20the%20config')).length === 1, { what: 'the app line stored', timeoutMs: 20_000, intervalMs: 200 }).catch(async (err) => {
-    const recent = (await stored('namespace=shop')).slice(0, 5).map((r) => `${r.container}: ${r.message}`);
-    const discards = await getJson(`${agg.url}/metrics`, undefined).catch(() => undefined);
-    void discards;
-    throw new Error(`${(err as Error).message}; newest shop lines: ${JSON.stringify(recent)}`);
-  });
-  const ex = await waitForValue(() => metricValue(agent, 'k8s_logs_agent_discarded_records_total', { reason: 'excluded_by_config' }), (v) => v >= 1, { what: 'the sidecar line excluded' });
-  t.ok(ex >= 1);
-  t.same((await stored('namespace=shop&container=sidecar&q=after%20the%20config')).length, 0, 'the excluded container line is not stored');
-});
+t.test(
+  'collection configuration: created in the UI, the agent obeys it (excluded container not collected)',
+  async (t) => {
+    await page.goto(`${agg.url}/ui/#/configs`);
+    await page.getByTestId('configs').waitFor();
+    const changed = () => metricValue(agent, 'k8s_logs_agent_config_polls_total', { outcome: 'changed' });
+    const before = await changed();
+    await page.fill('input[name=cluster]', 'uic');
+    await page.fill('input[name=namespace]', 'shop');
+    await page.fill('input[name=exclude_containers]', 'sidecar');
+    await page.click('form[aria-label="Create configuration"] button[type=submit]');
+    await page.locator('[data-testid=configs] tr', { hasText: 'exclude_containers' }).waitFor();
+    await shot('collection-configs');
+    await waitForValue(changed, (v) => v > before, {
+      what: 'the agent to apply the new configuration',
+      timeoutMs: 20_000,
+    });
+    await appendFile(files.noisy, cri(Date.now(), 'stdout', 'INFO sidecar line after the config'));
+    await appendFile(files.web, cri(Date.now() + 1, 'stdout', 'INFO app line after the config'));
+    await waitFor(async () => (await stored('namespace=shop&container=app&q=after%20the%20config')).length === 1, {
+      what: 'the app line stored',
+      timeoutMs: 20_000,
+      intervalMs: 200,
+    }).catch(async (err) => {
+      const recent = (await stored('namespace=shop')).slice(0, 5).map((r) => `${r.container}: ${r.message}`);
+      const discards = await getJson(`${agg.url}/metrics`, undefined).catch(() => undefined);
+      void discards;
+      throw new Error(`${(err as Error).message}; newest shop lines: ${JSON.stringify(recent)}`);
+    });
+    const ex = await waitForValue(
+      () => metricValue(agent, 'k8s_logs_agent_discarded_records_total', { reason: 'excluded_by_config' }),
+      (v) => v >= 1,
+      { what: 'the sidecar line excluded' },
+    );
+    t.ok(ex >= 1);
+    t.same(
+      (await stored('namespace=shop&container=sidecar&q=after%20the%20config')).length,
+      0,
+      'the excluded container line is not stored',
+    );
+  },
+);
 
 t.test('the other pages render against the API (screenshots), with the dark theme too', async (t) => {
   for (const [hash, name, probe] of [

@@ -71,12 +71,22 @@ export function grants(me: Me | null, needed: Scope): boolean {
   return needed === 'logs:read' && me.scopes.includes('logs:write');
 }
 
-export async function request<T>(method: string, path: string, body?: unknown, opts: { token?: string; signal?: AbortSignal; headers?: Record<string, string> } = {}): Promise<T> {
+export async function request<T>(
+  method: string,
+  path: string,
+  body?: unknown,
+  opts: { token?: string; signal?: AbortSignal; headers?: Record<string, string> } = {},
+): Promise<T> {
   const token = opts.token ?? session.token();
   const headers: Record<string, string> = { accept: 'application/json', ...opts.headers };
   if (token) headers['authorization'] = `Bearer ${token}`;
   if (body !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(`${API}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: opts.signal });
+  const res = await fetch(`${API}${path}`, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal: opts.signal,
+  });
   if (res.status === 204) return undefined as T;
   const text = await res.text();
   let json: any;
@@ -112,11 +122,22 @@ export type TailEvent =
   | { type: 'heartbeat' };
 
 /** Reads `GET /tail` as a stream of events until `signal` aborts or the server ends it. */
-export async function tail(params: URLSearchParams, onEvent: (e: TailEvent) => void, signal: AbortSignal): Promise<void> {
-  const res = await fetch(`${API}/tail?${params}`, { headers: { authorization: `Bearer ${session.token() ?? ''}`, accept: 'application/x-ndjson' }, signal });
+export async function tail(
+  params: URLSearchParams,
+  onEvent: (e: TailEvent) => void,
+  signal: AbortSignal,
+): Promise<void> {
+  const res = await fetch(`${API}/tail?${params}`, {
+    headers: { authorization: `Bearer ${session.token() ?? ''}`, accept: 'application/x-ndjson' },
+    signal,
+  });
   if (!res.ok || !res.body) {
     const json = await res.json().catch(() => undefined);
-    throw new ApiError(res.status, json?.error?.code ?? 'http_error', json?.error?.message ?? `tail failed: ${res.status}`);
+    throw new ApiError(
+      res.status,
+      json?.error?.code ?? 'http_error',
+      json?.error?.message ?? `tail failed: ${res.status}`,
+    );
   }
   const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
   let pending = '';

@@ -40,23 +40,50 @@ function SignIn(props: { onSignedIn: (me: Me) => void; message?: string }): JSX.
       session.set(token.trim());
       props.onSignedIn(me);
     } catch (err) {
-      setError(err instanceof ApiError && err.status === 401 ? 'That token is not valid (unknown, expired or revoked).' : (err as Error).message);
+      setError(
+        err instanceof ApiError && err.status === 401
+          ? 'That token is not valid (unknown, expired or revoked).'
+          : (err as Error).message,
+      );
     }
   };
   return (
     <form class="signin card" onSubmit={submit} aria-label="Sign in">
       <h2>k8s-logs</h2>
-      <p class="muted">Sign in with an access token. It is kept in this browser tab only (session storage) and sent to the API as a bearer token.</p>
-      <label class="field">Access token<input name="token" type="password" autoComplete="off" autoFocus value={token} onInput={(e) => setToken((e.target as HTMLInputElement).value)} /></label>
-      {error && <p class="error" role="alert">{error}</p>}
-      <p><button class="primary" type="submit" disabled={!token.trim()}>Sign in</button></p>
+      <p class="muted">
+        Sign in with an access token. It is kept in this browser tab only (session storage) and sent to the API as a
+        bearer token.
+      </p>
+      <label class="field">
+        Access token
+        <input
+          name="token"
+          type="password"
+          autoComplete="off"
+          autoFocus
+          value={token}
+          onInput={(e) => setToken((e.target as HTMLInputElement).value)}
+        />
+      </label>
+      {error && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
+      <p>
+        <button class="primary" type="submit" disabled={!token.trim()}>
+          Sign in
+        </button>
+      </p>
     </form>
   );
 }
 
 function App(): JSX.Element {
   const [me, setMe] = useState<Me | null | undefined>(undefined);
-  const [theme, setTheme] = useState(() => localStorage.getItem(THEME_KEY) ?? (matchMedia('(prefers-color-scheme: dark)').matches ? 'dark' : 'light'));
+  const [theme, setTheme] = useState(
+    () => localStorage.getItem(THEME_KEY) ?? (matchMedia('(prefers-color-scheme: dark)').matches ? 'dark' : 'light'),
+  );
   const [path, search] = useHash();
   useEffect(() => {
     document.documentElement.dataset['theme'] = theme;
@@ -90,28 +117,61 @@ function App(): JSX.Element {
   };
   let page: JSX.Element;
   switch (path) {
-    case '/browse': page = <BrowsePage />; break;
-    case '/configs': page = <ConfigsPage canWrite={can.write} />; break;
-    case '/collect': page = <CollectJobsPage canWrite={can.write} />; break;
-    case '/archive': page = <ArchivePage canArchive={can.archive} />; break;
-    case '/clusters': page = <ClustersPage isAdmin={can.admin} />; break;
-    case '/tokens': page = <TokensPage isAdmin={can.admin} />; break;
-    default: page = <ExplorePage search={search} navigate={navigate} canRead={can.read} />;
+    case '/browse':
+      page = <BrowsePage />;
+      break;
+    case '/configs':
+      page = <ConfigsPage canWrite={can.write} />;
+      break;
+    case '/collect':
+      page = <CollectJobsPage canWrite={can.write} />;
+      break;
+    case '/archive':
+      page = <ArchivePage canArchive={can.archive} />;
+      break;
+    case '/clusters':
+      page = <ClustersPage isAdmin={can.admin} />;
+      break;
+    case '/tokens':
+      page = <TokensPage isAdmin={can.admin} />;
+      break;
+    default:
+      page = <ExplorePage search={search} navigate={navigate} canRead={can.read} />;
   }
-  const limits = [me.clusters && `clusters: ${me.clusters.join(', ')}`, me.namespaces && `namespaces: ${me.namespaces.join(', ')}`].filter(Boolean).join(' · ');
+  const limits = [
+    me.clusters && `clusters: ${me.clusters.join(', ')}`,
+    me.namespaces && `namespaces: ${me.namespaces.join(', ')}`,
+  ]
+    .filter(Boolean)
+    .join(' · ');
   return (
     <>
       <header class="top">
         <span class="brand">k8s-logs</span>
         <nav aria-label="Pages">
-          {nav.filter(([, , shown]) => shown).map(([p, label]) => (
-            <a key={p} href={`#${p}`} class={path === p || (p === '/explore' && !nav.some(([q]) => q === path)) ? 'active' : ''}>{label}</a>
-          ))}
+          {nav
+            .filter(([, , shown]) => shown)
+            .map(([p, label]) => (
+              <a
+                key={p}
+                href={`#${p}`}
+                class={path === p || (p === '/explore' && !nav.some(([q]) => q === path)) ? 'active' : ''}
+              >
+                {label}
+              </a>
+            ))}
         </nav>
         <span class="who" data-testid="who">
-          <span title={me.scopes.join(', ')}>{me.name}{limits ? ` (${limits})` : ''}</span>
-          <button class="small" onClick={() => setTheme(theme === 'dark' ? 'light' : 'dark')} aria-label="Toggle theme">{theme === 'dark' ? '☀' : '☾'}</button>
-          <button class="small" onClick={() => (session.clear(), setMe(null))}>sign out</button>
+          <span title={me.scopes.join(', ')}>
+            {me.name}
+            {limits ? ` (${limits})` : ''}
+          </span>
+          <button class="small" onClick={() => setTheme(theme === 'dark' ? 'light' : 'dark')} aria-label="Toggle theme">
+            {theme === 'dark' ? '☀' : '☾'}
+          </button>
+          <button class="small" onClick={() => (session.clear(), setMe(null))}>
+            sign out
+          </button>
         </span>
       </header>
       <main>{page}</main>

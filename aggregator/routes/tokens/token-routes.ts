@@ -53,6 +53,7 @@ export const tokenRoutes: FastifyPluginAsyncTypebox<{ tokens: TokenStore }> = as
     schema: {
       summary: "The calling token: name, scopes and limits (any valid token; never the secret)",
       tags: ['tokens'],
+      querystring: Type.Object({}, { additionalProperties: false }),
       response: {
         200: Type.Object({
           id: Type.String(),

@@ -19,12 +19,16 @@ export interface UiRoutesOptions {
 
 /** ui/dist from aggregator/routes/ui (sources) or dist/aggregator/routes/ui (compiled). */
 export function defaultUiDir(): string | undefined {
-  const candidates = [path.join(import.meta.dirname, '../../../ui/dist'), path.join(import.meta.dirname, '../../../../ui/dist')];
+  const candidates = [
+    path.join(import.meta.dirname, '../../../ui/dist'),
+    path.join(import.meta.dirname, '../../../../ui/dist'),
+  ];
   return candidates.find((d) => existsSync(path.join(d, 'index.html')));
 }
 
 // The bundle uses no inline script and no remote origin; styles set from code need inline style attributes.
-const CSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+const CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
 export async function uiRoutes(app: FastifyInstance, opts: UiRoutesOptions): Promise<void> {
   app.addHook('onRoute', (route) => {
@@ -34,7 +38,10 @@ export async function uiRoutes(app: FastifyInstance, opts: UiRoutesOptions): Pro
   const dir = opts.dir ?? defaultUiDir();
   if (!dir) {
     app.get('/ui/*', (_request, reply) =>
-      reply.code(404).type('text/plain; charset=utf-8').send('The web UI is not built: run `npm run build` (or `node ui/build.ts`) and restart.\n'),
+      reply
+        .code(404)
+        .type('text/plain; charset=utf-8')
+        .send('The web UI is not built: run `npm run build` (or `node ui/build.ts`) and restart.\n'),
     );
     return;
   }

@@ -9,7 +9,13 @@ import { LEVEL_ORDER, type VolumeBucket } from '../lib/volume.ts';
 const H = 84;
 const AXIS = 14;
 
-export function Histogram(props: { buckets: VolumeBucket[]; startMs: number; endMs: number; onZoom: (startMs: number, endMs: number) => void; markers?: Array<{ ms: number; label: string }> }): JSX.Element {
+export function Histogram(props: {
+  buckets: VolumeBucket[];
+  startMs: number;
+  endMs: number;
+  onZoom: (startMs: number, endMs: number) => void;
+  markers?: Array<{ ms: number; label: string }>;
+}): JSX.Element {
   const { buckets, startMs, endMs } = props;
   const svg = useRef<SVGSVGElement>(null);
   const [drag, setDrag] = useState<{ a: number; b: number } | undefined>();
@@ -30,7 +36,11 @@ export function Histogram(props: { buckets: VolumeBucket[]; startMs: number; end
       if (count <= 0) return;
       const h = (count / max) * (H - AXIS - 4);
       y -= h;
-      bars.push(<rect key={`${i}-${key}`} x={x0} y={y} width={w} height={h} fill={color}><title>{`${new Date(b.startMs).toISOString()} ${key}: ${count}`}</title></rect>);
+      bars.push(
+        <rect key={`${i}-${key}`} x={x0} y={y} width={w} height={h} fill={color}>
+          <title>{`${new Date(b.startMs).toISOString()} ${key}: ${count}`}</title>
+        </rect>,
+      );
     };
     for (const l of [...LEVEL_ORDER].reverse()) seg(b.byLevel[l] ?? 0, `var(--l-${l})`, l);
     seg(b.unloaded, 'var(--l-unloaded)', 'not loaded');
@@ -45,7 +55,8 @@ export function Histogram(props: { buckets: VolumeBucket[]; startMs: number; end
         onMouseDown={(e) => setDrag({ a: toMs(e.clientX), b: toMs(e.clientX) })}
         onMouseMove={(e) => drag && setDrag({ ...drag, b: toMs(e.clientX) })}
         onMouseUp={() => {
-          if (drag && Math.abs(drag.b - drag.a) > span / 200) props.onZoom(Math.min(drag.a, drag.b), Math.max(drag.a, drag.b));
+          if (drag && Math.abs(drag.b - drag.a) > span / 200)
+            props.onZoom(Math.min(drag.a, drag.b), Math.max(drag.a, drag.b));
           setDrag(undefined);
         }}
         onMouseLeave={() => setDrag(undefined)}
@@ -54,11 +65,29 @@ export function Histogram(props: { buckets: VolumeBucket[]; startMs: number; end
       >
         {bars}
         {(props.markers ?? []).map((m, i) => (
-          <line key={`m${i}`} x1={x(m.ms)} x2={x(m.ms)} y1={0} y2={H - AXIS} stroke="var(--danger)" stroke-dasharray="3 2" stroke-width={1.5}>
+          <line
+            key={`m${i}`}
+            x1={x(m.ms)}
+            x2={x(m.ms)}
+            y1={0}
+            y2={H - AXIS}
+            stroke="var(--danger)"
+            stroke-dasharray="3 2"
+            stroke-width={1.5}
+          >
             <title>{m.label}</title>
           </line>
         ))}
-        {drag && <rect x={x(Math.min(drag.a, drag.b))} y={0} width={Math.abs(x(drag.b) - x(drag.a))} height={H - AXIS} fill="var(--accent)" opacity={0.2} />}
+        {drag && (
+          <rect
+            x={x(Math.min(drag.a, drag.b))}
+            y={0}
+            width={Math.abs(x(drag.b) - x(drag.a))}
+            height={H - AXIS}
+            fill="var(--accent)"
+            opacity={0.2}
+          />
+        )}
         {ticks.map((t, i) => (
           <text key={i} class="axis" x={Math.min(W - 60, Math.max(0, x(t) - 30))} y={H - 2}>
             {new Date(t).toISOString().slice(11, 19)}

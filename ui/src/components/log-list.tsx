@@ -10,7 +10,10 @@ import type { LogRecord } from '../api.ts';
 import { ansiToSpans, hasAnsi } from '../lib/ansi.ts';
 import { splitMatches } from '../lib/highlight.ts';
 
-export type Row = { kind: 'record'; record: LogRecord } | { kind: 'gap'; key: string; text: string } | { kind: 'marker'; key: string; text: string };
+export type Row =
+  | { kind: 'record'; record: LogRecord }
+  | { kind: 'gap'; key: string; text: string }
+  | { kind: 'marker'; key: string; text: string };
 
 const ROW_PX = 20;
 const OVERSCAN = 20;
@@ -25,7 +28,17 @@ export function Message(props: { text: string; terms: readonly string[] }): JSX.
     return (
       <>
         {ansiToSpans(text).map((s, i) => (
-          <span key={i} style={{ color: s.fg, background: s.bg, fontWeight: s.bold ? 700 : undefined, opacity: s.dim ? 0.7 : undefined, fontStyle: s.italic ? 'italic' : undefined, textDecoration: s.underline ? 'underline' : undefined }}>
+          <span
+            key={i}
+            style={{
+              color: s.fg,
+              background: s.bg,
+              fontWeight: s.bold ? 700 : undefined,
+              opacity: s.dim ? 0.7 : undefined,
+              fontStyle: s.italic ? 'italic' : undefined,
+              textDecoration: s.underline ? 'underline' : undefined,
+            }}
+          >
             {splitMatches(s.text, terms).map((p, j) => (p.match ? <mark key={j}>{p.text}</mark> : p.text))}
           </span>
         ))}
@@ -146,7 +159,16 @@ export function LogList(props: {
     );
   }
   return (
-    <div class="loglist" ref={box} onScroll={onScroll} tabIndex={0} onKeyDown={onKey} role="grid" aria-label="Log lines" data-testid="loglist">
+    <div
+      class="loglist"
+      ref={box}
+      onScroll={onScroll}
+      tabIndex={0}
+      onKeyDown={onKey}
+      role="grid"
+      aria-label="Log lines"
+      data-testid="loglist"
+    >
       <div style={{ height: `${total}px` }} />
       {visible}
     </div>

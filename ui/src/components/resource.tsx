@@ -34,7 +34,11 @@ export function ErrorLine(props: { error: Error | undefined }): JSX.Element | nu
   if (isMissingRoute(props.error)) {
     return <div class="banner">Not available on this server (its API has no such endpoint yet).</div>;
   }
-  return <div class="banner error" role="alert">{props.error.message}</div>;
+  return (
+    <div class="banner error" role="alert">
+      {props.error.message}
+    </div>
+  );
 }
 
 /** True for a 404 that means "this server has no such route" (not "no such resource"). */
@@ -43,12 +47,21 @@ export function isMissingRoute(e: Error | undefined): boolean {
 }
 
 export function Guard(props: { allowed: boolean; scope: string; children: ComponentChildren }): JSX.Element {
-  if (!props.allowed) return <div class="banner">This token lacks the <code>{props.scope}</code> scope: this page is read-only or hidden for it.</div>;
+  if (!props.allowed)
+    return (
+      <div class="banner">
+        This token lacks the <code>{props.scope}</code> scope: this page is read-only or hidden for it.
+      </div>
+    );
   return <>{props.children}</>;
 }
 
 export function Json(props: { value: unknown }): JSX.Element {
-  return <pre class="mono" style={{ whiteSpace: 'pre-wrap', margin: 0 }}>{JSON.stringify(props.value, null, 2)}</pre>;
+  return (
+    <pre class="mono" style={{ whiteSpace: 'pre-wrap', margin: 0 }}>
+      {JSON.stringify(props.value, null, 2)}
+    </pre>
+  );
 }
 
 export const when = (ts: string | null | undefined) => (ts ? ts.replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '—');

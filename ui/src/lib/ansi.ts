@@ -72,7 +72,8 @@ export function ansiToSpans(text: string): AnsiSpan[] {
         i += 4;
       }
     }
-    for (const k of Object.keys(style) as Array<keyof typeof style>) if (style[k] === undefined || style[k] === false) delete style[k];
+    for (const k of Object.keys(style) as Array<keyof typeof style>)
+      if (style[k] === undefined || style[k] === false) delete style[k];
   }
   push(text.slice(last));
   return spans;

@@ -23,7 +23,18 @@ export interface ExploreQuery {
   logql: string;
 }
 
-export const EMPTY_QUERY: ExploreQuery = { mode: 'simple', clusters: [], namespaces: [], pods: [], containers: [], levels: [], text: '', exclude: [], labels: '', logql: '' };
+export const EMPTY_QUERY: ExploreQuery = {
+  mode: 'simple',
+  clusters: [],
+  namespaces: [],
+  pods: [],
+  containers: [],
+  levels: [],
+  text: '',
+  exclude: [],
+  labels: '',
+  logql: '',
+};
 
 export interface SearchBody {
   clusters?: string[];
@@ -50,7 +61,12 @@ const nonEmpty = <T>(xs: T[]) => (xs.length ? xs : undefined);
  * filter to carry it: the API has no "does not contain", so excluded values are also
  * filtered on the page (see {@link excludes}).
  */
-export function searchBody(q: ExploreQuery, start: string, end: string, opts: { limit: number; cursor?: string; first?: boolean }): SearchBody {
+export function searchBody(
+  q: ExploreQuery,
+  start: string,
+  end: string,
+  opts: { limit: number; cursor?: string; first?: boolean },
+): SearchBody {
   const body: SearchBody = { start, end, limit: opts.limit };
   const set = <K extends keyof SearchBody>(k: K, v: SearchBody[K] | undefined) => {
     if (v !== undefined) body[k] = v;
@@ -121,7 +137,9 @@ export function toLogql(q: ExploreQuery): string {
 
 /** Adds (in) or excludes (out) a field value, as the details pane's buttons do. Returns a new query. */
 export function applyFilter(q: ExploreQuery, field: string, value: string, how: 'in' | 'out'): ExploreQuery {
-  const listField = ({ cluster: 'clusters', namespace: 'namespaces', pod: 'pods', container: 'containers' } as const)[field as 'cluster'];
+  const listField = ({ cluster: 'clusters', namespace: 'namespaces', pod: 'pods', container: 'containers' } as const)[
+    field as 'cluster'
+  ];
   if (how === 'in') {
     if (listField) return { ...q, [listField]: [value] };
     if (field === 'level' && (Levels as readonly string[]).includes(value)) return { ...q, levels: [value as Level] };

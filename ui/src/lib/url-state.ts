@@ -35,7 +35,11 @@ export function encodeExploreState(s: ExploreState): string {
 
 export function decodeExploreState(search: string): ExploreState {
   const p = new URLSearchParams(search);
-  const split = (k: string) => (p.get(k) ?? '').split(',').map((x) => x.trim()).filter(Boolean);
+  const split = (k: string) =>
+    (p.get(k) ?? '')
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean);
   const levels = split('level').filter((l): l is Level => (Levels as readonly string[]).includes(l));
   return {
     range: { from: p.get('from') ?? DEFAULT_RANGE.from, to: p.get('to') ?? DEFAULT_RANGE.to },

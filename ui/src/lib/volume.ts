@@ -62,9 +62,20 @@ function findBucket(starts: readonly number[], t: number): number {
 }
 
 /** Buckets of fixed width over a window from records alone (live tail), by level. */
-export function bucketRecords(records: ReadonlyArray<{ timestamp: string; level: string }>, startMs: number, endMs: number, count: number): VolumeBucket[] {
+export function bucketRecords(
+  records: ReadonlyArray<{ timestamp: string; level: string }>,
+  startMs: number,
+  endMs: number,
+  count: number,
+): VolumeBucket[] {
   const width = Math.max(1, (endMs - startMs) / count);
-  const out: VolumeBucket[] = Array.from({ length: count }, (_, i) => ({ startMs: startMs + i * width, endMs: startMs + (i + 1) * width, total: 0, byLevel: {}, unloaded: 0 }));
+  const out: VolumeBucket[] = Array.from({ length: count }, (_, i) => ({
+    startMs: startMs + i * width,
+    endMs: startMs + (i + 1) * width,
+    total: 0,
+    byLevel: {},
+    unloaded: 0,
+  }));
   for (const r of records) {
     const t = Date.parse(r.timestamp.replace(/(\.\d{3})\d+/, '$1'));
     const i = Math.floor((t - startMs) / width);

@@ -6,8 +6,28 @@
  */
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { JSX } from 'preact';
-import { API, ApiError, get, post, qs, session, tail, type LogRecord, type SearchResponse, type TailEvent } from '../api.ts';
-import { applyFilter, excludes, Levels, searchBody, tailParams, toLogql, type ExploreQuery, type Level } from '../lib/query-build.ts';
+import {
+  API,
+  type ApiError,
+  get,
+  post,
+  qs,
+  session,
+  tail,
+  type LogRecord,
+  type SearchResponse,
+  type TailEvent,
+} from '../api.ts';
+import {
+  applyFilter,
+  excludes,
+  Levels,
+  searchBody,
+  tailParams,
+  toLogql,
+  type ExploreQuery,
+  type Level,
+} from '../lib/query-build.ts';
 import { absoluteRange, describeRange, QUICK_RANGES, resolveRange, type TimeRange } from '../lib/time-range.ts';
 import { decodeExploreState, encodeExploreState } from '../lib/url-state.ts';
 import { volumeByLevel, bucketRecords } from '../lib/volume.ts';
@@ -45,16 +65,22 @@ function useNames(path: string, params: Record<string, string | undefined>): str
       .then((r) => setNames([...new Set((r[path.slice(1)] ?? []).map((i) => i.name))]))
       .catch(() => setNames([]));
     return () => ctrl.abort();
-    // eslint-disable-next-line
   }, [key]);
   return names;
 }
 
 function csv(v: string): string[] {
-  return v.split(',').map((x) => x.trim()).filter(Boolean);
+  return v
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
 }
 
-export function ExplorePage(props: { search: string; navigate: (search: string) => void; canRead: boolean }): JSX.Element {
+export function ExplorePage(props: {
+  search: string;
+  navigate: (search: string) => void;
+  canRead: boolean;
+}): JSX.Element {
   const state = useMemo(() => decodeExploreState(props.search), [props.search]);
   const [draft, setDraft] = useState<ExploreQuery>(state.query);
   const [rangeDraft, setRangeDraft] = useState<TimeRange>(state.range);
@@ -65,7 +91,9 @@ export function ExplorePage(props: { search: string; navigate: (search: string) 
 
   const timeline = useRef(new Timeline<LogRecord>());
   const [version, setVersion] = useState(0);
-  const [result, setResult] = useState<{ resp?: SearchResponse; startMs: number; endMs: number; start: string; end: string } | undefined>();
+  const [result, setResult] = useState<
+    { resp?: SearchResponse; startMs: number; endMs: number; start: string; end: string } | undefined
+  >();
   const [cursor, setCursor] = useState<string | null>(null);
   const [error, setError] = useState<string | undefined>();
   const [loading, setLoading] = useState(false);
@@ -73,7 +101,15 @@ export function ExplorePage(props: { search: string; navigate: (search: string) 
   const [wrap, setWrap] = useState(false);
   const [view, setView] = useState<'lines' | 'patterns'>('lines');
   const [context, setContext] = useState<{ anchor: LogRecord; before: LogRecord[]; after: LogRecord[] } | undefined>();
-  const [live, setLive] = useState<{ on: boolean; paused: boolean; received: number; shown: number; waiting: number; lost: number; status: string }>({ on: false, paused: false, received: 0, shown: 0, waiting: 0, lost: 0, status: '' });
+  const [live, setLive] = useState<{
+    on: boolean;
+    paused: boolean;
+    received: number;
+    shown: number;
+    waiting: number;
+    lost: number;
+    status: string;
+  }>({ on: false, paused: false, received: 0, shown: 0, waiting: 0, lost: 0, status: '' });
   const pausedRef = useRef(false);
   const liveCtrl = useRef<AbortController | undefined>(undefined);
   const pausedBuffer = useRef<LogRecord[]>([]);
@@ -97,14 +133,31 @@ export function ExplorePage(props: { search: string; navigate: (search: string) 
     const end = new Date(range.endMs).toISOString();
     try {
       if (state.query.mode === 'logql') {
-        const r = await post<{ result_type: string; result: Array<{ stream: Record<string, string>; values: Array<[string, string]> }> }>('/search/logql', { query: state.query.logql, start, end, limit: 5000, direction: 'backward' });
+        const r = await post<{
+          result_type: string;
+          result: Array<{ stream: Record<string, string>; values: Array<[string, string]> }>;
+        }>('/search/logql', { query: state.query.logql, start, end, limit: 5000, direction: 'backward' });
         if (signal.aborted) return;
-        if (r.result_type !== 'streams') throw new Error(`this query returns ${r.result_type}; Explore shows log queries (metric queries: use the API)`);
+        if (r.result_type !== 'streams')
+          throw new Error(
+            `this query returns ${r.result_type}; Explore shows log queries (metric queries: use the API)`,
+          );
         const lines: LogRecord[] = [];
         for (const s of r.result) {
           for (const [ns, line] of s.values) {
             const ts = new Date(Number(BigInt(ns) / 1_000_000n)).toISOString().replace('Z', `${ns.slice(-6)}Z`);
-            lines.push({ id: `${ns}-${lines.length}`, timestamp: ts, cluster: s.stream['cluster'] ?? '', namespace: s.stream['namespace'] ?? '', pod: s.stream['pod'] ?? '', container: s.stream['container'] ?? '', stream: s.stream['stream'] ?? '', level: s.stream['detected_level'] ?? 'unknown', message: line, labels: s.stream });
+            lines.push({
+              id: `${ns}-${lines.length}`,
+              timestamp: ts,
+              cluster: s.stream['cluster'] ?? '',
+              namespace: s.stream['namespace'] ?? '',
+              pod: s.stream['pod'] ?? '',
+              container: s.stream['container'] ?? '',
+              stream: s.stream['stream'] ?? '',
+              level: s.stream['detected_level'] ?? 'unknown',
+              message: line,
+              labels: s.stream,
+            });
           }
         }
         lines.sort((a, b) => (a.timestamp < b.timestamp ? 1 : -1));
@@ -114,7 +167,10 @@ export function ExplorePage(props: { search: string; navigate: (search: string) 
         setCursor(null);
       } else {
         setLogqlLines(undefined);
-        const resp = await post<SearchResponse>('/search', searchBody(state.query, start, end, { limit: PAGE, first: true }));
+        const resp = await post<SearchResponse>(
+          '/search',
+          searchBody(state.query, start, end, { limit: PAGE, first: true }),
+        );
         if (signal.aborted) return;
         timeline.current.reset(resp.logs);
         setResult({ resp, startMs: range.startMs, endMs: range.endMs, start, end });
@@ -140,7 +196,10 @@ export function ExplorePage(props: { search: string; navigate: (search: string) 
     if (!cursor || loading || !result) return;
     setLoading(true);
     try {
-      const resp = await post<SearchResponse>('/search', searchBody(state.query, result.start, result.end, { limit: PAGE, cursor }));
+      const resp = await post<SearchResponse>(
+        '/search',
+        searchBody(state.query, result.start, result.end, { limit: PAGE, cursor }),
+      );
       timeline.current.appendOlder(resp.logs);
       setCursor(resp.next_cursor);
       setVersion((v) => v + 1);
@@ -155,7 +214,15 @@ export function ExplorePage(props: { search: string; navigate: (search: string) 
     if (!result) return;
     const body = { ...searchBody(state.query, result.start, result.end, { limit: PAGE }), limit: undefined };
     delete body.limit;
-    const res = await fetch(`${API}/search`, { method: 'POST', headers: { authorization: `Bearer ${session.token() ?? ''}`, accept: 'application/x-ndjson', 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const res = await fetch(`${API}/search`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${session.token() ?? ''}`,
+        accept: 'application/x-ndjson',
+        'content-type': 'application/json',
+      },
+      body: JSON.stringify(body),
+    });
     if (!res.ok) return setError(`download failed: ${res.status}`);
     const blob = await res.blob();
     const a = document.createElement('a');
@@ -170,10 +237,18 @@ export function ExplorePage(props: { search: string; navigate: (search: string) 
     const tsMs = Date.parse(r.timestamp.replace(/(\.\d{3})\d+/, '$1'));
     try {
       const [before, after] = await Promise.all([
-        get<SearchResponse>(`/${qs({ ...base, end: r.timestamp, start: new Date(tsMs - 86_400_000).toISOString(), direction: 'backward' })}`),
-        get<SearchResponse>(`/${qs({ ...base, start: r.timestamp, end: new Date(tsMs + 86_400_000).toISOString(), direction: 'forward' })}`),
+        get<SearchResponse>(
+          `/${qs({ ...base, end: r.timestamp, start: new Date(tsMs - 86_400_000).toISOString(), direction: 'backward' })}`,
+        ),
+        get<SearchResponse>(
+          `/${qs({ ...base, start: r.timestamp, end: new Date(tsMs + 86_400_000).toISOString(), direction: 'forward' })}`,
+        ),
       ]);
-      setContext({ anchor: r, before: before.logs.filter((x) => x.id !== r.id).reverse(), after: after.logs.filter((x) => x.id !== r.id) });
+      setContext({
+        anchor: r,
+        before: before.logs.filter((x) => x.id !== r.id).reverse(),
+        after: after.logs.filter((x) => x.id !== r.id),
+      });
     } catch (err) {
       setError(`context: ${(err as Error).message}`);
     }
@@ -194,7 +269,15 @@ export function ExplorePage(props: { search: string; navigate: (search: string) 
     // Hand-off: the tail starts at the newest timestamp shown; the timeline drops the ids it has.
     const since = timeline.current.since() ?? new Date(Date.now() - 60_000).toISOString();
     pausedRef.current = false;
-    setLive({ on: true, paused: false, received: 0, shown: timeline.current.records.length, waiting: 0, lost: 0, status: 'connecting…' });
+    setLive({
+      on: true,
+      paused: false,
+      received: 0,
+      shown: timeline.current.records.length,
+      waiting: 0,
+      lost: 0,
+      status: 'connecting…',
+    });
     let received = 0;
     let lost = 0;
     let flushTimer: ReturnType<typeof setTimeout> | undefined;
@@ -218,18 +301,28 @@ export function ExplorePage(props: { search: string; navigate: (search: string) 
         received++;
         pending.push(e.record);
         flushTimer ??= setTimeout(flush, 100);
-      } else if (e.type === 'ready') setLive((l) => ({ ...l, status: `live since ${shortTime(since)} (hand-off from history)` }));
-      else if (e.type === 'caught_up') setLive((l) => ({ ...l, status: `live — caught up (${e.backfilled} stored line${e.backfilled === 1 ? '' : 's'} since the newest shown${e.truncated ? ', truncated' : ''}); no gap, no duplicate` }));
+      } else if (e.type === 'ready')
+        setLive((l) => ({ ...l, status: `live since ${shortTime(since)} (hand-off from history)` }));
+      else if (e.type === 'caught_up')
+        setLive((l) => ({
+          ...l,
+          status: `live — caught up (${e.backfilled} stored line${e.backfilled === 1 ? '' : 's'} since the newest shown${e.truncated ? ', truncated' : ''}); no gap, no duplicate`,
+        }));
       else if (e.type === 'gap') {
         lost += e.count;
-        gaps.current.unshift({ kind: 'gap', key: `gap-${e.from}-${e.to}`, text: `⚠ ${e.count} line(s) between ${shortTime(e.from)} and ${shortTime(e.to)} were not delivered live (the view fell behind); they are stored — run the query again to see them` });
+        gaps.current.unshift({
+          kind: 'gap',
+          key: `gap-${e.from}-${e.to}`,
+          text: `⚠ ${e.count} line(s) between ${shortTime(e.from)} and ${shortTime(e.to)} were not delivered live (the view fell behind); they are stored — run the query again to see them`,
+        });
         setLive((l) => ({ ...l, lost }));
       }
     };
     tail(tailParams(state.query, since), onEvent, ctrl.signal)
       .then(() => setLive((l) => ({ ...l, on: false, status: 'the server ended the tail' })))
       .catch((err) => {
-        if (!ctrl.signal.aborted) setLive((l) => ({ ...l, on: false, status: `tail failed: ${(err as ApiError).message}` }));
+        if (!ctrl.signal.aborted)
+          setLive((l) => ({ ...l, on: false, status: `tail failed: ${(err as ApiError).message}` }));
       });
   }
 
@@ -246,7 +339,8 @@ export function ExplorePage(props: { search: string; navigate: (search: string) 
     setLive((l) => ({ ...l, paused: false, waiting: 0, shown: timeline.current.records.length }));
   }
 
-  const apply = (q: ExploreQuery, r: TimeRange = rangeDraft) => props.navigate(encodeExploreState({ query: q, range: r }));
+  const apply = (q: ExploreQuery, r: TimeRange = rangeDraft) =>
+    props.navigate(encodeExploreState({ query: q, range: r }));
   const submit = (e?: Event) => {
     e?.preventDefault();
     apply(draft);
@@ -275,68 +369,206 @@ export function ExplorePage(props: { search: string; navigate: (search: string) 
       if (!r.container_id) continue;
       const k = `${r.namespace}/${r.pod}/${r.container}`;
       const prev = lastId.get(k);
-      if (prev && prev !== r.container_id) out.push({ ms: Date.parse(r.timestamp.replace(/(\.\d{3})\d+/, '$1')), label: `${k} restarted` });
+      if (prev && prev !== r.container_id)
+        out.push({ ms: Date.parse(r.timestamp.replace(/(\.\d{3})\d+/, '$1')), label: `${k} restarted` });
       lastId.set(k, r.container_id);
     }
     return out;
   }, [version]);
 
-  const patterns = useMemo(() => (view === 'patterns' ? groupPatterns(records.map((r) => stripAnsi(r.message))) : []), [view, version]);
+  const patterns = useMemo(
+    () => (view === 'patterns' ? groupPatterns(records.map((r) => stripAnsi(r.message))) : []),
+    [view, version],
+  );
   const namespaces = useNames('/namespaces', {});
   const pods = useNames('/pods', { namespace: draft.namespaces.join(',') || undefined });
-  const containers = useNames('/containers', { namespace: draft.namespaces.join(',') || undefined, pod: draft.pods.join(',') || undefined });
+  const containers = useNames('/containers', {
+    namespace: draft.namespaces.join(',') || undefined,
+    pod: draft.pods.join(',') || undefined,
+  });
   const history = loadHistory();
 
-  if (!props.canRead) return <div class="page"><div class="banner">This token has no <code>logs:read</code> scope: Explore is not available.</div></div>;
+  if (!props.canRead)
+    return (
+      <div class="page">
+        <div class="banner">
+          This token has no <code>logs:read</code> scope: Explore is not available.
+        </div>
+      </div>
+    );
   const resp = result?.resp;
   return (
     <div class="explore">
       <form class="querybar" onSubmit={submit} aria-label="Query">
         <div class="row">
           <div role="group" aria-label="Query mode">
-            <button type="button" class={draft.mode === 'simple' ? 'on' : ''} onClick={() => setDraft({ ...draft, mode: 'simple' })}>Filters</button>
-            <button type="button" class={draft.mode === 'logql' ? 'on' : ''} onClick={() => setDraft({ ...draft, mode: 'logql', logql: draft.logql || toLogql(draft) })}>LogQL</button>
+            <button
+              type="button"
+              class={draft.mode === 'simple' ? 'on' : ''}
+              onClick={() => setDraft({ ...draft, mode: 'simple' })}
+            >
+              Filters
+            </button>
+            <button
+              type="button"
+              class={draft.mode === 'logql' ? 'on' : ''}
+              onClick={() => setDraft({ ...draft, mode: 'logql', logql: draft.logql || toLogql(draft) })}
+            >
+              LogQL
+            </button>
           </div>
           {draft.mode === 'logql' ? (
-            <input class="grow mono" name="logql" list="qhistory" placeholder='{namespace="shop"} |= "error"' value={draft.logql} onInput={(e) => setDraft({ ...draft, logql: (e.target as HTMLInputElement).value })} aria-label="LogQL query" />
+            <input
+              class="grow mono"
+              name="logql"
+              list="qhistory"
+              placeholder='{namespace="shop"} |= "error"'
+              value={draft.logql}
+              onInput={(e) => setDraft({ ...draft, logql: (e.target as HTMLInputElement).value })}
+              aria-label="LogQL query"
+            />
           ) : (
             <>
-              <input class="grow" name="q" list="qhistory" placeholder="Text the line contains" value={draft.text} onInput={(e) => setDraft({ ...draft, text: (e.target as HTMLInputElement).value })} aria-label="Text" />
-              <input name="namespace" list="nslist" placeholder="namespace" size={14} value={draft.namespaces.join(',')} onChange={(e) => setDraft({ ...draft, namespaces: csv((e.target as HTMLInputElement).value) })} aria-label="Namespace" />
-              <input name="pod" list="podlist" placeholder="pod" size={16} value={draft.pods.join(',')} onChange={(e) => setDraft({ ...draft, pods: csv((e.target as HTMLInputElement).value) })} aria-label="Pod" />
-              <input name="container" list="ctlist" placeholder="container" size={12} value={draft.containers.join(',')} onChange={(e) => setDraft({ ...draft, containers: csv((e.target as HTMLInputElement).value) })} aria-label="Container" />
-              <input name="labels" placeholder="labels: app=web" size={14} value={draft.labels} onChange={(e) => setDraft({ ...draft, labels: (e.target as HTMLInputElement).value })} aria-label="Label selector" />
+              <input
+                class="grow"
+                name="q"
+                list="qhistory"
+                placeholder="Text the line contains"
+                value={draft.text}
+                onInput={(e) => setDraft({ ...draft, text: (e.target as HTMLInputElement).value })}
+                aria-label="Text"
+              />
+              <input
+                name="namespace"
+                list="nslist"
+                placeholder="namespace"
+                size={14}
+                value={draft.namespaces.join(',')}
+                onChange={(e) => setDraft({ ...draft, namespaces: csv((e.target as HTMLInputElement).value) })}
+                aria-label="Namespace"
+              />
+              <input
+                name="pod"
+                list="podlist"
+                placeholder="pod"
+                size={16}
+                value={draft.pods.join(',')}
+                onChange={(e) => setDraft({ ...draft, pods: csv((e.target as HTMLInputElement).value) })}
+                aria-label="Pod"
+              />
+              <input
+                name="container"
+                list="ctlist"
+                placeholder="container"
+                size={12}
+                value={draft.containers.join(',')}
+                onChange={(e) => setDraft({ ...draft, containers: csv((e.target as HTMLInputElement).value) })}
+                aria-label="Container"
+              />
+              <input
+                name="labels"
+                placeholder="labels: app=web"
+                size={14}
+                value={draft.labels}
+                onChange={(e) => setDraft({ ...draft, labels: (e.target as HTMLInputElement).value })}
+                aria-label="Label selector"
+              />
             </>
           )}
-          <select aria-label="Quick range" value={rangeDraft.to === 'now' ? rangeDraft.from : ''} onChange={(e) => setRangeDraft({ from: (e.target as HTMLSelectElement).value, to: 'now' })}>
-            {rangeDraft.to !== 'now' || !QUICK_RANGES.some((q) => q.from === rangeDraft.from) ? <option value="">{describeRange(rangeDraft)}</option> : null}
-            {QUICK_RANGES.map((q) => <option key={q.from} value={q.from}>{q.label}</option>)}
+          <select
+            aria-label="Quick range"
+            value={rangeDraft.to === 'now' ? rangeDraft.from : ''}
+            onChange={(e) => setRangeDraft({ from: (e.target as HTMLSelectElement).value, to: 'now' })}
+          >
+            {rangeDraft.to !== 'now' || !QUICK_RANGES.some((q) => q.from === rangeDraft.from) ? (
+              <option value="">{describeRange(rangeDraft)}</option>
+            ) : null}
+            {QUICK_RANGES.map((q) => (
+              <option key={q.from} value={q.from}>
+                {q.label}
+              </option>
+            ))}
           </select>
-          <input aria-label="From" size={22} value={rangeDraft.from} onChange={(e) => setRangeDraft({ ...rangeDraft, from: (e.target as HTMLInputElement).value })} />
-          <input aria-label="To" size={22} value={rangeDraft.to} onChange={(e) => setRangeDraft({ ...rangeDraft, to: (e.target as HTMLInputElement).value })} />
-          <button class="primary" type="submit" data-testid="run">Run</button>
+          <input
+            aria-label="From"
+            size={22}
+            value={rangeDraft.from}
+            onChange={(e) => setRangeDraft({ ...rangeDraft, from: (e.target as HTMLInputElement).value })}
+          />
+          <input
+            aria-label="To"
+            size={22}
+            value={rangeDraft.to}
+            onChange={(e) => setRangeDraft({ ...rangeDraft, to: (e.target as HTMLInputElement).value })}
+          />
+          <button class="primary" type="submit" data-testid="run">
+            Run
+          </button>
         </div>
         {draft.mode === 'simple' && (
           <div class="row" role="group" aria-label="Levels">
             {Levels.map((l) => (
-              <button type="button" key={l} class={`lvl${draft.levels.includes(l) ? ' on' : ''}`} aria-pressed={draft.levels.includes(l)} onClick={() => setDraft({ ...draft, levels: draft.levels.includes(l) ? draft.levels.filter((x) => x !== l) : [...draft.levels, l as Level] })}>
+              <button
+                type="button"
+                key={l}
+                class={`lvl${draft.levels.includes(l) ? ' on' : ''}`}
+                aria-pressed={draft.levels.includes(l)}
+                onClick={() =>
+                  setDraft({
+                    ...draft,
+                    levels: draft.levels.includes(l)
+                      ? draft.levels.filter((x) => x !== l)
+                      : [...draft.levels, l as Level],
+                  })
+                }
+              >
                 <span class="lvl-dot" style={{ background: `var(--l-${l})` }} />
                 {l}
               </button>
             ))}
             {state.query.exclude.map((x) => (
               <span class="pill" key={x}>
-                not “{x}” <button type="button" class="small" aria-label={`remove exclusion ${x}`} onClick={() => apply({ ...state.query, exclude: state.query.exclude.filter((y) => y !== x) }, state.range)}>×</button>
+                not “{x}”{' '}
+                <button
+                  type="button"
+                  class="small"
+                  aria-label={`remove exclusion ${x}`}
+                  onClick={() =>
+                    apply({ ...state.query, exclude: state.query.exclude.filter((y) => y !== x) }, state.range)
+                  }
+                >
+                  ×
+                </button>
               </span>
             ))}
           </div>
         )}
-        <datalist id="qhistory">{history.map((h) => <option key={h} value={h} />)}</datalist>
-        <datalist id="nslist">{namespaces.map((n) => <option key={n} value={n} />)}</datalist>
-        <datalist id="podlist">{pods.map((n) => <option key={n} value={n} />)}</datalist>
-        <datalist id="ctlist">{containers.map((n) => <option key={n} value={n} />)}</datalist>
+        <datalist id="qhistory">
+          {history.map((h) => (
+            <option key={h} value={h} />
+          ))}
+        </datalist>
+        <datalist id="nslist">
+          {namespaces.map((n) => (
+            <option key={n} value={n} />
+          ))}
+        </datalist>
+        <datalist id="podlist">
+          {pods.map((n) => (
+            <option key={n} value={n} />
+          ))}
+        </datalist>
+        <datalist id="ctlist">
+          {containers.map((n) => (
+            <option key={n} value={n} />
+          ))}
+        </datalist>
       </form>
-      {error && <div class="banner error" role="alert">{error}</div>}
+      {error && (
+        <div class="banner error" role="alert">
+          {error}
+        </div>
+      )}
       {result && (
         <Histogram
           buckets={volume}
@@ -347,24 +579,61 @@ export function ExplorePage(props: { search: string; navigate: (search: string) 
         />
       )}
       <div class="statusline" data-testid="status">
-        {loading ? <span>loading…</span> : resp ? <span data-testid="total">{resp.total_relation === 'gte' ? '≥ ' : ''}{resp.total} match{resp.total === 1 ? '' : 'es'} · {records.length} loaded · {resp.took_ms} ms</span> : logqlLines ? <span>{logqlLines.length} lines (LogQL)</span> : null}
+        {loading ? (
+          <span>loading…</span>
+        ) : resp ? (
+          <span data-testid="total">
+            {resp.total_relation === 'gte' ? '≥ ' : ''}
+            {resp.total} match{resp.total === 1 ? '' : 'es'} · {records.length} loaded · {resp.took_ms} ms
+          </span>
+        ) : logqlLines ? (
+          <span>{logqlLines.length} lines (LogQL)</span>
+        ) : null}
         {result && <span>{describeRange(state.range)}</span>}
-        <button class="small" type="button" onClick={() => apply(state.query, { from: 'now-1h', to: 'now' })} title="Back to the last hour">zoom out</button>
-        <label><input type="checkbox" checked={wrap} onChange={() => setWrap(!wrap)} /> wrap</label>
-        <button class="small" type="button" onClick={() => setView(view === 'lines' ? 'patterns' : 'lines')} aria-pressed={view === 'patterns'}>{view === 'lines' ? 'patterns' : 'lines'}</button>
-        <button class="small" type="button" disabled={!cursor || loading} onClick={loadOlder}>load older</button>
-        <button class="small" type="button" disabled={!resp} onClick={download}>download NDJSON</button>
+        <button
+          class="small"
+          type="button"
+          onClick={() => apply(state.query, { from: 'now-1h', to: 'now' })}
+          title="Back to the last hour"
+        >
+          zoom out
+        </button>
+        <label>
+          <input type="checkbox" checked={wrap} onChange={() => setWrap(!wrap)} /> wrap
+        </label>
+        <button
+          class="small"
+          type="button"
+          onClick={() => setView(view === 'lines' ? 'patterns' : 'lines')}
+          aria-pressed={view === 'patterns'}
+        >
+          {view === 'lines' ? 'patterns' : 'lines'}
+        </button>
+        <button class="small" type="button" disabled={!cursor || loading} onClick={loadOlder}>
+          load older
+        </button>
+        <button class="small" type="button" disabled={!resp} onClick={download}>
+          download NDJSON
+        </button>
         {live.on ? (
           <>
-            <button class="small on" type="button" onClick={stopLive} data-testid="live-stop">■ stop live</button>
-            <button class="small" type="button" onClick={togglePause} data-testid="live-pause">{live.paused ? '▶ resume' : '❚❚ pause'}</button>
+            <button class="small on" type="button" onClick={stopLive} data-testid="live-stop">
+              ■ stop live
+            </button>
+            <button class="small" type="button" onClick={togglePause} data-testid="live-pause">
+              {live.paused ? '▶ resume' : '❚❚ pause'}
+            </button>
           </>
         ) : (
-          <button class="small" type="button" onClick={startLive} data-testid="live-start">● live</button>
+          <button class="small" type="button" onClick={startLive} data-testid="live-start">
+            ● live
+          </button>
         )}
         {(live.on || live.received > 0) && (
           <span data-testid="live-counts">
-            received {live.received} · shown {live.paused ? `${live.shown} (paused, ${live.waiting} waiting)` : live.shown}{live.lost ? ` · ${live.lost} not delivered live` : ''}
+            received {live.received} · shown{' '}
+            {live.paused ? `${live.shown} (paused, ${live.waiting} waiting)` : live.shown}
+            {live.lost ? ` · ${live.lost} not delivered live` : ''}
           </span>
         )}
         {live.status && <span data-testid="live-status">{live.status}</span>}
@@ -373,12 +642,33 @@ export function ExplorePage(props: { search: string; navigate: (search: string) 
         {view === 'patterns' ? (
           <div class="page">
             <table class="grid" data-testid="patterns">
-              <thead><tr><th>count</th><th>pattern</th><th>sample</th></tr></thead>
-              <tbody>{patterns.map((p) => <tr key={p.pattern}><td>{p.count}</td><td class="mono">{p.pattern}</td><td class="mono muted">{p.sample}</td></tr>)}</tbody>
+              <thead>
+                <tr>
+                  <th>count</th>
+                  <th>pattern</th>
+                  <th>sample</th>
+                </tr>
+              </thead>
+              <tbody>
+                {patterns.map((p) => (
+                  <tr key={p.pattern}>
+                    <td>{p.count}</td>
+                    <td class="mono">{p.pattern}</td>
+                    <td class="mono muted">{p.sample}</td>
+                  </tr>
+                ))}
+              </tbody>
             </table>
           </div>
         ) : (
-          <LogList rows={rows} terms={terms} wrap={wrap} selected={selected?.id} onSelect={setSelected} onEnd={cursor ? loadOlder : undefined} />
+          <LogList
+            rows={rows}
+            terms={terms}
+            wrap={wrap}
+            selected={selected?.id}
+            onSelect={setSelected}
+            onEnd={cursor ? loadOlder : undefined}
+          />
         )}
         {selected && (
           <Details
@@ -406,47 +696,85 @@ function Details(props: {
   const r = props.record;
   const pretty = prettyJson(r.message);
   const fields: Array<[string, string]> = [
-    ['timestamp', r.timestamp], ['level', r.level], ['cluster', r.cluster], ['namespace', r.namespace], ['pod', r.pod], ['container', r.container],
-    ['stream', r.stream], ['node', r.node ?? ''], ['pod_uid', r.pod_uid ?? ''], ['container_id', r.container_id ?? ''], ['id', r.id],
+    ['timestamp', r.timestamp],
+    ['level', r.level],
+    ['cluster', r.cluster],
+    ['namespace', r.namespace],
+    ['pod', r.pod],
+    ['container', r.container],
+    ['stream', r.stream],
+    ['node', r.node ?? ''],
+    ['pod_uid', r.pod_uid ?? ''],
+    ['container_id', r.container_id ?? ''],
+    ['id', r.id],
     ...Object.entries(r.labels ?? {}).map(([k, v]) => [`labels.${k}`, String(v)] as [string, string]),
-    ...Object.entries(r.fields ?? {}).map(([k, v]) => [`fields.${k}`, typeof v === 'string' ? v : JSON.stringify(v)] as [string, string]),
+    ...Object.entries(r.fields ?? {}).map(
+      ([k, v]) => [`fields.${k}`, typeof v === 'string' ? v : JSON.stringify(v)] as [string, string],
+    ),
   ];
-  const filterable = (k: string) => ['level', 'cluster', 'namespace', 'pod', 'container'].includes(k) || k.startsWith('labels.');
+  const filterable = (k: string) =>
+    ['level', 'cluster', 'namespace', 'pod', 'container'].includes(k) || k.startsWith('labels.');
   return (
     <aside class="details" aria-label="Line details" data-testid="details">
       <div class="row">
         <strong>Line details</strong>
         <span style={{ flex: 1 }} />
-        <button class="small" onClick={props.onContext} data-testid="context-open">context</button>
-        <button class="small" onClick={() => void navigator.clipboard?.writeText(r.message)}>copy</button>
-        <button class="small" onClick={props.onClose} aria-label="Close details">×</button>
+        <button class="small" onClick={props.onContext} data-testid="context-open">
+          context
+        </button>
+        <button class="small" onClick={() => void navigator.clipboard?.writeText(r.message)}>
+          copy
+        </button>
+        <button class="small" onClick={props.onClose} aria-label="Close details">
+          ×
+        </button>
       </div>
       <pre>{pretty ?? <Message text={r.message} terms={props.terms} />}</pre>
       <table>
         <tbody>
-          {fields.filter(([, v]) => v !== '').map(([k, v]) => (
-            <tr key={k}>
-              <td class="k">{k}</td>
-              <td class="v">{v}</td>
-              <td style={{ whiteSpace: 'nowrap' }}>
-                {filterable(k) && (
-                  <>
-                    <button class="small" title={`only ${k}=${v}`} aria-label={`filter in ${k}`} onClick={() => props.onFilter(k, v, 'in')}>＋</button>
-                    <button class="small" title={`without ${k}=${v}`} aria-label={`filter out ${k}`} onClick={() => props.onFilter(k, v, 'out')}>－</button>
-                  </>
-                )}
-              </td>
-            </tr>
-          ))}
+          {fields
+            .filter(([, v]) => v !== '')
+            .map(([k, v]) => (
+              <tr key={k}>
+                <td class="k">{k}</td>
+                <td class="v">{v}</td>
+                <td style={{ whiteSpace: 'nowrap' }}>
+                  {filterable(k) && (
+                    <>
+                      <button
+                        class="small"
+                        title={`only ${k}=${v}`}
+                        aria-label={`filter in ${k}`}
+                        onClick={() => props.onFilter(k, v, 'in')}
+                      >
+                        +
+                      </button>
+                      <button
+                        class="small"
+                        title={`without ${k}=${v}`}
+                        aria-label={`filter out ${k}`}
+                        onClick={() => props.onFilter(k, v, 'out')}
+                      >
+                        −
+                      </button>
+                    </>
+                  )}
+                </td>
+              </tr>
+            ))}
         </tbody>
       </table>
       {props.context && (
         <div class="context" data-testid="context">
-          <h3>Context in {r.pod}/{r.container}</h3>
+          <h3>
+            Context in {r.pod}/{r.container}
+          </h3>
           {[...props.context.before, props.context.anchor, ...props.context.after].map((x) => (
             <div key={x.id} class={`logrow wrap${x.id === r.id ? ' anchor' : ''}`}>
               <span class="ts">{shortTime(x.timestamp)}</span>
-              <span class="msg"><Message text={x.message} terms={props.terms} /></span>
+              <span class="msg">
+                <Message text={x.message} terms={props.terms} />
+              </span>
             </div>
           ))}
         </div>

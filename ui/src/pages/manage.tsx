@@ -8,27 +8,54 @@ import type { JSX } from 'preact';
 import { del, get, post, put, qs } from '../api.ts';
 import { ErrorLine, Json, isMissingRoute, useLoad, when } from '../components/resource.tsx';
 
-const csv = (v: string) => v.split(',').map((x) => x.trim()).filter(Boolean);
+const csv = (v: string) =>
+  v
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
 
-interface Config { id: string; cluster: string; namespace: string | null; enabled: boolean; version: string; updated_at: string; exclude_pods?: string[]; exclude_containers?: string[]; include_pods?: string[]; min_level?: string; [k: string]: unknown }
+interface Config {
+  id: string;
+  cluster: string;
+  namespace: string | null;
+  enabled: boolean;
+  version: string;
+  updated_at: string;
+  exclude_pods?: string[];
+  exclude_containers?: string[];
+  include_pods?: string[];
+  min_level?: string;
+  [k: string]: unknown;
+}
 
 function useAction(onDone: () => void): [Error | undefined, (f: () => Promise<unknown>) => Promise<void>] {
   const [err, setErr] = useState<Error | undefined>();
-  return [err, async (f) => {
-    setErr(undefined);
-    try {
-      await f();
-      onDone();
-    } catch (e) {
-      setErr(e as Error);
-    }
-  }];
+  return [
+    err,
+    async (f) => {
+      setErr(undefined);
+      try {
+        await f();
+        onDone();
+      } catch (e) {
+        setErr(e as Error);
+      }
+    },
+  ];
 }
 
 export function ConfigsPage(props: { canWrite: boolean }): JSX.Element {
   const list = useLoad(() => get<{ configs: Config[] }>(`/config${qs({ limit: 1000 })}`), []);
   const [err, act] = useAction(list.reload);
-  const empty = { cluster: '', namespace: '', exclude_pods: '', exclude_containers: '', include_pods: '', min_level: '', enabled: true };
+  const empty = {
+    cluster: '',
+    namespace: '',
+    exclude_pods: '',
+    exclude_containers: '',
+    include_pods: '',
+    min_level: '',
+    enabled: true,
+  };
   const [form, setForm] = useState(empty);
   const [editing, setEditing] = useState<Config | undefined>();
   // Written here, shown at once (the list is a search, which may lag a write by a refresh); the list's copy wins once newer.
@@ -40,7 +67,9 @@ export function ConfigsPage(props: { canWrite: boolean }): JSX.Element {
       const listed = byId.get(c.id);
       if (!listed || listed.updated_at < c.updated_at) byId.set(c.id, c);
     }
-    return [...byId.values()].sort((a, b) => (a.cluster + (a.namespace ?? '')).localeCompare(b.cluster + (b.namespace ?? '')));
+    return [...byId.values()].sort((a, b) =>
+      (a.cluster + (a.namespace ?? '')).localeCompare(b.cluster + (b.namespace ?? '')),
+    );
   })();
   const settings = () => {
     const s: Record<string, unknown> = { enabled: form.enabled };
@@ -54,22 +83,47 @@ export function ConfigsPage(props: { canWrite: boolean }): JSX.Element {
     e.preventDefault();
     void act(async () => {
       if (editing) remember(await put<Config>(`/config${qs({ id: editing.id })}`, settings()));
-      else remember(await post<Config>('/config', { cluster: form.cluster, ...(form.namespace ? { namespace: form.namespace } : {}), ...settings() }));
+      else
+        remember(
+          await post<Config>('/config', {
+            cluster: form.cluster,
+            ...(form.namespace ? { namespace: form.namespace } : {}),
+            ...settings(),
+          }),
+        );
       setForm(empty);
       setEditing(undefined);
     });
   };
   const edit = (c: Config) => {
     setEditing(c);
-    setForm({ cluster: c.cluster, namespace: c.namespace ?? '', exclude_pods: (c.exclude_pods ?? []).join(','), exclude_containers: (c.exclude_containers ?? []).join(','), include_pods: (c.include_pods ?? []).join(','), min_level: c.min_level ?? '', enabled: c.enabled });
+    setForm({
+      cluster: c.cluster,
+      namespace: c.namespace ?? '',
+      exclude_pods: (c.exclude_pods ?? []).join(','),
+      exclude_containers: (c.exclude_containers ?? []).join(','),
+      include_pods: (c.include_pods ?? []).join(','),
+      min_level: c.min_level ?? '',
+      enabled: c.enabled,
+    });
   };
   const field = (k: keyof typeof empty, label: string, disabled = false) => (
-    <label class="field">{label}<input name={k} disabled={disabled} value={String(form[k])} onInput={(e) => setForm({ ...form, [k]: (e.target as HTMLInputElement).value })} /></label>
+    <label class="field">
+      {label}
+      <input
+        name={k}
+        disabled={disabled}
+        value={String(form[k])}
+        onInput={(e) => setForm({ ...form, [k]: (e.target as HTMLInputElement).value })}
+      />
+    </label>
   );
   return (
     <div class="page">
       <h2>Collection configurations</h2>
-      <p class="muted">What the agents collect, per cluster and per namespace (agents apply a change within seconds).</p>
+      <p class="muted">
+        What the agents collect, per cluster and per namespace (agents apply a change within seconds).
+      </p>
       {props.canWrite ? (
         <form class="card" onSubmit={save} aria-label={editing ? 'Edit configuration' : 'Create configuration'}>
           <div class="row">
@@ -78,23 +132,57 @@ export function ConfigsPage(props: { canWrite: boolean }): JSX.Element {
             {field('exclude_pods', 'Exclude pods (globs)')}
             {field('exclude_containers', 'Exclude containers')}
             {field('include_pods', 'Only pods (globs)')}
-            <label class="field">Min level
-              <select name="min_level" value={form.min_level} onChange={(e) => setForm({ ...form, min_level: (e.target as HTMLSelectElement).value })}>
+            <label class="field">
+              Min level
+              <select
+                name="min_level"
+                value={form.min_level}
+                onChange={(e) => setForm({ ...form, min_level: (e.target as HTMLSelectElement).value })}
+              >
                 <option value="">(all)</option>
-                {['trace', 'debug', 'info', 'warn', 'error', 'fatal'].map((l) => <option key={l} value={l}>{l}</option>)}
+                {['trace', 'debug', 'info', 'warn', 'error', 'fatal'].map((l) => (
+                  <option key={l} value={l}>
+                    {l}
+                  </option>
+                ))}
               </select>
             </label>
-            <label><input type="checkbox" name="enabled" checked={form.enabled} onChange={() => setForm({ ...form, enabled: !form.enabled })} /> enabled</label>
-            <button class="primary" type="submit" disabled={!form.cluster}>{editing ? 'Save' : 'Create'}</button>
-            {editing && <button type="button" onClick={() => (setEditing(undefined), setForm(empty))}>cancel</button>}
+            <label>
+              <input
+                type="checkbox"
+                name="enabled"
+                checked={form.enabled}
+                onChange={() => setForm({ ...form, enabled: !form.enabled })}
+              />{' '}
+              enabled
+            </label>
+            <button class="primary" type="submit" disabled={!form.cluster}>
+              {editing ? 'Save' : 'Create'}
+            </button>
+            {editing && (
+              <button type="button" onClick={() => (setEditing(undefined), setForm(empty))}>
+                cancel
+              </button>
+            )}
           </div>
         </form>
       ) : (
-        <div class="banner">Read-only: changing configurations needs <code>logs:write</code>.</div>
+        <div class="banner">
+          Read-only: changing configurations needs <code>logs:write</code>.
+        </div>
       )}
       <ErrorLine error={err ?? list.error} />
       <table class="grid" data-testid="configs">
-        <thead><tr><th>cluster</th><th>namespace</th><th>enabled</th><th>settings</th><th>updated</th><th /></tr></thead>
+        <thead>
+          <tr>
+            <th>cluster</th>
+            <th>namespace</th>
+            <th>enabled</th>
+            <th>settings</th>
+            <th>updated</th>
+            <th />
+          </tr>
+        </thead>
         <tbody>
           {shown.map((c) => {
             const { id: _i, cluster, namespace, enabled, version: _v, created_at: _c, updated_at, ...rest } = c;
@@ -103,16 +191,46 @@ export function ConfigsPage(props: { canWrite: boolean }): JSX.Element {
                 <td>{cluster}</td>
                 <td>{namespace ?? <span class="muted">(cluster-wide)</span>}</td>
                 <td class={enabled ? 'ok' : 'error'}>{enabled ? 'yes' : 'disabled'}</td>
-                <td class="mono">{Object.entries(rest).map(([k, v]) => `${k}: ${JSON.stringify(v)}`).join('  ')}</td>
+                <td class="mono">
+                  {Object.entries(rest)
+                    .map(([k, v]) => `${k}: ${JSON.stringify(v)}`)
+                    .join('  ')}
+                </td>
                 <td>{when(updated_at)}</td>
                 <td class="row">
-                  <button class="small" disabled={!props.canWrite} onClick={() => edit(c)}>edit</button>
+                  <button class="small" disabled={!props.canWrite} onClick={() => edit(c)}>
+                    edit
+                  </button>
                   {namespace ? (
-                    <button class="small" disabled={!props.canWrite || !enabled} onClick={() => void act(async () => remember((await post<{ config: Config }>('/config/disable', { cluster, namespace })).config))}>disable namespace</button>
+                    <button
+                      class="small"
+                      disabled={!props.canWrite || !enabled}
+                      onClick={() =>
+                        void act(async () =>
+                          remember((await post<{ config: Config }>('/config/disable', { cluster, namespace })).config),
+                        )
+                      }
+                    >
+                      disable namespace
+                    </button>
                   ) : (
-                    <button class="small" disabled={!props.canWrite || !enabled} onClick={() => void act(() => post('/config/disable/cluster', { cluster }))}>disable cluster</button>
+                    <button
+                      class="small"
+                      disabled={!props.canWrite || !enabled}
+                      onClick={() => void act(() => post('/config/disable/cluster', { cluster }))}
+                    >
+                      disable cluster
+                    </button>
                   )}
-                  <button class="small danger" disabled={!props.canWrite} onClick={() => confirm('Delete this configuration?') && void act(() => del(`/config${qs({ id: c.id })}`))}>delete</button>
+                  <button
+                    class="small danger"
+                    disabled={!props.canWrite}
+                    onClick={() =>
+                      confirm('Delete this configuration?') && void act(() => del(`/config${qs({ id: c.id })}`))
+                    }
+                  >
+                    delete
+                  </button>
                 </td>
               </tr>
             );
@@ -123,30 +241,81 @@ export function ConfigsPage(props: { canWrite: boolean }): JSX.Element {
   );
 }
 
-interface Job { id: string; status: string; type?: string; created_at?: string; updated_at?: string; progress?: unknown; error?: unknown; [k: string]: unknown }
+interface Job {
+  id: string;
+  status: string;
+  type?: string;
+  created_at?: string;
+  updated_at?: string;
+  progress?: unknown;
+  error?: unknown;
+  [k: string]: unknown;
+}
 
 export function CollectJobsPage(props: { canWrite: boolean }): JSX.Element {
   const list = useLoad(() => get<{ jobs: Job[] }>(`/collect/jobs${qs({ limit: 100 })}`), []);
   const [err, act] = useAction(list.reload);
   const [body, setBody] = useState('{\n  "cluster": "",\n  "namespace": "",\n  "pods": []\n}');
-  if (isMissingRoute(list.error)) return <div class="page"><h2>Collection jobs</h2><div class="banner" data-testid="not-available">Collection jobs are not available on this server (no <code>/collect</code> API yet).</div></div>;
+  if (isMissingRoute(list.error))
+    return (
+      <div class="page">
+        <h2>Collection jobs</h2>
+        <div class="banner" data-testid="not-available">
+          Collection jobs are not available on this server (no <code>/collect</code> API yet).
+        </div>
+      </div>
+    );
   return (
     <div class="page">
       <h2>Collection jobs</h2>
       <div class="card">
-        <div class="muted">Start a one-time collection through the Kubernetes API (request body of <code>POST /collect</code>):</div>
-        <textarea rows={5} value={body} onInput={(e) => setBody((e.target as HTMLTextAreaElement).value)} aria-label="Collection request" />
-        <button class="primary" disabled={!props.canWrite} onClick={() => void act(() => post('/collect', JSON.parse(body)))}>Start</button>
+        <div class="muted">
+          Start a one-time collection through the Kubernetes API (request body of <code>POST /collect</code>):
+        </div>
+        <textarea
+          rows={5}
+          value={body}
+          onInput={(e) => setBody((e.target as HTMLTextAreaElement).value)}
+          aria-label="Collection request"
+        />
+        <button
+          class="primary"
+          disabled={!props.canWrite}
+          onClick={() => void act(() => post('/collect', JSON.parse(body)))}
+        >
+          Start
+        </button>
         <button onClick={list.reload}>refresh</button>
       </div>
       <ErrorLine error={err ?? list.error} />
       <table class="grid">
-        <thead><tr><th>id</th><th>type</th><th>status</th><th>progress</th><th>updated</th><th /></tr></thead>
+        <thead>
+          <tr>
+            <th>id</th>
+            <th>type</th>
+            <th>status</th>
+            <th>progress</th>
+            <th>updated</th>
+            <th />
+          </tr>
+        </thead>
         <tbody>
           {(list.data?.jobs ?? []).map((j) => (
             <tr key={j.id}>
-              <td class="mono">{j.id}</td><td>{j.type ?? ''}</td><td>{j.status}</td><td class="mono">{JSON.stringify(j.progress ?? '')}</td><td>{when(j.updated_at)}</td>
-              <td><button class="small danger" disabled={!props.canWrite || !['pending', 'running'].includes(j.status)} onClick={() => void act(() => del(`/collect/jobs${qs({ id: j.id })}`))}>cancel</button></td>
+              <td class="mono">{j.id}</td>
+              <td>{j.type ?? ''}</td>
+              <td>{j.status}</td>
+              <td class="mono">{JSON.stringify(j.progress ?? '')}</td>
+              <td>{when(j.updated_at)}</td>
+              <td>
+                <button
+                  class="small danger"
+                  disabled={!props.canWrite || !['pending', 'running'].includes(j.status)}
+                  onClick={() => void act(() => del(`/collect/jobs${qs({ id: j.id })}`))}
+                >
+                  cancel
+                </button>
+              </td>
             </tr>
           ))}
         </tbody>
@@ -156,7 +325,10 @@ export function CollectJobsPage(props: { canWrite: boolean }): JSX.Element {
 }
 
 export function ArchivePage(props: { canArchive: boolean }): JSX.Element {
-  const policies = useLoad(() => get<{ policies: Array<Record<string, any>> }>(`/archive/policies${qs({ limit: 1000 })}`), []);
+  const policies = useLoad(
+    () => get<{ policies: Array<Record<string, any>> }>(`/archive/policies${qs({ limit: 1000 })}`),
+    [],
+  );
   const jobs = useLoad(() => get<{ jobs: Array<Record<string, any>> }>(`/archive/jobs${qs({ limit: 50 })}`), []);
   const objects = useLoad(() => get<{ objects: Array<Record<string, any>> }>(`/s3/metadata${qs({ limit: 100 })}`), []);
   const reload = () => (policies.reload(), jobs.reload(), objects.reload());
@@ -166,19 +338,44 @@ export function ArchivePage(props: { canArchive: boolean }): JSX.Element {
   return (
     <div class="page">
       <h2>Archive</h2>
-      {!props.canArchive && <div class="banner">Read-only: archive changes need the <code>archive</code> scope.</div>}
+      {!props.canArchive && (
+        <div class="banner">
+          Read-only: archive changes need the <code>archive</code> scope.
+        </div>
+      )}
       <ErrorLine error={err ?? policies.error} />
       <h3>Policies</h3>
       <table class="grid" data-testid="policies">
-        <thead><tr><th>id</th><th>policy</th><th /></tr></thead>
+        <thead>
+          <tr>
+            <th>id</th>
+            <th>policy</th>
+            <th />
+          </tr>
+        </thead>
         <tbody>
           {(policies.data?.policies ?? []).map((p) => (
             <tr key={p['id']}>
               <td class="mono">{p['id']}</td>
               <td class="mono">{JSON.stringify(p)}</td>
               <td class="row">
-                <button class="small" disabled={!props.canArchive} onClick={() => void act(() => post('/archive/start', { policy_id: p['id'] }))}>run now</button>
-                <button class="small danger" disabled={!props.canArchive} onClick={() => confirm('Delete the policy? Its archives stay in S3.') && void act(() => del(`/archive/policies${qs({ id: p['id'] })}`))}>delete</button>
+                <button
+                  class="small"
+                  disabled={!props.canArchive}
+                  onClick={() => void act(() => post('/archive/start', { policy_id: p['id'] }))}
+                >
+                  run now
+                </button>
+                <button
+                  class="small danger"
+                  disabled={!props.canArchive}
+                  onClick={() =>
+                    confirm('Delete the policy? Its archives stay in S3.') &&
+                    void act(() => del(`/archive/policies${qs({ id: p['id'] })}`))
+                  }
+                >
+                  delete
+                </button>
               </td>
             </tr>
           ))}
@@ -186,53 +383,142 @@ export function ArchivePage(props: { canArchive: boolean }): JSX.Element {
       </table>
       {props.canArchive && (
         <div class="card">
-          <div class="muted">New policy (request body of <code>POST /archive/policies</code>; see /docs for every field):</div>
-          <textarea rows={6} value={draft} onInput={(e) => setDraft((e.target as HTMLTextAreaElement).value)} aria-label="Policy JSON" />
-          <button class="primary" onClick={() => void act(() => post('/archive/policies', JSON.parse(draft)))}>Create policy</button>
+          <div class="muted">
+            New policy (request body of <code>POST /archive/policies</code>; see /docs for every field):
+          </div>
+          <textarea
+            rows={6}
+            value={draft}
+            onInput={(e) => setDraft((e.target as HTMLTextAreaElement).value)}
+            aria-label="Policy JSON"
+          />
+          <button class="primary" onClick={() => void act(() => post('/archive/policies', JSON.parse(draft)))}>
+            Create policy
+          </button>
         </div>
       )}
-      <h3>Jobs <button class="small" onClick={reload}>refresh</button></h3>
+      <h3>
+        Jobs{' '}
+        <button class="small" onClick={reload}>
+          refresh
+        </button>
+      </h3>
       <ErrorLine error={jobs.error} />
       <table class="grid">
-        <thead><tr><th>id</th><th>status</th><th>progress</th><th>updated</th></tr></thead>
-        <tbody>{(jobs.data?.jobs ?? []).map((j) => <tr key={j['id']}><td class="mono">{j['id']}</td><td>{j['status']}</td><td class="mono">{JSON.stringify(j['progress'] ?? j['result'] ?? '')}</td><td>{when(j['updated_at'])}</td></tr>)}</tbody>
-      </table>
-      <h3>Archived objects</h3>
-      <ErrorLine error={objects.error} />
-      <table class="grid">
-        <thead><tr><th>key</th><th>records</th><th>range</th><th /></tr></thead>
+        <thead>
+          <tr>
+            <th>id</th>
+            <th>status</th>
+            <th>progress</th>
+            <th>updated</th>
+          </tr>
+        </thead>
         <tbody>
-          {(objects.data?.objects ?? []).map((o) => (
-            <tr key={o['key']}>
-              <td class="mono">{o['key']}</td><td>{o['record_count'] ?? o['records'] ?? ''}</td><td>{when(o['min_timestamp'] ?? o['from'])} → {when(o['max_timestamp'] ?? o['to'])}</td>
-              <td><button class="small" onClick={() => setViewing(o)}>view</button></td>
+          {(jobs.data?.jobs ?? []).map((j) => (
+            <tr key={j['id']}>
+              <td class="mono">{j['id']}</td>
+              <td>{j['status']}</td>
+              <td class="mono">{JSON.stringify(j['progress'] ?? j['result'] ?? '')}</td>
+              <td>{when(j['updated_at'])}</td>
             </tr>
           ))}
         </tbody>
       </table>
-      {viewing && <div class="card"><div class="row"><strong>Object metadata</strong><button class="small" onClick={() => setViewing(undefined)}>×</button></div><Json value={viewing} /></div>}
+      <h3>Archived objects</h3>
+      <ErrorLine error={objects.error} />
+      <table class="grid">
+        <thead>
+          <tr>
+            <th>key</th>
+            <th>records</th>
+            <th>range</th>
+            <th />
+          </tr>
+        </thead>
+        <tbody>
+          {(objects.data?.objects ?? []).map((o) => (
+            <tr key={o['key']}>
+              <td class="mono">{o['key']}</td>
+              <td>{o['record_count'] ?? o['records'] ?? ''}</td>
+              <td>
+                {when(o['min_timestamp'] ?? o['from'])} → {when(o['max_timestamp'] ?? o['to'])}
+              </td>
+              <td>
+                <button class="small" onClick={() => setViewing(o)}>
+                  view
+                </button>
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {viewing && (
+        <div class="card">
+          <div class="row">
+            <strong>Object metadata</strong>
+            <button class="small" onClick={() => setViewing(undefined)}>
+              ×
+            </button>
+          </div>
+          <Json value={viewing} />
+        </div>
+      )}
     </div>
   );
 }
 
 export function ClustersPage(props: { isAdmin: boolean }): JSX.Element {
-  const status = useLoad(() => get<{ clusters: Array<Record<string, any>>; checked_at: string }>('/clusters/status'), []);
-  const regs = useLoad(() => get<{ clusters: Array<Record<string, any>> }>(`/clusters/configs${qs({ limit: 1000 })}`), []);
+  const status = useLoad(
+    () => get<{ clusters: Array<Record<string, any>>; checked_at: string }>('/clusters/status'),
+    [],
+  );
+  const regs = useLoad(
+    () => get<{ clusters: Array<Record<string, any>> }>(`/clusters/configs${qs({ limit: 1000 })}`),
+    [],
+  );
   const reload = () => (status.reload(), regs.reload());
   const [err, act] = useAction(reload);
-  const [draft, setDraft] = useState('{\n  "id": "prod-eu",\n  "name": "Production EU",\n  "api_server": "https://…",\n  "token": "…"\n}');
+  const [draft, setDraft] = useState(
+    '{\n  "id": "prod-eu",\n  "name": "Production EU",\n  "api_server": "https://…",\n  "token": "…"\n}',
+  );
   return (
     <div class="page">
-      <h2>Clusters <button class="small" onClick={reload}>refresh</button></h2>
+      <h2>
+        Clusters{' '}
+        <button class="small" onClick={reload}>
+          refresh
+        </button>
+      </h2>
       <ErrorLine error={err ?? status.error} />
       <table class="grid" data-testid="cluster-status">
-        <thead><tr><th>cluster</th><th>status</th><th>agents</th><th>last record</th><th>rate</th><th>API</th><th>reasons</th></tr></thead>
+        <thead>
+          <tr>
+            <th>cluster</th>
+            <th>status</th>
+            <th>agents</th>
+            <th>last record</th>
+            <th>rate</th>
+            <th>API</th>
+            <th>reasons</th>
+          </tr>
+        </thead>
         <tbody>
           {(status.data?.clusters ?? []).map((c) => (
             <tr key={c['id']}>
-              <td><strong>{c['name']}</strong> <span class="muted mono">{c['id']}</span></td>
-              <td class={c['status'] === 'healthy' ? 'status-ok' : c['status'] === 'degraded' ? 'status-warn' : 'status-bad'}>{c['status']}</td>
-              <td>{c['agents']?.['nodes_reporting']} reporting{c['agents']?.['stale_agents'] ? `, ${c['agents']['stale_agents']} stale` : ''}</td>
+              <td>
+                <strong>{c['name']}</strong> <span class="muted mono">{c['id']}</span>
+              </td>
+              <td
+                class={
+                  c['status'] === 'healthy' ? 'status-ok' : c['status'] === 'degraded' ? 'status-warn' : 'status-bad'
+                }
+              >
+                {c['status']}
+              </td>
+              <td>
+                {c['agents']?.['nodes_reporting']} reporting
+                {c['agents']?.['stale_agents'] ? `, ${c['agents']['stale_agents']} stale` : ''}
+              </td>
               <td>{when(c['last_record_at'])}</td>
               <td>{Number(c['ingest_rate_per_second'] ?? 0).toFixed(1)}/s</td>
               <td>{c['api'] ? String(c['api']['state'] ?? JSON.stringify(c['api'])) : '—'}</td>
@@ -244,14 +530,36 @@ export function ClustersPage(props: { isAdmin: boolean }): JSX.Element {
       <h3>Registrations</h3>
       <ErrorLine error={regs.error} />
       <table class="grid">
-        <thead><tr><th>id</th><th>registration</th><th /></tr></thead>
+        <thead>
+          <tr>
+            <th>id</th>
+            <th>registration</th>
+            <th />
+          </tr>
+        </thead>
         <tbody>
           {(regs.data?.clusters ?? []).map((c) => (
             <tr key={c['id']}>
-              <td class="mono">{c['id']}</td><td class="mono">{JSON.stringify(c)}</td>
+              <td class="mono">{c['id']}</td>
+              <td class="mono">{JSON.stringify(c)}</td>
               <td class="row">
-                <button class="small" disabled={!props.isAdmin} onClick={() => void act(() => post(`/clusters/refresh${qs({ id: c['id'] })}`))}>reconnect</button>
-                <button class="small danger" disabled={!props.isAdmin} onClick={() => confirm(`Remove the registration of ${c['id']}?`) && void act(() => del(`/clusters/configs${qs({ id: c['id'] })}`))}>remove</button>
+                <button
+                  class="small"
+                  disabled={!props.isAdmin}
+                  onClick={() => void act(() => post(`/clusters/refresh${qs({ id: c['id'] })}`))}
+                >
+                  reconnect
+                </button>
+                <button
+                  class="small danger"
+                  disabled={!props.isAdmin}
+                  onClick={() =>
+                    confirm(`Remove the registration of ${c['id']}?`) &&
+                    void act(() => del(`/clusters/configs${qs({ id: c['id'] })}`))
+                  }
+                >
+                  remove
+                </button>
               </td>
             </tr>
           ))}
@@ -259,9 +567,19 @@ export function ClustersPage(props: { isAdmin: boolean }): JSX.Element {
       </table>
       {props.isAdmin && (
         <div class="card">
-          <div class="muted">Register a cluster (request body of <code>POST /clusters/configs</code>; credentials are stored encrypted and never shown):</div>
-          <textarea rows={6} value={draft} onInput={(e) => setDraft((e.target as HTMLTextAreaElement).value)} aria-label="Cluster JSON" />
-          <button class="primary" onClick={() => void act(() => post('/clusters/configs', JSON.parse(draft)))}>Register</button>
+          <div class="muted">
+            Register a cluster (request body of <code>POST /clusters/configs</code>; credentials are stored encrypted
+            and never shown):
+          </div>
+          <textarea
+            rows={6}
+            value={draft}
+            onInput={(e) => setDraft((e.target as HTMLTextAreaElement).value)}
+            aria-label="Cluster JSON"
+          />
+          <button class="primary" onClick={() => void act(() => post('/clusters/configs', JSON.parse(draft)))}>
+            Register
+          </button>
         </div>
       )}
     </div>
