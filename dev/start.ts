@@ -119,6 +119,17 @@ try {
   }
   if (reg.status !== 201 && reg.status !== 200) throw new Error(`could not register the demo cluster: ${reg.status} ${await reg.text()}`);
 
+  // A continuous collection of one demo namespace through the cluster's API (pods/log), as
+  // `POST /collect/continuous` runs it; one per data directory (a later start finds it running).
+  const collectNamespace = pods[0]?.namespace ?? 'default';
+  const running = await fetch(`${apiUrl}/v1/k8s/logs/collect/jobs?type=continuous&cluster=${CLUSTER}`, { headers: admin });
+  const runningJobs = running.ok ? ((await running.json()) as { jobs: Array<{ id: string; status: string }> }).jobs : [];
+  let collectJob = runningJobs.find((j) => j.status === 'running' || j.status === 'pending')?.id;
+  if (!collectJob) {
+    const started = await fetch(`${apiUrl}/v1/k8s/logs/collect/continuous`, { method: 'POST', headers: admin, body: JSON.stringify({ cluster: CLUSTER, namespace: collectNamespace }) });
+    collectJob = started.status === 202 ? ((await started.json()) as { job_id: string }).job_id : `not started (${started.status}: ${await started.text()})`;
+  }
+
   // The agent's ingest token, kept across starts; recreated if it was revoked.
   const ingestTokenFile = path.join(DATA, 'ingest-token');
   let ingestToken = existsSync(ingestTokenFile) ? (await readFile(ingestTokenFile, 'utf8')).trim() : '';
@@ -186,7 +197,10 @@ Try:
   curl -s -H 'Authorization: Bearer ${adminToken}' '${apiUrl}/v1/k8s/logs/archive/policies'
 
 Archive: ${archiveLine}
+  curl -s -H 'Authorization: Bearer ${adminToken}' '${apiUrl}/v1/k8s/logs/collect/jobs?type=continuous'
+
 Cluster "${CLUSTER}": ${await clusterStatusLine(apiUrl, adminToken)}
+Continuous collection of namespace ${collectNamespace} through the cluster API: ${collectJob}
 Pods: ${pods.map((p) => `${p.namespace}/${p.name}`).join(', ')}
 Ctrl-C stops everything; data stays in .data/.
 `);

@@ -31,8 +31,13 @@ t.test('every line exactly once across 20 stream cuts, a container restart and a
   const id = res.body['job_id'];
   const storedLines = async () => (await stack.job(id)).progress?.lines ?? 0;
   const allStored = (what: string) =>
-    waitForValue(storedLines, (n) => n >= expected.length, { what: `${what}: ${expected.length} lines stored`, timeoutMs: 20_000, intervalMs: 50 });
-  const follows = () => kubelet.requests.filter((r) => r.path.endsWith('/api-0/main') && r.query['follow'] === 'true').length;
+    waitForValue(storedLines, (n) => n >= expected.length, {
+      what: `${what}: ${expected.length} lines stored`,
+      timeoutMs: 20_000,
+      intervalMs: 50,
+    });
+  const follows = () =>
+    kubelet.requests.filter((r) => r.path.endsWith('/api-0/main') && r.query['follow'] === 'true').length;
   await waitFor(() => kubelet.followers(ns, 'api-0') === 1, { what: 'the job follows api-0', timeoutMs: 20_000 });
   await allStored('first line');
 
@@ -53,7 +58,10 @@ t.test('every line exactly once across 20 stream cuts, a container restart and a
       write('api-0', `while down ${cut}`);
       await kubelet.refuse(false);
     }
-    await waitFor(() => follows() > before && kubelet.followers(ns, 'api-0') === 1, { what: `reconnected after cut ${cut}`, timeoutMs: 20_000 });
+    await waitFor(() => follows() > before && kubelet.followers(ns, 'api-0') === 1, {
+      what: `reconnected after cut ${cut}`,
+      timeoutMs: 20_000,
+    });
   }
   await allStored('after 20 cuts');
 
@@ -65,7 +73,9 @@ t.test('every line exactly once across 20 stream cuts, a container restart and a
   write('api-0', 'new instance 1');
   await kubelet.refuse(false);
   await allStored('after the restart');
-  const previousReads = kubelet.requests.filter((r) => r.path.endsWith('/api-0/main') && r.query['previous'] === 'true');
+  const previousReads = kubelet.requests.filter(
+    (r) => r.path.endsWith('/api-0/main') && r.query['previous'] === 'true',
+  );
   t.equal(previousReads.length, 1, 'the previous instance was read once');
 
   // Aggregator restart: lines written while no aggregator runs are collected by the next one.
@@ -76,7 +86,11 @@ t.test('every line exactly once across 20 stream cuts, a container restart and a
   write('api-0', 'after the restart');
   await allStored('after the aggregator restart');
 
-  const stored = await waitForValue(() => stack.stored(ns), (s) => s.length >= expected.length, { what: 'lines searchable', timeoutMs: 10_000 });
+  const stored = await waitForValue(
+    () => stack.stored(ns),
+    (s) => s.length >= expected.length,
+    { what: 'lines searchable', timeoutMs: 10_000 },
+  );
   const got = stored.map((r) => `${r.pod}:${r.message}`);
   t.same(got.slice().sort(), expected.slice().sort(), 'every line once, nothing else');
   t.equal(new Set(stored.map((r) => r.id)).size, stored.length, 'ids are unique');
@@ -86,5 +100,8 @@ t.test('every line exactly once across 20 stream cuts, a container restart and a
   t.ok(job.attempts >= 2, 'resumed by the restarted aggregator');
   t.equal(job.progress.pods[`${ns}/api-1`].status, 'running');
   await call('DELETE', `/collect/jobs?id=${id}`);
-  await waitFor(() => kubelet.followers(ns, 'api-0') + kubelet.followers(ns, 'api-1') === 0, { what: 'streams closed after cancel', timeoutMs: 10_000 });
+  await waitFor(() => kubelet.followers(ns, 'api-0') + kubelet.followers(ns, 'api-1') === 0, {
+    what: 'streams closed after cancel',
+    timeoutMs: 10_000,
+  });
 });

@@ -33,7 +33,16 @@ export interface CollectStack {
   /** Messages stored for `namespace` (refreshing first), with their ids. */
   stored(
     namespace: string,
-  ): Promise<Array<{ id: string; message: string; pod: string; container: string; labels: Record<string, string> }>>;
+  ): Promise<
+    Array<{
+      id: string;
+      message: string;
+      pod: string;
+      container: string;
+      level: string;
+      labels: Record<string, string>;
+    }>
+  >;
   token(body: Record<string, unknown>): Promise<string>;
   job(id: string): Promise<Record<string, any>>;
 }
