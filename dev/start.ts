@@ -193,12 +193,10 @@ k8s-logs is running.
 Try:
   curl -s -H 'Authorization: Bearer ${adminToken}' '${apiUrl}/v1/k8s/logs/?namespace=shop&limit=5'
   curl -s -H 'Authorization: Bearer ${adminToken}' '${apiUrl}/v1/k8s/logs/clusters/status'
-
   curl -s -H 'Authorization: Bearer ${adminToken}' '${apiUrl}/v1/k8s/logs/archive/policies'
-
-Archive: ${archiveLine}
   curl -s -H 'Authorization: Bearer ${adminToken}' '${apiUrl}/v1/k8s/logs/collect/jobs?type=continuous'
 
+Archive: ${archiveLine}
 Cluster "${CLUSTER}": ${await clusterStatusLine(apiUrl, adminToken)}
 Continuous collection of namespace ${collectNamespace} through the cluster API: ${collectJob}
 Pods: ${pods.map((p) => `${p.namespace}/${p.name}`).join(', ')}
