@@ -139,7 +139,7 @@ export async function buildApp(config: AggregatorConfig, deps: AppDeps = {}): Pr
     discovery: new DiscoveryService(app.opensearch, app.storeLayout.indexPrefix, app.liveClusters, app.log),
     limits: config.query,
   });
-  await app.register(archiveRoutes, { prefix: API_BASE, s3: config.archive, retentionDays: config.retentionDays });
+  await app.register(archiveRoutes, { prefix: API_BASE, s3: config.archive, retentionDays: config.retentionDays, limits: config.query });
   await app.register(collectionConfigRoutes, { prefix: API_BASE });
   await app.register(monitoringRoutes, { prefix: API_BASE, monitoring: new MonitoringService(app.opensearch, app.storeLayout.indexPrefix), limits: config.query });
   await app.register(clusterRoutes, { prefix: API_BASE, registry: app.clusterRegistry, tokens: app.tokens, heartbeats: app.heartbeats, opensearch: app.opensearch, indexPrefix: app.storeLayout.indexPrefix, agentStaleAfterMs: config.kube.agentStaleAfterMs });

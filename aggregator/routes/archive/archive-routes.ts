@@ -43,6 +43,7 @@ import { formatNanos, nowNanos, parseTimeParam, InvalidTimeError } from '../../.
 import { checkWithinScope, list, scopeOf } from '../../http/scope.ts';
 import { invalidRequest } from '../../errors.ts';
 import { Readable } from 'node:stream';
+import { budgetFor, checkWindow, type QueryLimits } from '../../query/query-budget.ts';
 import { CLUSTER_ID_PATTERN } from '../../store/log-indices.ts';
 import { toAppError } from '../../store/opensearch.ts';
 import { NDJSON, wantsNdjson } from '../logs/export.ts';
@@ -64,6 +65,8 @@ const PolicyBody = Type.Record(Type.String(), Type.Unknown(), {
 export interface ArchiveRoutesOptions {
   s3: AggregatorConfig['archive'];
   retentionDays: number;
+  /** Request windows and store deadlines of `/s3/content` (those of `GET /`). */
+  limits: QueryLimits;
 }
 
 export const archiveRoutes: FastifyPluginAsyncTypebox<ArchiveRoutesOptions> = async (app, opts) => {
@@ -439,7 +442,7 @@ export const archiveRoutes: FastifyPluginAsyncTypebox<ArchiveRoutesOptions> = as
           'Archived log records read back from S3 (the filters and page shape of `GET /`, or one object by `key`)',
         description:
           'Reads the archive objects the catalog selects (scope, cluster, namespace, time overlap, or `key`), decompressed, and filters every record. ' +
-          'Without `start`/`end` the whole archive is in the window. A request whose objects store more than the configured scan bound is a 400 (`window_too_large`). ' +
+          "The window is that of `GET /` (at most the request class's window; `start` defaults to that long before `end`), except that `key` alone reads the whole object. A request whose objects store more than the configured scan bound is a 400 (`window_too_large`). " +
           'With `Accept: application/x-ndjson` every match is streamed, object by object in key order (limit and cursor ignored; `max` caps it).',
         tags: ['archive'],
         querystring: Type.Object(
@@ -468,14 +471,15 @@ export const archiveRoutes: FastifyPluginAsyncTypebox<ArchiveRoutesOptions> = as
               Type.String({
                 minLength: 1,
                 maxLength: 64,
-                description: 'RFC 3339, epoch s/ms/ns or `now-30d`. Default: open.',
+                description:
+                  'RFC 3339, epoch s/ms/ns or `now-7d`. Default: the longest window of the request class (31 days by default; NDJSON 7 days) before `end`.',
               }),
             ),
             end: Type.Optional(
               Type.String({
                 minLength: 1,
                 maxLength: 64,
-                description: 'RFC 3339, epoch s/ms/ns or `now`. Default: open.',
+                description: 'RFC 3339, epoch s/ms/ns or `now`. Default: now.',
               }),
             ),
             limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
@@ -521,19 +525,31 @@ export const archiveRoutes: FastifyPluginAsyncTypebox<ArchiveRoutesOptions> = as
       const levels = list(p.level);
       const badLevel = levels?.find((l) => !(Levels as readonly string[]).includes(l));
       if (badLevel) throw invalidRequest(`level: unknown level "${badLevel}"; use ${Levels.join(', ')}`);
+      const limit = p.limit ?? DEFAULT_LIMIT;
+      if (!Number.isSafeInteger(limit)) throw invalidRequest('limit: an integer from 1 to 1000');
+      // The window of GET /: the request class's longest window, ending at `end` (default now).
+      // One object by key without a window is read whole.
+      const budget = budgetFor(request, reply, opts.limits);
       const now = nowNanos();
-      const time = (v: string | undefined, name: string) => {
-        if (v === undefined) return null;
+      const time = (v: string, name: string) => {
         try {
-          return formatNanos(parseTimeParam(v, now));
+          return parseTimeParam(v, now);
         } catch (err) {
           if (err instanceof InvalidTimeError) throw invalidRequest(`${name}: ${err.message}`);
           throw err;
         }
       };
-      let startTs = time(p.start, 'start');
-      let endTs = time(p.end, 'end');
-      if (startTs !== null && endTs !== null && endTs < startTs) throw invalidRequest('`end` is before `start`');
+      let startTs: string | null = null;
+      let endTs: string | null = null;
+      if (p.key === undefined || p.start !== undefined || p.end !== undefined) {
+        const endNs = p.end === undefined ? now : time(p.end, 'end');
+        const startNs =
+          p.start === undefined ? endNs - BigInt(budget.maxWindowHours) * 3_600_000_000_000n : time(p.start, 'start');
+        if (endNs < startNs) throw invalidRequest('`end` is before `start`');
+        checkWindow(budget, startNs, endNs);
+        startTs = formatNanos(startNs < 0n ? 0n : startNs);
+        endTs = formatNanos(endNs);
+      }
       const direction = p.direction ?? 'backward';
       const filters = {
         key: p.key,
@@ -554,7 +570,7 @@ export const archiveRoutes: FastifyPluginAsyncTypebox<ArchiveRoutesOptions> = as
         const c = decodeContentCursor(p.cursor, digest);
         ({ after, startTs, endTs } = { after: c.after, startTs: c.startTs, endTs: c.endTs });
       }
-      const query: ContentQuery = { ...filters, startTs, endTs, limit: p.limit ?? DEFAULT_LIMIT, after };
+      const query: ContentQuery = { ...filters, startTs, endTs, limit, after };
       const controller = new AbortController();
       reply.raw.once('close', () => {
         if (!reply.raw.writableFinished)

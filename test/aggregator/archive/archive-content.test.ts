@@ -240,6 +240,10 @@ t.test('GET /s3/content reads archived records back with the filters, order and 
     direction: 'backward' as const,
     limit: 10,
   };
-  await t.rejects(contentPage({ ...deps, maxScanBytes: 100 }, base), { code: 'window_too_large' }, 'the scan bound refuses');
+  await t.rejects(
+    contentPage({ ...deps, maxScanBytes: 100 }, base),
+    { code: 'window_too_large' },
+    'the scan bound refuses',
+  );
   t.equal((await contentPage({ ...deps, maxScanBytes: 1 << 30 }, base)).total, recs.length);
 });

@@ -49,6 +49,8 @@ t.test('archive API: policies, a job started through the API, exact /s3 figures,
   };
   const policy = {
     name: 'nightly',
+    // Not scheduled: this test runs it through /archive/start alone (archive-schedule.test.ts runs policies by schedule).
+    enabled: false,
     selection: { clusters: ['alpha'] },
     schedule: { age_days: 1 },
     destination: { bucket: bucketName, prefix: 'arch' },

@@ -92,12 +92,12 @@ t.test('deletes expired day indices of every cluster and keeps recent ones', asy
   const p = agg.prefix;
   const expected = [`${p}-alpha-2026.02.20`, `${p}-alpha-2026.03.02`, `${p}-beta-2026.03.01`];
   t.equal(done.status, 'succeeded');
-  t.same(done.result, { deleted: expected, failed: [], retention_days: 7 });
+  t.same(done.result, { deleted: expected, failed: [], held: [], retention_days: 7 });
   t.same(deleted, expected);
   t.same(done.progress, { deleted: expected }, 'each deletion was checkpointed');
   t.same(await indexNames(), [`${p}-alpha-2026.03.03`, `${p}-alpha-2026.03.10`, `${p}-beta-2026.03.09`, `${p}-gamma-2026.01.01`]);
   t.equal(done.owner, 'replica-a');
-  t.same((await runToEnd(runner, 'retention-2')).result, { deleted: [], failed: [], retention_days: 7 }, 'a second run finds nothing to do');
+  t.same((await runToEnd(runner, 'retention-2')).result, { deleted: [], failed: [], held: [], retention_days: 7 }, 'a second run finds nothing to do');
 });
 
 t.test('a scheduled period runs once however many replicas schedule it', async (t) => {
