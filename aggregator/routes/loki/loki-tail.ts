@@ -18,7 +18,7 @@
  * Concurrency: one loop per connection; it ends when the socket closes (the subscription
  * is closed with it) or the feed closes (shutdown; the socket is closed with 1001).
  */
-import type { WebSocket } from 'ws';
+import type { WebSocket } from '@fastify/websocket';
 import type { LogRecord } from '../../../shared/record.ts';
 import { parseRfc3339Nanos } from '../../../shared/time.ts';
 import type { LogSelectorExpr } from '../../logql/ast.ts';
