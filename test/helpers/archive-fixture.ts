@@ -17,6 +17,7 @@ import { createS3Client, SdkArchiveBucket, type ArchiveBucket } from '../../aggr
 import type { ArchivePolicy } from '../../aggregator/archive/archive-policy.ts';
 import { ensureBucket, s3ClientConfig, type S3Endpoint } from '../../dev/s3/s3-server.ts';
 import { openSearchUrl, s3Endpoint, uniquePrefix } from './services.ts';
+import { startTestAggregator } from './aggregator.ts';
 
 const DAY_MS = 86_400_000;
 
@@ -52,7 +53,10 @@ export async function startArchiveFixture(
     shards: 1,
     replicas: 0,
   });
-  await bootstrapStore(client, { indexPrefix: prefix, index: { ...indexSettingsOf(configWith({}).opensearch), shards: 1, replicas: 0 } });
+  await bootstrapStore(client, {
+    indexPrefix: prefix,
+    index: { ...indexSettingsOf(configWith({}).opensearch), shards: 1, replicas: 0 },
+  });
   const bucketName = `t-${randomBytes(5).toString('hex')}`;
   await ensureBucket(s3, bucketName);
   const s3client = createS3Client({
@@ -221,4 +225,25 @@ export function wrapBucket(inner: ArchiveBucket, over: Partial<Omit<ArchiveBucke
     check: over.check ?? (() => inner.check()),
     protection: over.protection ?? (() => inner.protection()),
   };
+}
+
+/**
+ * A test aggregator archiving to a fresh bucket of the run's S3 server: what the archive
+ * route tests share (the API path, unlike {@link startArchiveFixture}'s direct wiring).
+ */
+export async function startArchivingAggregator(t: { teardown(fn: () => unknown): void }, name: string) {
+  const s3 = await s3Endpoint(t);
+  const bucketName = `t-${randomBytes(5).toString('hex')}`;
+  await ensureBucket(s3, bucketName);
+  const agg = await startTestAggregator(t, {
+    name,
+    archive: {
+      s3Endpoint: s3.endpoint,
+      s3Region: s3.region,
+      s3AccessKeyId: s3.accessKeyId,
+      s3SecretAccessKey: s3.secretAccessKey,
+      s3ForcePathStyle: true,
+    },
+  });
+  return { s3, bucketName, agg };
 }

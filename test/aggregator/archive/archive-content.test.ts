@@ -2,13 +2,9 @@
 // with the filters, order and paging of GET /, one object by key, NDJSON, the token's scope,
 // the scan bound and the error envelopes.
 import t from 'tap';
-import { randomBytes } from 'node:crypto';
-import { startTestAggregator } from '../../helpers/aggregator.ts';
 import { ingest, ndjson } from '../../helpers/records.ts';
-import { s3Endpoint } from '../../helpers/services.ts';
 import { waitFor } from '../../helpers/wait-for.ts';
-import { ensureBucket } from '../../../dev/s3/s3-server.ts';
-import { dayRecords, dayTimestamp } from '../../helpers/archive-fixture.ts';
+import { dayRecords, dayTimestamp, startArchivingAggregator } from '../../helpers/archive-fixture.ts';
 import { ArchiveCatalog } from '../../../aggregator/archive/archive-catalog.ts';
 import { contentPage } from '../../../aggregator/archive/archive-content.ts';
 import { createS3Client, SdkArchiveBucket } from '../../../aggregator/archive/s3-bucket.ts';
@@ -18,19 +14,7 @@ const byTimeDesc = (a: LogRecord, b: LogRecord) =>
   a.timestamp < b.timestamp ? 1 : a.timestamp > b.timestamp ? -1 : a.id < b.id ? 1 : a.id > b.id ? -1 : 0;
 
 t.test('GET /s3/content reads archived records back with the filters, order and paging of GET /', async (t) => {
-  const s3 = await s3Endpoint(t);
-  const bucketName = `t-${randomBytes(5).toString('hex')}`;
-  await ensureBucket(s3, bucketName);
-  const agg = await startTestAggregator(t, {
-    name: 'arch-content',
-    archive: {
-      s3Endpoint: s3.endpoint,
-      s3Region: s3.region,
-      s3AccessKeyId: s3.accessKeyId,
-      s3SecretAccessKey: s3.secretAccessKey,
-      s3ForcePathStyle: true,
-    },
-  });
+  const { s3, bucketName, agg } = await startArchivingAggregator(t, 'arch-content');
   const recs = [
     ...dayRecords('alpha', 'payments', 3, 40),
     ...dayRecords('alpha', 'web', 3, 25),

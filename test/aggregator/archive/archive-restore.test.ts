@@ -2,32 +2,16 @@
 // through POST /archive/restore as a job, visible to GET / and /search, exactly once however
 // often they are restored, and go again with DELETE /archive/restore.
 import t from 'tap';
-import { randomBytes } from 'node:crypto';
-import { startTestAggregator } from '../../helpers/aggregator.ts';
 import { ingest, ndjson } from '../../helpers/records.ts';
-import { s3Endpoint } from '../../helpers/services.ts';
 import { waitFor } from '../../helpers/wait-for.ts';
-import { ensureBucket } from '../../../dev/s3/s3-server.ts';
-import { dayOf, dayRecords, jobContext } from '../../helpers/archive-fixture.ts';
+import { dayOf, dayRecords, jobContext, startArchivingAggregator } from '../../helpers/archive-fixture.ts';
 import { ArchiveCatalog } from '../../../aggregator/archive/archive-catalog.ts';
 import { createS3Client, SdkArchiveBucket } from '../../../aggregator/archive/s3-bucket.ts';
 import { restoreJobHandler } from '../../../aggregator/jobs/restore-job.ts';
 import type { LogRecord } from '../../../shared/record.ts';
 
 t.test('restore brings back exactly the archived records, idempotently, and removes them again', async (t) => {
-  const s3 = await s3Endpoint(t);
-  const bucketName = `t-${randomBytes(5).toString('hex')}`;
-  await ensureBucket(s3, bucketName);
-  const agg = await startTestAggregator(t, {
-    name: 'arch-restore',
-    archive: {
-      s3Endpoint: s3.endpoint,
-      s3Region: s3.region,
-      s3AccessKeyId: s3.accessKeyId,
-      s3SecretAccessKey: s3.secretAccessKey,
-      s3ForcePathStyle: true,
-    },
-  });
+  const { s3, bucketName, agg } = await startArchivingAggregator(t, 'arch-restore');
   const alpha = [
     ...dayRecords('alpha', 'payments', 3, 30),
     ...dayRecords('alpha', 'web', 3, 25),

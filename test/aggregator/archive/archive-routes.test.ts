@@ -2,28 +2,13 @@
 // /archive/start running the job on the job runner, and exact /s3/* figures on a known dataset.
 import t from 'tap';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import { randomBytes } from 'node:crypto';
-import { startTestAggregator } from '../../helpers/aggregator.ts';
 import { ingest, ndjson } from '../../helpers/records.ts';
-import { s3Endpoint } from '../../helpers/services.ts';
 import { waitFor } from '../../helpers/wait-for.ts';
-import { ensureBucket, s3ClientConfig } from '../../../dev/s3/s3-server.ts';
-import { dayRecords } from '../../helpers/archive-fixture.ts';
+import { s3ClientConfig } from '../../../dev/s3/s3-server.ts';
+import { dayRecords, startArchivingAggregator } from '../../helpers/archive-fixture.ts';
 
 t.test('archive API: policies, a job started through the API, exact /s3 figures, namespace-scoped views', async (t) => {
-  const s3 = await s3Endpoint(t);
-  const bucketName = `t-${randomBytes(5).toString('hex')}`;
-  await ensureBucket(s3, bucketName);
-  const agg = await startTestAggregator(t, {
-    name: 'arch-api',
-    archive: {
-      s3Endpoint: s3.endpoint,
-      s3Region: s3.region,
-      s3AccessKeyId: s3.accessKeyId,
-      s3SecretAccessKey: s3.secretAccessKey,
-      s3ForcePathStyle: true,
-    },
-  });
+  const { s3, bucketName, agg } = await startArchivingAggregator(t, 'arch-api');
   const recs = [
     ...dayRecords('alpha', 'payments', 3, 30),
     ...dayRecords('alpha', 'web', 3, 12),
