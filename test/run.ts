@@ -60,14 +60,23 @@ try {
     })(),
     (async () => {
       if (env['OPENSEARCH_URL']) return;
-      opensearch = await startOpenSearch({ dataDir: path.join(workDir, 'opensearch'), heapMb: 1024, log: (m) => log(`opensearch: ${m}`) });
+      opensearch = await startOpenSearch({
+        dataDir: path.join(workDir, 'opensearch'),
+        heapMb: 1024,
+        log: (m) => log(`opensearch: ${m}`),
+      });
       env['OPENSEARCH_URL'] = opensearch.url;
     })(),
     (async () => {
       if (env['S3_ENDPOINT']) return;
       await ensureS3ServerInstalled((m) => log(`s3: ${m}`));
       s3 = await startS3Server({ dataDir: path.join(workDir, 's3') });
-      Object.assign(env, { S3_ENDPOINT: s3.endpoint, S3_REGION: s3.region, S3_ACCESS_KEY_ID: s3.accessKeyId, S3_SECRET_ACCESS_KEY: s3.secretAccessKey });
+      Object.assign(env, {
+        S3_ENDPOINT: s3.endpoint,
+        S3_REGION: s3.region,
+        S3_ACCESS_KEY_ID: s3.accessKeyId,
+        S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
+      });
     })(),
     (async () => {
       // An existing cluster (KUBECONFIG) is used as it is; otherwise a control plane of our
@@ -98,28 +107,41 @@ try {
 process.exit(exitCode);
 
 /** Runs tap, passing its output through, and prints the closing count line. */
-function runTap(files: string[], childEnv: Record<string, string | undefined>, checks: { pass: number; fail: number }): Promise<number> {
+function runTap(
+  files: string[],
+  childEnv: Record<string, string | undefined>,
+  checks: { pass: number; fail: number },
+): Promise<number> {
   return new Promise((resolve) => {
     const tapBin = path.join(import.meta.dirname, '..', 'node_modules', '.bin', 'tap');
     const child = spawn(tapBin, [...files], { env: childEnv, stdio: ['ignore', 'pipe', 'inherit'] });
     let summary: { pass: number; fail: number; skip: number } | undefined;
+    const failures = failureRecap();
     let pending = '';
     child.stdout.on('data', (chunk: Buffer) => {
       process.stdout.write(chunk);
       pending += chunk.toString('utf8');
       const lines = pending.split('\n');
       pending = lines.pop() ?? '';
-      for (const line of lines) summary = parseSummary(line) ?? summary;
+      for (const line of lines) {
+        summary = parseSummary(line) ?? summary;
+        failures.read(line);
+      }
     });
     child.on('close', (code) => {
       summary = parseSummary(pending) ?? summary;
+      // A long run's log is often read from its tail only: repeat each failure there.
+      const recap = failures.render();
+      if (recap) process.stdout.write(recap);
       if (!summary) {
         process.stdout.write(`${checks.pass} passed, ${checks.fail + 1} failed\n`);
         resolve(code || 1);
         return;
       }
       const failed = summary.fail + (code !== 0 && summary.fail === 0 ? 1 : 0) + checks.fail;
-      process.stdout.write(`${summary.pass + checks.pass} passed, ${failed} failed${summary.skip ? `, ${summary.skip} skipped` : ''}\n`);
+      process.stdout.write(
+        `${summary.pass + checks.pass} passed, ${failed} failed${summary.skip ? `, ${summary.skip} skipped` : ''}\n`,
+      );
       resolve(failed > 0 ? 1 : 0);
     });
   });
@@ -134,13 +156,20 @@ async function expandTestArgs(args: string[]): Promise<string[]> {
       continue;
     }
     const entries = await readdir(arg, { recursive: true });
-    out.push(...entries.filter((e) => e.endsWith('.test.ts')).map((e) => path.join(arg, e)).sort());
+    out.push(
+      ...entries
+        .filter((e) => e.endsWith('.test.ts'))
+        .map((e) => path.join(arg, e))
+        .sort(),
+    );
   }
   return out;
 }
 
 async function runStaticChecks(): Promise<{ pass: number; fail: number }> {
-  const results = await Promise.all(['typecheck', 'lint'].map((script) => runQuiet('npm', ['run', '--silent', script], script)));
+  const results = await Promise.all(
+    ['typecheck', 'lint'].map((script) => runQuiet('npm', ['run', '--silent', script], script)),
+  );
   return { pass: results.filter(Boolean).length, fail: results.filter((ok) => !ok).length };
 }
 
@@ -157,6 +186,49 @@ function runQuiet(cmd: string, args: string[], name: string): Promise<boolean> {
       resolve(code === 0);
     });
   });
+}
+
+/**
+ * Collects each failed assertion with the subtests it sits in and its YAML diagnostic (from
+ * tap's nested TAP, 4 spaces per level) to print them again just before the count line.
+ */
+function failureRecap(): { read(line: string): void; render(): string } {
+  const subtests: string[] = [];
+  const failures: string[][] = [];
+  let diagnostic: { indent: string; lines: string[] } | undefined;
+  return {
+    read(line) {
+      if (diagnostic) {
+        if (!line.startsWith(`${diagnostic.indent}  `)) diagnostic = undefined;
+        else {
+          if (diagnostic.lines.length < 30) diagnostic.lines.push(line.slice(diagnostic.indent.length));
+          if (line.trim() === '...') diagnostic = undefined;
+          return;
+        }
+      }
+      const subtest = /^( *)# Subtest: (.*)$/.exec(line);
+      if (subtest) {
+        subtests.length = Math.floor((subtest[1] ?? '').length / 4);
+        subtests.push(subtest[2] ?? '');
+        return;
+      }
+      const failed = /^( *)not ok \d+ - (.*)$/.exec(line);
+      if (!failed) return;
+      const indent = failed[1] ?? '';
+      const depth = Math.floor(indent.length / 4);
+      const what = failed[2] ?? '';
+      // A failed subtest's own line repeats what its failed assertions already said.
+      const enclosing = subtests[depth];
+      if (enclosing !== undefined && what.startsWith(enclosing)) return;
+      const entry = [`not ok - ${[...subtests.slice(0, depth), what].join(' > ')}`];
+      failures.push(entry);
+      diagnostic = { indent, lines: entry };
+    },
+    render() {
+      if (failures.length === 0) return '';
+      return `\n# failures (${failures.length}):\n${failures.map((f) => f.join('\n')).join('\n')}\n`;
+    },
+  };
 }
 
 /** tap's closing line: `# { total: 12, pass: 11, fail: 1, skip: 0 }` (zero fields omitted). */
