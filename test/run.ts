@@ -12,7 +12,7 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import { startOpenSearch, type RunningOpenSearch } from '../dev/opensearch/opensearch-process.ts';
 import { ensureS3ServerInstalled, startS3Server, type RunningS3Server } from '../dev/s3/s3-server.ts';
@@ -114,7 +114,10 @@ function runTap(
 ): Promise<number> {
   return new Promise((resolve) => {
     const tapBin = path.join(import.meta.dirname, '..', 'node_modules', '.bin', 'tap');
-    const child = spawn(tapBin, [...files], { env: childEnv, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(tapBin, [`--jobs=${testJobs()}`, ...files], {
+      env: childEnv,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let summary: { pass: number; fail: number; skip: number } | undefined;
     const failures = failureRecap();
     let pending = '';
@@ -145,6 +148,18 @@ function runTap(
       resolve(failed > 0 ? 1 : 0);
     });
   });
+}
+
+/**
+ * Test files run in parallel: tap's own default on a 2-core machine is one at a time, but a
+ * file spends most of its time waiting on OpenSearch, the API server or its own deadlines,
+ * and every file keeps to its own index prefix, namespaces and ports (the few that change
+ * cluster-wide state start a service of their own). K8S_LOGS_TEST_JOBS overrides.
+ */
+function testJobs(): number {
+  const asked = Number(process.env['K8S_LOGS_TEST_JOBS']);
+  if (Number.isInteger(asked) && asked > 0) return asked;
+  return Math.max(2, availableParallelism() * 2);
 }
 
 async function expandTestArgs(args: string[]): Promise<string[]> {
