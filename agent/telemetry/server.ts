@@ -6,6 +6,7 @@
  * make the agent unhealthy (restarting it would not help; the queue and metrics show it).
  */
 import { createServer, type Server } from 'node:http';
+import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 
@@ -50,13 +51,8 @@ export async function startTelemetryServer(
     res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
   });
   server.keepAliveTimeout = 5000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  server.listen(port, host);
+  await once(server, 'listening'); // rejects with the bind error (EADDRINUSE …)
   const actual = (server.address() as AddressInfo).port;
   return {
     port: actual,

@@ -26,7 +26,8 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { planChaos, type ChaosEvent } from './chaos-schedule.ts';
-import { NodeService, OwnOpenSearch, freePort, waitForHttp } from './chaos-stack.ts';
+import { NodeService, OwnOpenSearch, waitForHttp } from './chaos-stack.ts';
+import { pickFreePort } from '../../dev/free-port.ts';
 import { compareLines, newTally, type Findings } from './compare-lines.ts';
 import { seqsInCriText } from './line-format.ts';
 import { idsOfSeq, storedDelaysMs, tallyStoredLines, type ExportQuery } from './stored-lines.ts';
@@ -107,7 +108,7 @@ try {
   log(`${commandLine}\n  work dir ${work}`);
   await opensearch.start();
   const adminToken = `chaos-admin-${randomBytes(12).toString('hex')}`;
-  const aggPort = await freePort();
+  const aggPort = await pickFreePort();
   const apiUrl = `http://127.0.0.1:${aggPort}`;
   aggregator = new NodeService({
     name: 'aggregator',
@@ -132,7 +133,7 @@ try {
     clusters: [CLUSTER],
   });
 
-  const metricsPort = await freePort();
+  const metricsPort = await pickFreePort();
   agent = new NodeService({
     name: 'agent',
     args: ['--max-semi-space-size=2', path.join('agent', 'main.ts')],

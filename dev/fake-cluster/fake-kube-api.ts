@@ -7,6 +7,7 @@
 // Used by tests (start on port 0, drive with the FakeCluster control methods)
 // and by `npm start` (see demo-cluster.ts).
 
+import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
@@ -54,13 +55,25 @@ export class FakeKubeApi extends FakeCluster {
     this.#server = createServer((req, res) => {
       try {
         if (this.#offline) {
-          return sendStatus(res, failureStatus(503, 'ServiceUnavailable', 'the server is currently unable to handle the request'));
+          return sendStatus(
+            res,
+            failureStatus(503, 'ServiceUnavailable', 'the server is currently unable to handle the request'),
+          );
         }
         const path = new URL(req.url ?? '/', 'http://fake').pathname;
-        if (this.#token !== undefined && !PUBLIC_PATHS.has(path) && req.headers.authorization !== `Bearer ${this.#token}`) {
+        if (
+          this.#token !== undefined &&
+          !PUBLIC_PATHS.has(path) &&
+          req.headers.authorization !== `Bearer ${this.#token}`
+        ) {
           return sendStatus(res, failureStatus(401, 'Unauthorized', 'Unauthorized'));
         }
-        route(req, res, { cluster: this, streams: this.#streams, bookmarkIntervalMs, serverAddress: `${this.#host}:${this.#port}` });
+        route(req, res, {
+          cluster: this,
+          streams: this.#streams,
+          bookmarkIntervalMs,
+          serverAddress: `${this.#host}:${this.#port}`,
+        });
       } catch (err) {
         if (res.headersSent) {
           res.destroy();
@@ -79,13 +92,8 @@ export class FakeKubeApi extends FakeCluster {
 
   /** Starts listening; resolves once the port is bound. */
   async listen(): Promise<this> {
-    await new Promise<void>((resolve, reject) => {
-      this.#server.once('error', reject);
-      this.#server.listen(this.#port, this.#host, () => {
-        this.#server.off('error', reject);
-        resolve();
-      });
-    });
+    this.#server.listen(this.#port, this.#host);
+    await once(this.#server, 'listening');
     this.#port = (this.#server.address() as AddressInfo).port;
     return this;
   }

@@ -18,6 +18,7 @@
 //
 // Concurrency: single-threaded Node state; stop() ends every open stream.
 
+import { once } from 'node:events';
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -117,13 +118,8 @@ export class FakeKubelet {
   }
 
   async listen(): Promise<this> {
-    await new Promise<void>((resolve, reject) => {
-      this.#server.once('error', reject);
-      this.#server.listen(this.#port, '127.0.0.1', () => {
-        this.#server.off('error', reject);
-        resolve();
-      });
-    });
+    this.#server.listen(this.#port, '127.0.0.1');
+    await once(this.#server, 'listening');
     this.#port = (this.#server.address() as AddressInfo).port;
     return this;
   }

@@ -27,6 +27,7 @@
  * - `GET /v1/ingest/config`: serves `config` with an ETag; 304 on If-None-Match.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { once } from 'node:events';
 import type { AddressInfo, Socket } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import { createHash } from 'node:crypto';
@@ -203,10 +204,8 @@ export class IngestSink {
       this.sockets.add(s);
       s.on('close', () => this.sockets.delete(s));
     });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.port, '127.0.0.1', () => resolve());
-    });
+    server.listen(this.port, '127.0.0.1');
+    await once(server, 'listening');
     this.port = (server.address() as AddressInfo).port;
     this.server = server;
   }

@@ -8,6 +8,7 @@
  *
  * Ownership: the caller closes it (close()); connections() counts live client connections.
  */
+import { once } from 'node:events';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 
@@ -41,13 +42,8 @@ export class TcpGate {
   }
 
   async listen(): Promise<this> {
-    await new Promise<void>((resolve, reject) => {
-      this.#server.once('error', reject);
-      this.#server.listen(this.#port, '127.0.0.1', () => {
-        this.#server.off('error', reject);
-        resolve();
-      });
-    });
+    this.#server.listen(this.#port, '127.0.0.1');
+    await once(this.#server, 'listening');
     this.#port = (this.#server.address() as AddressInfo).port;
     return this;
   }
