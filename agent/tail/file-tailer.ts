@@ -181,16 +181,26 @@ export class FileTailer {
           continue;
         }
         const buf = pool.take();
-        let bytesRead: number;
+        const budget = this.deps.budget;
+        const reservation = budget.reserveRead(buf.length);
+        let bytesRead = 0;
+        let queued = 0;
         try {
-          bytesRead = (await this.fh.read(buf, 0, buf.length, this.pos)).bytesRead;
+          bytesRead = (await this.fh.read(buf, 0, reservation.bytes, this.pos)).bytesRead;
           if (this.stopped) break;
           // Reads of many files complete together: one that lands after another filled the
-          // budget is dropped (the position does not move; it is read again on resume), so
-          // the queue overshoots by one read's records, not one per file.
-          if (bytesRead > 0 && this.deps.budget.isFull) continue;
-          if (bytesRead > 0) this.consumer!.push(buf.subarray(0, bytesRead), this.pos);
+          // budget is dropped (the position does not move; it is read again on resume).
+          if (bytesRead > 0 && budget.isFull) {
+            bytesRead = 0;
+            continue;
+          }
+          if (bytesRead > 0) {
+            const before = budget.bytes;
+            this.consumer!.push(buf.subarray(0, bytesRead), this.pos);
+            queued = budget.bytes - before;
+          }
         } finally {
+          budget.readDone(reservation, bytesRead, queued);
           pool.give(buf);
         }
         if (bytesRead > 0) {
@@ -338,9 +348,18 @@ export class FileTailer {
         if (wait !== null) await wait;
         if (this.stopped) break;
         if (this.deps.budget.isFull) continue;
-        const { bytesRead } = await copy.fh.read(buf, 0, Math.min(buf.length, copy.size - pos), pos);
+        const reservation = this.deps.budget.reserveRead(buf.length);
+        let bytesRead = 0;
+        let queued = 0;
+        try {
+          bytesRead = (await copy.fh.read(buf, 0, Math.min(reservation.bytes, copy.size - pos), pos)).bytesRead;
+          const before = this.deps.budget.bytes;
+          if (bytesRead > 0) old.push(buf.subarray(0, bytesRead), pos);
+          queued = this.deps.budget.bytes - before;
+        } finally {
+          this.deps.budget.readDone(reservation, bytesRead, queued);
+        }
         if (bytesRead === 0) break;
-        old.push(buf.subarray(0, bytesRead), pos);
         pos += bytesRead;
       }
       if (pos > this.pos) {
