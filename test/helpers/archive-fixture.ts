@@ -231,7 +231,11 @@ export function wrapBucket(inner: ArchiveBucket, over: Partial<Omit<ArchiveBucke
  * A test aggregator archiving to a fresh bucket of the run's S3 server: what the archive
  * route tests share (the API path, unlike {@link startArchiveFixture}'s direct wiring).
  */
-export async function startArchivingAggregator(t: { teardown(fn: () => unknown): void }, name: string) {
+export async function startArchivingAggregator(
+  t: { teardown(fn: () => unknown): void },
+  name: string,
+  archive: { scheduleTickMs?: number } = {},
+) {
   const s3 = await s3Endpoint(t);
   const bucketName = `t-${randomBytes(5).toString('hex')}`;
   await ensureBucket(s3, bucketName);
@@ -243,6 +247,7 @@ export async function startArchivingAggregator(t: { teardown(fn: () => unknown):
       s3AccessKeyId: s3.accessKeyId,
       s3SecretAccessKey: s3.secretAccessKey,
       s3ForcePathStyle: true,
+      ...archive,
     },
   });
   return { s3, bucketName, agg };

@@ -2,13 +2,9 @@
 // through the job runner; of replicas racing for a period exactly one creates its job; a
 // period whose predecessor still runs waits. Synchronised on job documents, not on time.
 import t from 'tap';
-import { randomBytes } from 'node:crypto';
-import { startTestAggregator } from '../../helpers/aggregator.ts';
 import { ingest, ndjson } from '../../helpers/records.ts';
-import { s3Endpoint } from '../../helpers/services.ts';
 import { waitFor } from '../../helpers/wait-for.ts';
-import { ensureBucket } from '../../../dev/s3/s3-server.ts';
-import { dayRecords } from '../../helpers/archive-fixture.ts';
+import { dayRecords, startArchivingAggregator } from '../../helpers/archive-fixture.ts';
 import { ArchiveScheduler, scheduledRunId } from '../../../aggregator/jobs/archive-schedule.ts';
 import type { ArchivePolicy } from '../../../aggregator/archive/archive-policy.ts';
 
@@ -22,20 +18,7 @@ t.test('scheduledRunId names one run per policy and period', async (t) => {
 });
 
 t.test('an enabled policy runs by itself on its interval, once per period across replicas', async (t) => {
-  const s3 = await s3Endpoint(t);
-  const bucketName = `t-${randomBytes(5).toString('hex')}`;
-  await ensureBucket(s3, bucketName);
-  const agg = await startTestAggregator(t, {
-    name: 'arch-sched',
-    archive: {
-      s3Endpoint: s3.endpoint,
-      s3Region: s3.region,
-      s3AccessKeyId: s3.accessKeyId,
-      s3SecretAccessKey: s3.secretAccessKey,
-      s3ForcePathStyle: true,
-      scheduleTickMs: 100,
-    },
-  });
+  const { bucketName, agg } = await startArchivingAggregator(t, 'arch-sched', { scheduleTickMs: 100 });
   const recs = [...dayRecords('alpha', 'web', 3, 20), ...dayRecords('alpha', 'api', 2, 10)];
   t.equal((await ingest(agg.url, await agg.ingestToken('alpha'), ndjson(recs))).status, 200);
   await agg.refresh();
