@@ -25,6 +25,7 @@ import { bulkWriterPlugin } from './plugins/bulk-writer.ts';
 import { searchPlugin } from './plugins/search.ts';
 import { clustersPlugin } from './plugins/clusters.ts';
 import { jobsPlugin } from './plugins/jobs.ts';
+import { unusedConnectionsPlugin } from './plugins/unused-connections.ts';
 import { httpHooksPlugin } from './plugins/http-hooks.ts';
 import { docsPlugin } from './plugins/docs.ts';
 import { errorHandlerPlugin } from './plugins/error-handler.ts';
@@ -102,6 +103,7 @@ export async function buildApp(config: AggregatorConfig, deps: AppDeps = {}): Pr
   await app.register(metricsPlugin, { metrics: deps.metrics });
   await app.register(repositoriesPlugin, { auth: config.auth });
   await app.register(httpHooksPlugin);
+  await app.register(unusedConnectionsPlugin);
   await app.register(storeLifecyclePlugin, { adminToken: config.auth.adminToken });
   await app.register(bulkWriterPlugin, config.ingest);
   await app.register(searchPlugin, { maxOpenPits: config.query.maxOpenPits });

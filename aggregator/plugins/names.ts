@@ -16,4 +16,5 @@ export const PluginNames = {
   auth: 'k8s-logs-auth',
   errorHandler: 'k8s-logs-error-handler',
   peerTail: 'k8s-logs-peer-tail',
+  unusedConnections: 'k8s-logs-unused-connections',
 } as const;

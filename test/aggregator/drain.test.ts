@@ -8,6 +8,7 @@ import { connect, type Socket } from 'node:net';
 import { drain } from '../../aggregator/drain.ts';
 import { startTestAggregator } from '../helpers/aggregator.ts';
 import { waitFor } from '../helpers/wait-for.ts';
+import { ndjson, record } from '../helpers/records.ts';
 
 t.test('drain closes promptly with an idle keep-alive connection open', async (t) => {
   const agg = await startTestAggregator(t, { name: 'drain' });
@@ -31,4 +32,40 @@ t.test('drain closes promptly with an idle keep-alive connection open', async (t
   await done;
   await waitFor(() => spareClosed, { what: 'the spare socket closed by the server', timeoutMs: 5000 });
   t.ok(closed && spareClosed, 'closed, and the spare socket was cut');
+});
+
+t.test('a plain app.close() cuts sockets that never sent a request, and lets a running export finish', async (t) => {
+  // A spare socket (what undici opens after an aborted request) held app.close() for the
+  // header timeout: a minute per test teardown, and every graceful stop for the drain grace.
+  const agg = await startTestAggregator(t, { name: 'close-spare', storeProxy: true });
+  const port = Number(new URL(agg.url).port);
+  const ingestToken = await agg.ingestToken('alpha');
+  const res = await fetch(`${agg.url}/v1/ingest`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${ingestToken}`, 'content-type': 'application/x-ndjson' },
+    body: ndjson(Array.from({ length: 1500 }, () => record({ cluster: 'alpha' }))),
+  });
+  t.equal(res.status, 200);
+  await agg.refresh();
+  // An export held at its second page read is a request in progress when close starts.
+  const page2 = agg.storeProxy!.hold((method, path, body) => method === 'POST' && /^\/_search(\?|$)/.test(path) && body.includes('"search_after"'));
+  const exported = fetch(`${agg.url}/v1/k8s/logs/?start=now-1h`, {
+    headers: { authorization: `Bearer ${agg.adminToken}`, accept: 'application/x-ndjson' },
+  }).then((r) => r.text());
+  await page2.reached;
+  const spare: Socket = connect(port, '127.0.0.1');
+  let spareClosed = false;
+  spare.on('close', () => (spareClosed = true));
+  spare.on('error', () => undefined);
+  await new Promise<void>((resolve, reject) => spare.once('connect', resolve).once('error', reject));
+  t.teardown(() => spare.destroy());
+
+  let closed = false;
+  const done = agg.app.close().then(() => (closed = true));
+  await waitFor(() => spareClosed, { what: 'the spare socket cut when close starts', timeoutMs: 5000 });
+  t.notOk(closed, 'close still waits for the export in progress');
+  page2.release();
+  t.equal((await exported).split('\n').filter(Boolean).length, 1500, 'the export finished whole');
+  await waitFor(() => closed, { what: 'close to finish after the export', timeoutMs: 15_000 });
+  await done;
 });
