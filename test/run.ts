@@ -1,9 +1,9 @@
 /**
  * `npm test`: starts the real services once (embedded OpenSearch, the S3 server, a
  * Kubernetes control plane: etcd + kube-apiserver) unless OPENSEARCH_URL / S3_ENDPOINT /
- * KUBECONFIG point elsewhere, runs every test file with tap against
- * them, always stops them (also on failure or Ctrl-C), and ends with one line
- * `N passed, N failed` counted from tap's own summary.
+ * KUBECONFIG point elsewhere, runs every test file with tap against them (two at a time,
+ * the RUN_ALONE files alone after the rest), always stops them (also on failure or Ctrl-C),
+ * and ends with one line `N passed, N failed` counted from tap's own summary.
  *
  *   npm test                      # static checks + every test file
  *   npm test -- test/aggregator   # some files or folders (no static checks)
@@ -20,6 +20,7 @@ import { startControlPlane, type ControlPlane } from '../dev/kube/control-plane.
 import { KUBE_ENV } from './helpers/kube-env.ts';
 import { buildUi, uiIsStale } from '../ui/build.ts';
 import { failureRecap } from './helpers/failure-recap.ts';
+import { ensureHelm } from '../chart/tests/helm-binary.ts';
 
 const log = (msg: string) => process.stderr.write(`[test] ${msg}\n`);
 const workDir = await mkdtemp(path.join(tmpdir(), 'k8s-logs-test-'));
@@ -59,6 +60,9 @@ try {
       const ui = await buildUi();
       log(`web UI built: app.js ${ui.jsBytes} B, app.css ${ui.cssBytes} B`);
     })(),
+    // helm (built from the Go module proxy the first time, ~1–4 min) before any file needs
+    // it: files running at once would each build it, inside their own test timeout.
+    ensureHelm((m) => log(`helm: ${m}`)),
     (async () => {
       if (env['OPENSEARCH_URL']) return;
       opensearch = await startOpenSearch({
@@ -96,8 +100,8 @@ try {
   );
   // tap matches folders against its include pattern only for the default run, so expand
   // folders given on the command line to their test files here.
-  const files = await expandTestArgs(process.argv.slice(2));
-  const checks = files.length > 0 ? { pass: 0, fail: 0 } : await staticChecks;
+  const files = await expandTestArgs(process.argv.length > 2 ? process.argv.slice(2) : ['test']);
+  const checks = await staticChecks;
   exitCode = await runTap(files, env, checks);
 } catch (err) {
   log(`could not run the tests: ${(err as Error).stack ?? String(err)}`);
@@ -107,20 +111,69 @@ try {
 }
 process.exit(exitCode);
 
-/** Runs tap, passing its output through, and prints the closing count line. */
-function runTap(
+/**
+ * Files that run on their own, after the others: the API fuzz (schemathesis and the
+ * aggregator keep both cores busy for minutes, against a deadline) and the store outage
+ * (it starts, stops and restarts an OpenSearch node of its own). Sharing the machine with
+ * another file under load is what starved them before.
+ */
+const RUN_ALONE = ['test/aggregator/api-fuzz.test.ts', 'test/e2e/store-outage.test.ts'];
+
+interface TapSummary {
+  pass: number;
+  fail: number;
+  skip: number;
+}
+
+/**
+ * Runs the files in two tap runs (the others `testJobs()` at a time, then RUN_ALONE one by
+ * one), passing their output through, and prints the closing count line over both.
+ */
+async function runTap(
   files: string[],
   childEnv: Record<string, string | undefined>,
   checks: { pass: number; fail: number },
 ): Promise<number> {
+  const failures = failureRecap();
+  const alone = files.filter((f) => RUN_ALONE.includes(path.normalize(f)));
+  const together = files.filter((f) => !alone.includes(f));
+  const runs: Array<{ files: string[]; jobs: number }> = [
+    { files: together, jobs: testJobs() },
+    { files: alone, jobs: 1 },
+  ].filter((r) => r.files.length > 0);
+  const total = { pass: checks.pass, fail: checks.fail, skip: 0 };
+  for (const run of runs) {
+    const { summary, code } = await runTapOnce(run.files, run.jobs, childEnv, failures);
+    if (!summary) {
+      total.fail += 1;
+      continue;
+    }
+    total.pass += summary.pass;
+    total.skip += summary.skip;
+    // A non-zero exit with every assertion passing (a crashed file) still counts as a failure.
+    total.fail += summary.fail + (code !== 0 && summary.fail === 0 ? 1 : 0);
+  }
+  // A long run's log is often read from its tail only: repeat each failure there.
+  const recap = failures.render();
+  if (recap) process.stdout.write(recap);
+  process.stdout.write(`${total.pass} passed, ${total.fail} failed${total.skip ? `, ${total.skip} skipped` : ''}\n`);
+  return total.fail > 0 ? 1 : 0;
+}
+
+/** One tap run over `files`; its output passes through, its failures go to the recap. */
+function runTapOnce(
+  files: string[],
+  jobs: number,
+  childEnv: Record<string, string | undefined>,
+  failures: ReturnType<typeof failureRecap>,
+): Promise<{ summary: TapSummary | undefined; code: number }> {
   return new Promise((resolve) => {
     const tapBin = path.join(import.meta.dirname, '..', 'node_modules', '.bin', 'tap');
-    const child = spawn(tapBin, [`--jobs=${testJobs()}`, ...files], {
+    const child = spawn(tapBin, [`--jobs=${jobs}`, ...files], {
       env: childEnv,
       stdio: ['ignore', 'pipe', 'inherit'],
     });
-    let summary: { pass: number; fail: number; skip: number } | undefined;
-    const failures = failureRecap();
+    let summary: TapSummary | undefined;
     let pending = '';
     child.stdout.on('data', (chunk: Buffer) => {
       process.stdout.write(chunk);
@@ -134,32 +187,20 @@ function runTap(
     });
     child.on('close', (code) => {
       summary = parseSummary(pending) ?? summary;
-      // A long run's log is often read from its tail only: repeat each failure there.
-      const recap = failures.render();
-      if (recap) process.stdout.write(recap);
-      if (!summary) {
-        process.stdout.write(`${checks.pass} passed, ${checks.fail + 1} failed\n`);
-        resolve(code || 1);
-        return;
-      }
-      const failed = summary.fail + (code !== 0 && summary.fail === 0 ? 1 : 0) + checks.fail;
-      process.stdout.write(
-        `${summary.pass + checks.pass} passed, ${failed} failed${summary.skip ? `, ${summary.skip} skipped` : ''}\n`,
-      );
-      resolve(failed > 0 ? 1 : 0);
+      resolve({ summary, code: code ?? 1 });
     });
   });
 }
 
 /**
- * How many test files run at once: one by default (tap's own default on 2 cores). Four at
- * once on a loaded 2-core machine starved the API fuzz past its deadline (measured in a
- * clean-clone run), so parallel files wait for the slow files to be made lighter.
+ * How many test files run at once (RUN_ALONE aside): two, one per core. Most files spend
+ * their time waiting on the services (refreshes, watches, timers), so two at once take
+ * ~60% of the serial time; every file has its own index prefix, namespaces and node.
  * K8S_LOGS_TEST_JOBS overrides.
  */
 function testJobs(): number {
   const asked = Number(process.env['K8S_LOGS_TEST_JOBS']);
-  return Number.isInteger(asked) && asked > 0 ? asked : 1;
+  return Number.isInteger(asked) && asked > 0 ? asked : 2;
 }
 
 async function expandTestArgs(args: string[]): Promise<string[]> {
