@@ -22,6 +22,14 @@ import { buildUi, uiIsStale } from '../ui/build.ts';
 import { failureRecap } from './helpers/failure-recap.ts';
 import { ensureHelm } from '../chart/tests/helm-binary.ts';
 
+/**
+ * Files that run on their own, after the others: the API fuzz (schemathesis and the
+ * aggregator keep both cores busy for minutes, against a deadline) and the store outage
+ * (it starts, stops and restarts an OpenSearch node of its own). Sharing the machine with
+ * another file under load is what starved them before.
+ */
+const RUN_ALONE = ['test/aggregator/api-fuzz.test.ts', 'test/e2e/store-outage.test.ts'];
+
 const log = (msg: string) => process.stderr.write(`[test] ${msg}\n`);
 const workDir = await mkdtemp(path.join(tmpdir(), 'k8s-logs-test-'));
 let opensearch: RunningOpenSearch | undefined;
@@ -111,13 +119,6 @@ try {
 }
 process.exit(exitCode);
 
-/**
- * Files that run on their own, after the others: the API fuzz (schemathesis and the
- * aggregator keep both cores busy for minutes, against a deadline) and the store outage
- * (it starts, stops and restarts an OpenSearch node of its own). Sharing the machine with
- * another file under load is what starved them before.
- */
-const RUN_ALONE = ['test/aggregator/api-fuzz.test.ts', 'test/e2e/store-outage.test.ts'];
 
 interface TapSummary {
   pass: number;
