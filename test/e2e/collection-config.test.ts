@@ -40,6 +40,8 @@ async function write(ns: Ns, level: string, stream: 'stdout' | 'stderr' = 'stdou
 async function stored(ns: Ns): Promise<LogRecord[]> {
   await agg.refresh();
   const res = await getJson(`${agg.url}/v1/k8s/logs/?namespace=${ns}&start=now-1h&limit=1000`, reader);
+  // A loaded run once got a non-200 here and only said "cannot read 'find'": say what it was.
+  if (res.status !== 200) throw new Error(`GET / for ${ns}: ${res.status} ${JSON.stringify(res.body).slice(0, 500)}`);
   return res.body['logs'] as LogRecord[];
 }
 const isStored = async (ns: Ns, msg: string) => (await stored(ns)).find((r) => r.message.includes(`"msg":"${msg}"`));
