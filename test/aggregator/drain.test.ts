@@ -4,7 +4,7 @@
  * until Node's header timeout (~70 s).
  */
 import t from 'tap';
-import { connect, type Socket } from 'node:net';
+import { connect } from 'node:net';
 import { drain } from '../../aggregator/drain.ts';
 import { startTestAggregator } from '../helpers/aggregator.ts';
 import { waitFor } from '../helpers/wait-for.ts';
@@ -18,20 +18,15 @@ t.test('drain closes promptly with an idle keep-alive connection open', async (t
   const used = await fetch(`${agg.url}/healthz`, { headers: { connection: 'keep-alive' } });
   t.equal(used.status, 200);
   await used.text();
-  const spare: Socket = connect(port, '127.0.0.1');
-  let spareClosed = false;
-  spare.on('close', () => (spareClosed = true));
-  spare.on('error', () => undefined);
-  await new Promise<void>((resolve, reject) => spare.once('connect', resolve).once('error', reject));
-  t.teardown(() => spare.destroy());
+  const spare = await openSpareSocket(t, port);
 
   let closed = false;
   const done = drain(agg.app, 200).then(() => (closed = true));
   // The deadline is far below the ~70 s a plain close would take, far above the grace.
   await waitFor(() => closed, { what: 'the drain to finish', timeoutMs: 15_000 });
   await done;
-  await waitFor(() => spareClosed, { what: 'the spare socket closed by the server', timeoutMs: 5000 });
-  t.ok(closed && spareClosed, 'closed, and the spare socket was cut');
+  await waitFor(() => spare.closed(), { what: 'the spare socket closed by the server', timeoutMs: 5000 });
+  t.ok(closed && spare.closed(), 'closed, and the spare socket was cut');
 });
 
 t.test('a plain app.close() cuts sockets that never sent a request, and lets a running export finish', async (t) => {
@@ -53,19 +48,25 @@ t.test('a plain app.close() cuts sockets that never sent a request, and lets a r
     headers: { authorization: `Bearer ${agg.adminToken}`, accept: 'application/x-ndjson' },
   }).then((r) => r.text());
   await page2.reached;
-  const spare: Socket = connect(port, '127.0.0.1');
-  let spareClosed = false;
-  spare.on('close', () => (spareClosed = true));
-  spare.on('error', () => undefined);
-  await new Promise<void>((resolve, reject) => spare.once('connect', resolve).once('error', reject));
-  t.teardown(() => spare.destroy());
+  const spare = await openSpareSocket(t, port);
 
   let closed = false;
   const done = agg.app.close().then(() => (closed = true));
-  await waitFor(() => spareClosed, { what: 'the spare socket cut when close starts', timeoutMs: 5000 });
+  await waitFor(() => spare.closed(), { what: 'the spare socket cut when close starts', timeoutMs: 5000 });
   t.notOk(closed, 'close still waits for the export in progress');
   page2.release();
   t.equal((await exported).split('\n').filter(Boolean).length, 1500, 'the export finished whole');
   await waitFor(() => closed, { what: 'close to finish after the export', timeoutMs: 15_000 });
   await done;
 });
+
+/** A connected socket that sends nothing: what undici keeps spare after an aborted request. */
+async function openSpareSocket(t: { teardown(fn: () => unknown): void }, port: number): Promise<{ closed(): boolean }> {
+  const socket = connect(port, '127.0.0.1');
+  let closed = false;
+  socket.on('close', () => (closed = true));
+  socket.on('error', () => undefined);
+  await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+  t.teardown(() => socket.destroy());
+  return { closed: () => closed };
+}
