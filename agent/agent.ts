@@ -18,7 +18,7 @@ import { JournalGate } from './checkpoint/journal-gate.ts';
 import type { TrackedFile } from './checkpoint/tracked-file.ts';
 import type { AgentConfig } from './config.ts';
 import { LogDiscovery } from './discover/log-discovery.ts';
-import type { MetadataSource } from './enrich/pod-metadata.ts';
+import type { StartedMetadata } from './enrich/pod-metadata.ts';
 import { CollectionState } from './filter/collection-state.ts';
 import { ConfigPoller } from './filter/config-poller.ts';
 import { FilePipeline, type PipelineContext } from './pipeline.ts';
@@ -35,11 +35,6 @@ import { TailManager } from './tail/tail-manager.ts';
 import { findCopy } from './tail/find-copy.ts';
 
 export const AGENT_VERSION = '0.1.0';
-
-/** A started metadata source (pod watch); see enrich/pod-watch.ts. */
-export interface StartedMetadata extends MetadataSource {
-  stop(): Promise<void>;
-}
 
 export interface AgentDeps {
   /** Root logger; default: pino to stdout at `config.logLevel`. */

@@ -19,6 +19,11 @@ export interface MetadataSource {
   namespaceAnnotations(namespace: string): Readonly<Record<string, string>> | undefined;
 }
 
+/** A started metadata source (the pod watch of enrich/pod-watch.ts). */
+export interface StartedMetadata extends MetadataSource {
+  stop(): Promise<void>;
+}
+
 /** Record labels: pod labels + selected annotations + app, owner_kind, owner_name. */
 export function recordLabels(meta: PodMeta | undefined, includeAnnotations: readonly string[]): Record<string, string> {
   if (meta === undefined) return {};

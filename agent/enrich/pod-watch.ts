@@ -16,12 +16,11 @@
  *
  * Concurrency: callbacks run on the event loop; lookups are synchronous map reads.
  */
-import type { StartedMetadata } from '../agent.ts';
 import type { AgentEvents } from '../telemetry/events.ts';
 import { createKubeClient } from './kube-client.ts';
 import { resolveConnection, type KubeConnection } from './kube-connection.ts';
 import { ListWatch } from './list-watch.ts';
-import type { PodMeta } from './pod-metadata.ts';
+import type { PodMeta, StartedMetadata } from './pod-metadata.ts';
 
 /** The parts of a Pod (and a Namespace) this module reads. */
 export interface PodObject {

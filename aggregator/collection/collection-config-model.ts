@@ -9,8 +9,8 @@
  * cluster's, a cluster's from the defaults (DEFAULT_COLLECTION_CONFIG).
  */
 import { Type, type Static } from 'typebox';
+import { DEFAULT_COLLECTION_CONFIG } from '../../shared/schemas/collection-config-default.ts';
 import {
-  DEFAULT_COLLECTION_CONFIG,
   LabelSelectorSchema,
   ParseJsonFieldsSchema,
   StreamsSchema,

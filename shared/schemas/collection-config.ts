@@ -71,4 +71,3 @@ export const CollectionConfigSchema = Type.Object(
 );
 export type CollectionConfig = Static<typeof CollectionConfigSchema>;
 
-export { DEFAULT_COLLECTION_CONFIG } from './collection-config-default.ts';

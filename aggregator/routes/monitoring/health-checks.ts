@@ -188,17 +188,23 @@ export interface JobDoc {
 }
 
 /**
- * Jobs, from the most recent documents of the job runner: per type, degraded when its
+ * Jobs, from documents of the job runner (the latest of each type and the running ones on
+ * an expired lease, jobs-health-query.ts): per type, degraded when its
  * latest job failed, or when a running job's lease has expired (its owner died and no
  * replica has taken it over yet). Documents without a `type` (lease records of earlier
  * versions) are ignored.
  */
-export function jobsVerdict(jobs: readonly JobDoc[], nowMs: number): ComponentHealth {
+export function jobsVerdict(
+  jobs: readonly JobDoc[],
+  nowMs: number,
+  /** Counts over every job when `jobs` is a selection of them (jobs-health-query.ts); else counted from `jobs`. */
+  counts?: Readonly<Record<string, number>>,
+): ComponentHealth {
   const latest = new Map<string, JobDoc>();
-  const byStatus: Record<string, number> = {};
+  const byStatus: Record<string, number> = counts ? { ...counts } : {};
   for (const j of jobs) {
     if (typeof j.type !== 'string') continue;
-    byStatus[j.status] = (byStatus[j.status] ?? 0) + 1;
+    if (!counts) byStatus[j.status] = (byStatus[j.status] ?? 0) + 1;
     const seen = latest.get(j.type);
     if (!seen || seen.created_at < j.created_at) latest.set(j.type, j);
   }

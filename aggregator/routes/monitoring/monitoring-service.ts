@@ -15,6 +15,7 @@ import type { AccessScope } from '../../http/scope.ts';
 import { compileMetricsSearch, shapeMetrics, type MetricsQuery, type StoreMetrics } from './metrics-query.ts';
 import { compileStatsSearch, shapeStats, type CatIndexRow, type LogStats, type StatsQuery } from './stats-query.ts';
 import { sumAgentFigures, type AgentFigures } from './agent-figures.ts';
+import { compileJobsHealthSearch, shapeJobsHealth } from './jobs-health-query.ts';
 import {
   agentStates,
   agentsVerdict,
@@ -22,7 +23,6 @@ import {
   jobsVerdict,
   openSearchVerdict,
   type HealthComponent,
-  type JobDoc,
   type StoredHeartbeat,
 } from './health-checks.ts';
 
@@ -151,12 +151,13 @@ export class MonitoringService {
         name: 'jobs',
         critical: false,
         check: async () => {
+          const now = this.#o.now();
           const res = await this.#client.search({
             index: systemIndexName(this.#prefix, 'jobs'),
-            body: { size: 100, sort: [{ job: 'asc' }] },
+            body: compileJobsHealthSearch(now),
           });
-          const docs = (res.body.hits.hits as Array<{ _source: JobDoc }>).map((h) => h._source);
-          return jobsVerdict(docs, this.#o.now());
+          const facts = shapeJobsHealth(res.body as never);
+          return jobsVerdict(facts.jobs, now, facts.byStatus);
         },
       },
     ];

@@ -1,7 +1,8 @@
 import t from 'tap';
 import { Compile } from 'typebox/compile';
 import { Levels } from '../../../shared/record.ts';
-import { CollectionConfigSchema, DEFAULT_COLLECTION_CONFIG } from '../../../shared/schemas/collection-config.ts';
+import { CollectionConfigSchema } from '../../../shared/schemas/collection-config.ts';
+import { DEFAULT_COLLECTION_CONFIG } from '../../../shared/schemas/collection-config-default.ts';
 import { collectionConfigProblems } from '../../../agent/filter/collection-config-check.ts';
 import { LEVEL_RANK } from '../../../agent/filter/collection-filter.ts';
 

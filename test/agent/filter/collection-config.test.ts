@@ -1,7 +1,7 @@
 import t from 'tap';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DEFAULT_COLLECTION_CONFIG } from '../../../shared/schemas/collection-config.ts';
+import { DEFAULT_COLLECTION_CONFIG } from '../../../shared/schemas/collection-config-default.ts';
 import { append, containerLogName, cri, metricValue, runAgent, startSink, tempDir, until } from '../helpers.ts';
 
 t.test('config changes apply within seconds: disable a namespace, min level, rate limit, multiline', async (t) => {

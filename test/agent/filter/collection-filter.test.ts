@@ -1,5 +1,6 @@
 import t from 'tap';
-import { DEFAULT_COLLECTION_CONFIG, type CollectionConfig } from '../../../shared/schemas/collection-config.ts';
+import type { CollectionConfig } from '../../../shared/schemas/collection-config.ts';
+import { DEFAULT_COLLECTION_CONFIG } from '../../../shared/schemas/collection-config-default.ts';
 import { compileCollectionConfig, decideFile, LEVEL_RANK } from '../../../agent/filter/collection-filter.ts';
 
 const cfg = (o: Partial<CollectionConfig>) => compileCollectionConfig({ ...DEFAULT_COLLECTION_CONFIG, ...o });

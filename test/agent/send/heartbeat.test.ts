@@ -2,7 +2,7 @@ import t from 'tap';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
-import { DEFAULT_COLLECTION_CONFIG } from '../../../shared/schemas/collection-config.ts';
+import { DEFAULT_COLLECTION_CONFIG } from '../../../shared/schemas/collection-config-default.ts';
 import type { Heartbeat } from '../../../shared/schemas/ingest.ts';
 import { AgentEvents } from '../../../agent/telemetry/events.ts';
 import { createAgentMetrics } from '../../../agent/telemetry/metrics.ts';

@@ -9,7 +9,7 @@ import { configWith } from '../../../aggregator/config.ts';
 import { effectiveConfig } from '../../../aggregator/collection/collection-config-model.ts';
 import { migrateV1ConfigDoc, type V1ConfigDoc } from '../../../aggregator/collection/v1-config-migration.ts';
 import { systemIndexName } from '../../../aggregator/store/system-indices.ts';
-import { DEFAULT_COLLECTION_CONFIG } from '../../../shared/schemas/collection-config.ts';
+import { DEFAULT_COLLECTION_CONFIG } from '../../../shared/schemas/collection-config-default.ts';
 import { openSearchUrl, uniquePrefix } from '../../helpers/services.ts';
 
 const ADMIN = 'config-migration-admin-token';

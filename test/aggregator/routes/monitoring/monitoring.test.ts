@@ -296,3 +296,67 @@ t.test('GET /health is 503 when OpenSearch does not answer its probe', async (t)
   t.equal(res.body.status, 'down');
   t.match(res.body.components[0], { name: 'opensearch', status: 'down', reason: /no answer within/ });
 });
+
+t.test('GET /health jobs: the latest job of each type among many, orphans, counts over all jobs', async (t) => {
+  // Types no handler of this aggregator claims, so the documents stay as written. 150
+  // succeeded `sweep` jobs bury an older failure; `export` failed last; a `compact` job
+  // runs on a lease that expired (its owner died). Reading "100 documents" would miss some.
+  const job = (id: string, type: string, status: string, createdAt: string, extra: object = {}) => ({
+    id,
+    type,
+    params: {},
+    status,
+    progress: null,
+    result: null,
+    error: status === 'failed' ? { code: 'handler_failed', message: 'boom' } : null,
+    created_at: createdAt,
+    started_at: createdAt,
+    finished_at: status === 'running' ? null : createdAt,
+    owner: 'replica-x',
+    lease_expires_at: null,
+    attempts: 1,
+    cancel_requested: false,
+    ...extra,
+  });
+  const minute = (n: number) => new Date(Date.parse('2026-11-20T00:00:00Z') + n * 60_000).toISOString();
+  const docs = [
+    job('sweep-failed', 'sweep', 'failed', minute(0)),
+    ...Array.from({ length: 150 }, (_, i) => job(`sweep-${i}`, 'sweep', 'succeeded', minute(10 + i))),
+    job('export-1', 'export', 'succeeded', minute(1)),
+    job('export-2', 'export', 'failed', minute(2)),
+    job('compact-1', 'compact', 'running', minute(3), {
+      lease_expires_at: new Date(Date.now() - 60_000).toISOString(),
+    }),
+  ];
+  const res = await fetch(`${agg.opensearchUrl}/.${agg.prefix}-jobs/_bulk?refresh=true`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-ndjson' },
+    body: docs.flatMap((d) => [JSON.stringify({ create: { _id: d.id } }), JSON.stringify(d)]).join('\n') + '\n',
+  });
+  const body = (await res.json()) as { errors: boolean; items: unknown[] };
+  t.equal(body.errors, false, JSON.stringify(body.items.slice(0, 2)));
+  t.teardown(async () => {
+    await fetch(`${agg.opensearchUrl}/.${agg.prefix}-jobs/_delete_by_query?refresh=true`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: { terms: { type: ['sweep', 'export', 'compact'] } } }),
+    });
+  });
+
+  const health = await getJson(`${base}/health`, admin);
+  const jobs = health.body.components.find((c: { name: string }) => c.name === 'jobs');
+  t.same(jobs.details.by_status, { succeeded: 151, failed: 2, running: 1 });
+  t.same(
+    jobs.details.latest.map((j: { type: string; id: string; status: string }) => [j.type, j.id, j.status]),
+    [
+      ['compact', 'compact-1', 'running'],
+      ['export', 'export-2', 'failed'],
+      ['sweep', 'sweep-149', 'succeeded'],
+    ],
+  );
+  t.equal(jobs.status, 'degraded');
+  t.equal(
+    jobs.reason,
+    'compact job compact-1: running on an expired lease (owner gone); export: latest job export-2 failed (handler_failed)',
+  );
+});
