@@ -111,6 +111,7 @@ export async function buildApp(config: AggregatorConfig, deps: AppDeps = {}): Pr
   await app.register(jobsPlugin, {
     retentionDays: config.retentionDays,
     retentionIntervalMs: config.retentionIntervalMs,
+    jobHistoryDays: config.jobHistoryDays,
     // Every continuous collection runs for as long as it is not cancelled: room for all of them and a few others.
     maxConcurrent: 2 + config.collect.maxContinuousJobs,
   });

@@ -177,6 +177,12 @@ export interface AggregatorConfig {
    * Default 3600000 (1 h).
    */
   readonly retentionIntervalMs: number;
+  /**
+   * Days the documents of finished jobs (retention, archive, restore, collect) are kept in
+   * the `jobs` system index; the retention job deletes older ones. Env
+   * `K8S_LOGS_JOB_HISTORY_DAYS`. Default 30.
+   */
+  readonly jobHistoryDays: number;
   readonly kube: {
     /**
      * Clusters with a live view for the discovery endpoints (`/namespaces`, `/pods`,
@@ -261,6 +267,7 @@ Flags (each also read from the environment variable shown):
   --index-prefix <p>       K8S_LOGS_INDEX_PREFIX      index name prefix (default k8s-logs)
   --retention-days <n>     K8S_LOGS_RETENTION_DAYS    days kept in OpenSearch (default 7)
                            K8S_LOGS_RETENTION_INTERVAL_MS          retention job interval (1 h)
+                           K8S_LOGS_JOB_HISTORY_DAYS  days finished jobs are listed before pruning (default 30)
                            K8S_LOGS_KUBECONFIG / K8S_LOGS_KUBE_CLUSTER   live view of one cluster (none / local)
                            K8S_LOGS_CREDENTIALS_KEY   32-byte key (hex/base64) encrypting cluster credentials (none)
                            K8S_LOGS_CLUSTER_SYNC_INTERVAL_MS / K8S_LOGS_AGENT_STALE_AFTER_MS   (15 s / 90 s)
@@ -398,6 +405,7 @@ export function loadConfig(argv: string[], env: Source): AggregatorConfig {
     },
     retentionDays,
     retentionIntervalMs: int(env['K8S_LOGS_RETENTION_INTERVAL_MS'] ?? '3600000', 'K8S_LOGS_RETENTION_INTERVAL_MS', 1000, 7 * 86_400_000),
+    jobHistoryDays: int(env['K8S_LOGS_JOB_HISTORY_DAYS'] ?? '30', 'K8S_LOGS_JOB_HISTORY_DAYS', 1, 3650),
     kube: {
       clusters: kubeconfigPath === undefined ? [] : [{ cluster: kubeCluster, kubeconfigPath }],
       requestTimeoutMs: int(env['K8S_LOGS_KUBE_TIMEOUT_MS'] ?? '3000', 'K8S_LOGS_KUBE_TIMEOUT_MS', 100, 120_000),

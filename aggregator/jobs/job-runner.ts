@@ -201,6 +201,19 @@ export class JobRunner {
     return out;
   }
 
+  /**
+   * Deletes the documents of jobs that finished (succeeded, failed, cancelled) before
+   * `before`; pending and running jobs are never touched. The number deleted. Scheduled
+   * jobs have one id per period (`every`), so a pruned period is never scheduled again:
+   * its slot lies in the past.
+   */
+  pruneFinished(before: Date): Promise<number> {
+    return this.#repo.deleteWhere([
+      { terms: { status: [...TERMINAL_STATUSES] } },
+      { range: { finished_at: { lt: before.toISOString() } } },
+    ]);
+  }
+
   /** Runs `type` every `intervalMs` on some replica: each period one job with a deterministic id. */
   every(
     type: string,

@@ -1,5 +1,6 @@
 /**
- * Retention: deletes day indices whose every record is older than `retentionDays`.
+ * Retention: deletes day indices whose every record is older than `retentionDays`, and
+ * the documents of jobs that finished more than `job_history_days` ago.
  *
  * - `indicesToDelete` (pure) decides from index names alone: the day index
  *   `<prefix>-<cluster>-YYYY.MM.DD` covers [day 00:00Z, next day 00:00Z), and goes once
@@ -48,7 +49,12 @@ export function ownedDayIndices(aliasAnswer: Record<string, { aliases?: Record<s
 }
 
 export const RetentionParamsSchema = Type.Object(
-  { retention_days: Type.Integer({ minimum: 1, description: 'Days kept; older day indices are deleted.' }) },
+  {
+    retention_days: Type.Integer({ minimum: 1, description: 'Days kept; older day indices are deleted.' }),
+    job_history_days: Type.Optional(
+      Type.Integer({ minimum: 1, description: 'Days finished jobs are kept; older job documents are deleted.' }),
+    ),
+  },
   { additionalProperties: false },
 );
 
@@ -68,6 +74,11 @@ export interface RetentionHandlerOptions {
   now?: () => Date;
   /** Guards asked before each deletion (read at every run, so later areas may add theirs). */
   guards?: readonly RetentionGuard[];
+  /**
+   * Deletes finished job documents older than the given instant (JobRunner.pruneFinished);
+   * called when the run's params carry `job_history_days`. Returns how many went.
+   */
+  pruneJobs?: (before: Date) => Promise<number>;
 }
 
 async function holdReason(guards: readonly RetentionGuard[], prefix: string, name: string): Promise<string | undefined> {
@@ -85,7 +96,11 @@ async function holdReason(guards: readonly RetentionGuard[], prefix: string, nam
   return undefined;
 }
 
-/** The `retention` job type. Result: `{ deleted, failed, held, retention_days }`. */
+/**
+ * The `retention` job type. Result: `{ deleted, failed, held, retention_days }`, plus
+ * `jobs_pruned` and `job_history_days` when the job history is pruned too. A failed prune
+ * is logged and retried by the next run; it does not fail the run (indices went).
+ */
 export function retentionHandler(o: RetentionHandlerOptions): JobHandler<typeof RetentionParamsSchema> {
   const now = o.now ?? (() => new Date());
   return {
@@ -118,7 +133,18 @@ export function retentionHandler(o: RetentionHandlerOptions): JobHandler<typeof 
       }
       if (deleted.length || failed.length) o.log.info({ deleted, failed }, 'retention: deleted expired day indices');
       if (held.length) o.log.info({ held }, 'retention: kept expired day indices a guard still holds; next run retries');
-      return { deleted, failed, held, retention_days: ctx.params.retention_days };
+      const result = { deleted, failed, held, retention_days: ctx.params.retention_days };
+      const historyDays = ctx.params.job_history_days;
+      if (historyDays === undefined || !o.pruneJobs) return result;
+      ctx.signal.throwIfAborted();
+      let pruned: number | null = null;
+      try {
+        pruned = await o.pruneJobs(new Date(now().getTime() - historyDays * DAY_MS));
+        if (pruned > 0) o.log.info({ pruned, job_history_days: historyDays }, 'retention: pruned finished jobs');
+      } catch (err) {
+        o.log.warn({ err: (err as Error).message }, 'retention: pruning finished jobs failed; next run retries');
+      }
+      return { ...result, jobs_pruned: pruned, job_history_days: historyDays };
     },
   };
 }

@@ -28,6 +28,8 @@ declare module 'fastify' {
 export interface JobsPluginOptions {
   retentionDays: number;
   retentionIntervalMs: number;
+  /** Days the documents of finished jobs are kept (pruned by the retention job). */
+  jobHistoryDays: number;
   /** This replica's identity in job leases. Default host/pid/random. */
   owner?: string;
   /** Jobs this replica runs at once (continuous collections hold a slot each for as long as they run). Default 2. */
@@ -55,6 +57,7 @@ export const jobsPlugin = fp(
         indexPrefix: app.storeLayout.indexPrefix,
         log: app.log,
         onDeleted: (index) => app.bulkWriter.forget(index),
+        pruneJobs: (before) => runner.pruneFinished(before),
       }),
     );
     let started = false;
@@ -69,7 +72,11 @@ export const jobsPlugin = fp(
       if (started) return;
       started = true;
       runner.start();
-      runner.every(RETENTION_JOB, { retention_days: opts.retentionDays }, opts.retentionIntervalMs);
+      runner.every(
+        RETENTION_JOB,
+        { retention_days: opts.retentionDays, job_history_days: opts.jobHistoryDays },
+        opts.retentionIntervalMs,
+      );
       for (const start of starters) start();
     });
     app.addHook('onClose', async () => runner.stop());

@@ -197,6 +197,27 @@ export class SystemRepository<S extends TSchema> {
     }
   }
 
+  /**
+   * Deletes every document matching `filter` (a bool filter); the number deleted. A
+   * document changed while the deletion runs is skipped (`conflicts: proceed`): it no
+   * longer is what the caller matched, so the next call decides again.
+   */
+  async deleteWhere(filter: readonly object[]): Promise<number> {
+    try {
+      const res = await this.#client.deleteByQuery({
+        index: this.#index,
+        conflicts: 'proceed',
+        refresh: true,
+        allow_no_indices: true,
+        ignore_unavailable: true,
+        body: { query: { bool: { filter: [...filter] } } },
+      });
+      return (res.body as { deleted?: number }).deleted ?? 0;
+    } catch (err) {
+      throw toAppError(err, `${this.#o.resource} delete`);
+    }
+  }
+
   /** One page of documents matching `filter`, in (`sortField`, `tiebreakField`) order. */
   async list(opts: ListOptions): Promise<Page<Stored<Static<S>>>> {
     const order = opts.order ?? 'asc';

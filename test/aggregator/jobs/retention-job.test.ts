@@ -53,13 +53,17 @@ const jobs = agg.app.systemRepository('jobs', JobSchema, { resource: 'job', sort
 /** A runner of the retention job type alone, on the test aggregator's jobs index, at a fixed `now`. */
 function retentionRunner(owner: string, onDeleted?: (index: string) => void) {
   const runner = new JobRunner({ repo: jobs, owner, log: silent, pollIntervalMs: 200 });
-  runner.register(retentionHandler({ client, indexPrefix: agg.prefix, log: silent, now: () => now, ...(onDeleted ? { onDeleted } : {}) }));
+  runner.register(retentionHandler({
+    client, indexPrefix: agg.prefix, log: silent, now: () => now,
+    pruneJobs: (before) => runner.pruneFinished(before),
+    ...(onDeleted ? { onDeleted } : {}),
+  }));
   t.teardown(() => runner.stop());
   return runner;
 }
 
-async function runToEnd(runner: JobRunner, id: string) {
-  await runner.submit('retention', { retention_days: 7 }, { id });
+async function runToEnd(runner: JobRunner, id: string, params: Record<string, unknown> = { retention_days: 7 }) {
+  await runner.submit('retention', params, { id });
   await runner.tick();
   const done = await waitFor(async () => {
     const d = (await runner.get(id))?.doc;
@@ -120,4 +124,37 @@ t.test('a scheduled period runs once however many replicas schedule it', async (
   t.match(done?.owner, /^replica-/, `run by one replica (${done?.owner})`);
   t.same(done?.result?.['deleted'], [`${agg.prefix}-delta-2026.01.05`]);
   t.notOk((await indexNames()).includes(`${agg.prefix}-delta-2026.01.05`));
+});
+
+t.test('the job history: finished jobs older than job_history_days go, pending and running ones stay', async (t) => {
+  const day = 86_400_000;
+  const at = (daysBeforeNow: number) => new Date(now.getTime() - daysBeforeNow * day).toISOString();
+  // A type no runner here handles, so these documents stay as written until pruned.
+  const job = (id: string, status: string, createdDaysAgo: number, finishedDaysAgo: number | null) => ({
+    id, type: 'sweep', params: {}, status, progress: null, result: null,
+    error: status === 'failed' ? { code: 'handler_failed', message: 'x' } : null,
+    created_at: at(createdDaysAgo), started_at: at(createdDaysAgo),
+    finished_at: finishedDaysAgo === null ? null : at(finishedDaysAgo),
+    owner: null, lease_expires_at: null, attempts: 1, cancel_requested: false,
+  });
+  const seeded = [
+    job('old-succeeded', 'succeeded', 41, 40),
+    job('old-failed', 'failed', 31, 30.5),
+    job('old-cancelled', 'cancelled', 60, 31),
+    job('recent-cancelled', 'cancelled', 30, 29.9),
+    job('recent-succeeded', 'succeeded', 2, 1),
+    job('old-running', 'running', 90, null),
+    job('old-pending', 'pending', 90, null),
+  ];
+  for (const d of seeded) await jobs.create(d.id, d as never, { refresh: 'wait_for' });
+  const runner = retentionRunner('replica-h');
+  const done = await runToEnd(runner, 'retention-history-1', { retention_days: 7, job_history_days: 30 });
+  t.equal(done.status, 'succeeded');
+  t.match(done.result, { jobs_pruned: 3, job_history_days: 30 });
+  const left: string[] = [];
+  for await (const s of jobs.scan([{ term: { type: 'sweep' } }])) left.push(s.id);
+  t.same(left.sort(), ['old-pending', 'old-running', 'recent-cancelled', 'recent-succeeded']);
+  const again = await runToEnd(runner, 'retention-history-2', { retention_days: 7, job_history_days: 30 });
+  t.match(again.result, { jobs_pruned: 0 }, 'nothing more to prune');
+  t.ok(await runner.get('retention-history-1'), 'the retention runs themselves finished just now: kept');
 });

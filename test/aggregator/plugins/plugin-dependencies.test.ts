@@ -17,6 +17,6 @@ t.test('a plugin registered without a dependency fails at boot', async (t) => {
 
 t.test('the job runner needs the repositories and the bulk writer', async (t) => {
   const app = Fastify({ logger: false });
-  void app.register(jobsPlugin, { retentionDays: 7, retentionIntervalMs: 3_600_000 });
+  void app.register(jobsPlugin, { retentionDays: 7, retentionIntervalMs: 3_600_000, jobHistoryDays: 30 });
   await t.rejects(async () => app.ready(), /k8s-logs-opensearch/, 'refused');
 });
