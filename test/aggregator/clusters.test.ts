@@ -95,6 +95,8 @@ const until = <T>(what: string, get: () => Promise<T>, ok: (v: T) => boolean) =>
   waitForValue(get, ok, { what, timeoutMs: 20_000, intervalMs: 100 });
 
 let alphaIngestToken = '';
+/** beta's version before the update test changed it: stale from then on. */
+let staleBetaEtag = '';
 
 t.test('register a cluster with a connection: live pods, ingest token, healthy status', async (t) => {
   const res = await call('POST', '/clusters/configs', adminToken, {
@@ -213,6 +215,7 @@ t.test('update with If-Match fixes the token; a stale If-Match is a 412; refresh
   );
   const beta = list.body['clusters'][1];
   const etag = `"${beta.version}"`;
+  staleBetaEtag = etag;
   const put = await call(
     'PUT',
     '/clusters/configs?id=beta',
@@ -314,6 +317,28 @@ t.test('bad input: 400, 404, 409, 403', async (t) => {
       method === 'DELETE' || path.includes('refresh') ? undefined : { id: 'gamma', name: 'x' },
     );
     t.equal(res.status, 403, `${method} ${path} needs admin`);
+  }
+
+  t.equal((await call('GET', '/clusters/status?id=nope', reader)).status, 404, 'status of an unknown cluster');
+  t.equal((await call('GET', '/clusters/nope/metrics', reader)).status, 404, 'metrics of an unknown cluster');
+  t.ok(staleBetaEtag, 'the update test captured the old version');
+  const staleDelete = await call('DELETE', '/clusters/configs?id=beta', adminToken, undefined, {
+    'if-match': staleBetaEtag,
+  });
+  t.equal(staleDelete.status, 412, JSON.stringify(staleDelete.body));
+  t.equal(staleDelete.body['error']['code'], 'precondition_failed');
+  const still = await call('GET', '/clusters/configs', reader);
+  t.ok(
+    still.body['clusters'].some((c: { id: string }) => c.id === 'beta'),
+    'beta survives a stale delete',
+  );
+
+  // Reading clusters and monitoring needs logs:read: an archive-only token gets 403 on each.
+  const archivist = await token({ name: 'archivist', scopes: ['archive'] });
+  for (const path of ['/clusters/status', '/clusters/configs', '/clusters/alpha/metrics', '/metrics', '/stats', '/health']) {
+    const res = await call('GET', path, archivist);
+    t.equal(res.status, 403, `GET ${path} without logs:read: ${JSON.stringify(res.body)}`);
+    t.equal(res.body['error']?.['code'], 'forbidden', `GET ${path}: the error names the refusal`);
   }
 });
 

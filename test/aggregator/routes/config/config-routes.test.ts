@@ -190,6 +190,30 @@ t.test('bulk update: a result per item, each whole or not at all', async (t) => 
   t.notOk('multiline' in beta, 'the invalid item was not half-applied');
 });
 
+t.test('disable: invalid bodies are a 400 naming the problem, nothing changes', async (t) => {
+  const before = await call('GET', '/config?cluster=alpha', reader);
+  t.equal(before.status, 200);
+  const cases: Array<[string, unknown, string]> = [
+    ['/config/disable', {}, 'no cluster or namespace'],
+    ['/config/disable', { cluster: 'alpha' }, 'no namespace'],
+    ['/config/disable', { namespace: 'web' }, 'no cluster'],
+    ['/config/disable', { cluster: 'alpha', namespace: 'Not A Namespace' }, 'invalid namespace'],
+    ['/config/disable', { cluster: 'alpha', namespace: 'web', extra: true }, 'unknown field'],
+    ['/config/disable', [], 'not an object'],
+    ['/config/disable/cluster', {}, 'no cluster'],
+    ['/config/disable/cluster', { cluster: 'Not_Valid' }, 'invalid cluster'],
+    ['/config/disable/cluster', { cluster: 'alpha', namespace: 'web' }, 'a namespace on the cluster endpoint'],
+  ];
+  for (const [path, body, what] of cases) {
+    const res = await call('POST', path, writer, body);
+    t.equal(res.status, 400, `${path} ${what}: ${JSON.stringify(res.body)}`);
+    t.equal(res.body['error']?.['code'], 'invalid_request', `${path} ${what}: the envelope's code`);
+  }
+  const after = await call('GET', '/config?cluster=alpha', reader);
+  t.equal(after.status, 200);
+  t.same(after.body, before.body, 'no configuration changed');
+});
+
 t.test('disable a namespace and a cluster: idempotent and reversible', async (t) => {
   const a = await call('POST', '/config/disable', writer, { cluster: 'alpha', namespace: 'web' });
   t.equal(a.status, 200);
