@@ -112,8 +112,10 @@ export async function archiveStats(
           by_namespace: terms('namespace'),
           by_day: terms('day'),
           by_storage_class: terms('storage_class'),
-          oldest: { min: { field: 'first_timestamp', format: 'strict_date_optional_time_nanos' } },
-          newest: { max: { field: 'last_timestamp', format: 'strict_date_optional_time_nanos' } },
+          // min/max aggregations answer in milliseconds (a double) even on date_nanos; a sort
+          // on the field is exact, and the stored string is the record's own timestamp.
+          oldest: { top_hits: { size: 1, sort: [{ first_timestamp: 'asc' }], _source: ['first_timestamp'] } },
+          newest: { top_hits: { size: 1, sort: [{ last_timestamp: 'desc' }], _source: ['last_timestamp'] } },
         },
       } as never,
     });
@@ -122,7 +124,10 @@ export async function archiveStats(
   }
   const a = res.body.aggregations as unknown as Record<
     string,
-    { buckets: Array<Sums & { key: string }> } & Sums & { value_as_string?: string; value: number | null }
+    { buckets: Array<Sums & { key: string }> } & Sums & {
+      value: number | null;
+      hits: { hits: Array<{ _source: Partial<CatalogObject> }> };
+    }
   >;
   const total = (res.body.hits.total as { value: number }).value;
   const byKey = (name: string) => Object.fromEntries(a[name]!.buckets.map((b) => [b.key, figures(b)]));
@@ -140,7 +145,7 @@ export async function archiveStats(
     by_namespace: byKey('by_namespace'),
     by_day: byKey('by_day'),
     by_storage_class: Object.fromEntries(a['by_storage_class']!.buckets.map((b) => [b.key, b.stored.value])),
-    oldest_record: a['oldest']!.value === null ? null : (a['oldest']!.value_as_string ?? null),
-    newest_record: a['newest']!.value === null ? null : (a['newest']!.value_as_string ?? null),
+    oldest_record: a['oldest']!.hits.hits[0]?._source.first_timestamp ?? null,
+    newest_record: a['newest']!.hits.hits[0]?._source.last_timestamp ?? null,
   };
 }

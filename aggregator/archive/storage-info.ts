@@ -12,6 +12,16 @@ export async function storageInfo(input: {
   retentionDays: number;
   s3: AggregatorConfig['archive'];
   buckets: ArchiveBucket[];
+  /** Where each policy writes (bucket, prefix, storage class, compression). */
+  policies: ReadonlyArray<{
+    id: string;
+    name: string;
+    enabled: boolean;
+    bucket: string;
+    prefix: string;
+    storage_class: string;
+    compression: string;
+  }>;
 }): Promise<Record<string, unknown>> {
   const { client, indexPrefix } = input;
   const [info, health, indices] = await Promise.all([
@@ -25,7 +35,9 @@ export async function storageInfo(input: {
     input.buckets.map(async (b) => {
       try {
         await b.check();
-        return { bucket: b.bucket, reachable: true, ...(await b.protection()) };
+        const p = await b.protection();
+        // undefined: the server does not say (not every S3-compatible server implements it).
+        return { bucket: b.bucket, reachable: true, versioning: p.versioning ?? null, object_lock: p.objectLock ?? null };
       } catch (err) {
         return { bucket: b.bucket, reachable: false, problem: err instanceof S3Failure ? err.kind : 'failed' };
       }
@@ -48,6 +60,7 @@ export async function storageInfo(input: {
       path_style: input.s3.s3ForcePathStyle,
       credentials: input.s3.s3AccessKeyId ? 'configured' : 'default chain',
       buckets,
+      policies: input.policies,
     },
   };
 }

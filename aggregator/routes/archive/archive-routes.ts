@@ -671,17 +671,23 @@ export const archiveRoutes: FastifyPluginAsyncTypebox<ArchiveRoutesOptions> = as
       },
     },
     async () => {
-      const buckets = [
-        ...new Set(
-          (await policies.list({ limit: 1000, digest: filterDigest({}) })).items.map((p) => p.doc.destination.bucket),
-        ),
-      ];
+      const all = (await policies.list({ limit: 1000, digest: filterDigest({}) })).items.map((p) => p.doc);
+      const buckets = [...new Set(all.map((p) => p.destination.bucket))];
       return storageInfo({
         client: app.opensearch,
         indexPrefix,
         retentionDays: opts.retentionDays,
         s3: opts.s3,
         buckets: buckets.map(bucket),
+        policies: all.map((p) => ({
+          id: p.id,
+          name: p.name,
+          enabled: p.enabled,
+          bucket: p.destination.bucket,
+          prefix: p.destination.prefix,
+          storage_class: p.destination.storage_class,
+          compression: p.format.compression,
+        })),
       });
     },
   );

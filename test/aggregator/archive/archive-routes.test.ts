@@ -1,7 +1,8 @@
 // The archive API end to end on the real OpenSearch and S3: policy CRUD with bad inputs,
 // /archive/start running the job on the job runner, and exact /s3/* figures on a known dataset.
 import t from 'tap';
-import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { gunzipSync } from 'node:zlib';
 import { ingest, ndjson } from '../../helpers/records.ts';
 import { waitFor } from '../../helpers/wait-for.ts';
 import { s3ClientConfig } from '../../../dev/s3/s3-server.ts';
@@ -113,7 +114,72 @@ t.test('archive API: policies, a job started through the API, exact /s3 figures,
     recs.length,
   );
 
+  // Every catalog field against the object itself, read back with the SDK and gunzip.
+  const truth = new Map<string, { cluster: string; namespace: string; day: string; first: string; last: string; records: number; raw: number; stored: number }>();
+  for (const o of dataObjects) {
+    const got = await sdk.send(new GetObjectCommand({ Bucket: bucketName, Key: o.Key! }));
+    const raw = gunzipSync(Buffer.from(await got.Body!.transformToByteArray()));
+    const lines = raw.toString('utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l));
+    const stamps = lines.map((l: { timestamp: string }) => l.timestamp).sort();
+    truth.set(o.Key!, {
+      cluster: lines[0].cluster,
+      namespace: lines[0].namespace,
+      day: stamps[0]!.slice(0, 10),
+      first: stamps[0]!,
+      last: stamps.at(-1)!,
+      records: lines.length,
+      raw: raw.length,
+      stored: o.Size!,
+    });
+  }
+  for (const o of all) {
+    const want = truth.get(o.key)!;
+    t.match(
+      o,
+      {
+        bucket: bucketName,
+        cluster: want.cluster,
+        namespace: want.namespace,
+        day: want.day,
+        first_timestamp: want.first,
+        last_timestamp: want.last,
+        records: want.records,
+        raw_bytes: want.raw,
+        stored_bytes: want.stored,
+        compression: 'gzip',
+        storage_class: 'STANDARD',
+        job_id: started.body.job_id,
+        policy_id: id,
+      },
+      `metadata of ${o.key} matches the object`,
+    );
+  }
+  const sum = (xs: number[]) => xs.reduce((n, x) => n + x, 0);
+  const objs = [...truth.values()];
+  const stampsAll = recs.map((r) => r.timestamp).sort();
+  const byDay: Record<string, { objects: number; records: number; stored_bytes: number; raw_bytes: number }> = {};
+  for (const o of objs) {
+    const d = (byDay[o.day] ??= { objects: 0, records: 0, stored_bytes: 0, raw_bytes: 0 });
+    d.objects++;
+    d.records += o.records;
+    d.stored_bytes += o.stored;
+    d.raw_bytes += o.raw;
+  }
+
   const stats = (await call('GET', '/s3/stats')).body;
+  t.same(stats.totals, {
+    objects: objs.length,
+    records: recs.length,
+    stored_bytes: sum(objs.map((o) => o.stored)),
+    raw_bytes: sum(objs.map((o) => o.raw)),
+    compression_ratio: sum(objs.map((o) => o.raw)) / sum(objs.map((o) => o.stored)),
+  });
+  t.same(stats.by_day, byDay, 'by day, every figure');
+  t.same(Object.keys(stats.by_day).length, 2, 'two days archived');
+  t.same(stats.by_storage_class, { STANDARD: sum(objs.map((o) => o.stored)) });
+  t.equal(stats.oldest_record, stampsAll[0]);
+  t.equal(stats.newest_record, stampsAll.at(-1));
+  t.match(stats.policies[id], { job_id: started.body.job_id, status: 'succeeded', finished_at: job.finished_at });
   t.equal(stats.totals.objects, dataObjects.length);
   t.equal(stats.totals.records, recs.length);
   t.equal(
@@ -135,6 +201,21 @@ t.test('archive API: policies, a job started through the API, exact /s3 figures,
 
   const info = (await call('GET', '/storage/info')).body;
   t.equal(info.archive.endpoint, s3.endpoint);
-  t.equal(info.archive.buckets[0].reachable, true);
+  t.same(info.archive.buckets, [{ bucket: bucketName, reachable: true, versioning: 'Disabled', object_lock: false }]);
+  t.same(info.archive.policies, [
+    { id, name: 'stale', enabled: false, bucket: bucketName, prefix: 'arch', storage_class: 'STANDARD', compression: 'gzip' },
+  ]);
+  t.match(info.store, { index_prefix: agg.prefix, retention_days: Number, indices: Number, documents: Number });
+  const empty = await call(
+    'GET',
+    '/s3/stats',
+    undefined,
+    await agg.createToken({ name: 'nobody', scopes: ['archive'], namespaces: ['nothing-here'] }),
+  );
+  t.match(empty.body, {
+    totals: { objects: 0, records: 0, stored_bytes: 0, raw_bytes: 0, compression_ratio: null },
+    oldest_record: null,
+    newest_record: null,
+  });
   t.notMatch(JSON.stringify(info), new RegExp(s3.secretAccessKey), 'no secret in /storage/info');
 });
