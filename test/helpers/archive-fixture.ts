@@ -234,7 +234,7 @@ export function wrapBucket(inner: ArchiveBucket, over: Partial<Omit<ArchiveBucke
 export async function startArchivingAggregator(
   t: { teardown(fn: () => unknown): void },
   name: string,
-  archive: { scheduleTickMs?: number } = {},
+  archive: { scheduleTickMs?: number; contentMaxScanBytes?: number } = {},
 ) {
   const s3 = await s3Endpoint(t);
   const bucketName = `t-${randomBytes(5).toString('hex')}`;

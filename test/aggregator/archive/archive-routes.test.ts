@@ -9,7 +9,9 @@ import { s3ClientConfig } from '../../../dev/s3/s3-server.ts';
 import { dayRecords, startArchivingAggregator } from '../../helpers/archive-fixture.ts';
 
 t.test('archive API: policies, a job started through the API, exact /s3 figures, namespace-scoped views', async (t) => {
-  const { s3, bucketName, agg } = await startArchivingAggregator(t, 'arch-api');
+  // A small scan bound, so that /s3/content over the whole archive is refused (checked at the end).
+  const scanBound = 1024;
+  const { s3, bucketName, agg } = await startArchivingAggregator(t, 'arch-api', { contentMaxScanBytes: scanBound });
   const recs = [
     ...dayRecords('alpha', 'payments', 3, 30),
     ...dayRecords('alpha', 'web', 3, 12),
@@ -218,4 +220,12 @@ t.test('archive API: policies, a job started through the API, exact /s3 figures,
     newest_record: null,
   });
   t.notMatch(JSON.stringify(info), new RegExp(s3.secretAccessKey), 'no secret in /storage/info');
+
+  // The scan bound of /s3/content, through the route: the whole archive holds more stored
+  // bytes than one request may scan, so the request is refused with the figures.
+  t.ok(sum(objs.map((o) => o.stored)) > scanBound, 'the archive is larger than the bound');
+  const tooMuch = await call('GET', '/s3/content?start=now-30d&end=now');
+  t.equal(tooMuch.status, 400, JSON.stringify(tooMuch.body));
+  t.equal(tooMuch.body.error.code, 'window_too_large');
+  t.match(tooMuch.body.error.message, new RegExp(`more than the ${scanBound} bytes one request may scan`));
 });
