@@ -4,6 +4,7 @@
  */
 import type { OpenSearch } from '../store/opensearch.ts';
 import type { AggregatorConfig } from '../config.ts';
+import type { ArchivePolicy } from './archive-policy.ts';
 import { S3Failure, type ArchiveBucket } from './s3-bucket.ts';
 
 export async function storageInfo(input: {
@@ -12,16 +13,8 @@ export async function storageInfo(input: {
   retentionDays: number;
   s3: AggregatorConfig['archive'];
   buckets: ArchiveBucket[];
-  /** Where each policy writes (bucket, prefix, storage class, compression). */
-  policies: ReadonlyArray<{
-    id: string;
-    name: string;
-    enabled: boolean;
-    bucket: string;
-    prefix: string;
-    storage_class: string;
-    compression: string;
-  }>;
+  /** The policies: each is reported with where it writes (bucket, prefix, storage class, compression). */
+  policies: readonly ArchivePolicy[];
 }): Promise<Record<string, unknown>> {
   const { client, indexPrefix } = input;
   const [info, health, indices] = await Promise.all([
@@ -60,7 +53,15 @@ export async function storageInfo(input: {
       path_style: input.s3.s3ForcePathStyle,
       credentials: input.s3.s3AccessKeyId ? 'configured' : 'default chain',
       buckets,
-      policies: input.policies,
+      policies: input.policies.map((p) => ({
+        id: p.id,
+        name: p.name,
+        enabled: p.enabled,
+        bucket: p.destination.bucket,
+        prefix: p.destination.prefix,
+        storage_class: p.destination.storage_class,
+        compression: p.format.compression,
+      })),
     },
   };
 }

@@ -679,15 +679,7 @@ export const archiveRoutes: FastifyPluginAsyncTypebox<ArchiveRoutesOptions> = as
         retentionDays: opts.retentionDays,
         s3: opts.s3,
         buckets: buckets.map(bucket),
-        policies: all.map((p) => ({
-          id: p.id,
-          name: p.name,
-          enabled: p.enabled,
-          bucket: p.destination.bucket,
-          prefix: p.destination.prefix,
-          storage_class: p.destination.storage_class,
-          compression: p.format.compression,
-        })),
+        policies: all,
       });
     },
   );

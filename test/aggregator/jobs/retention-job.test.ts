@@ -158,3 +158,23 @@ t.test('the job history: finished jobs older than job_history_days go, pending a
   t.match(again.result, { jobs_pruned: 0 }, 'nothing more to prune');
   t.ok(await runner.get('retention-history-1'), 'the retention runs themselves finished just now: kept');
 });
+
+t.test('a failed prune of the job history is reported as null and does not fail the run', async (t) => {
+  const warned: string[] = [];
+  const handler = retentionHandler({
+    client, indexPrefix: agg.prefix, now: () => now,
+    log: { info: () => {}, warn: (_o, msg) => void warned.push(msg) },
+    pruneJobs: async () => { throw new Error('store refused'); },
+  });
+  const result = await handler.run({
+    id: 'direct-1', params: { retention_days: 7, job_history_days: 30 }, progress: null, attempt: 1,
+    signal: new AbortController().signal, checkpoint: async () => {},
+  });
+  t.match(result, { jobs_pruned: null, job_history_days: 30, failed: [] });
+  t.same(warned, ['retention: pruning finished jobs failed; next run retries']);
+  const without = await handler.run({
+    id: 'direct-2', params: { retention_days: 7 }, progress: null, attempt: 1,
+    signal: new AbortController().signal, checkpoint: async () => {},
+  });
+  t.notOk(without && 'jobs_pruned' in without, 'no job_history_days: the history is left alone');
+});
