@@ -453,6 +453,12 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
    * identity, generation and replay journal, so ids and record grouping match what may be
    * stored already. An inode that still holds the content is left to the tailers and to
    * `recoverRotated` (rename); with neither content nor copy the entry ages out as before.
+   *
+   * The inode itself may hold a generation nobody read yet: truncated and written again,
+   * then renamed away (a rotation) before the agent read past the truncation (it was
+   * paused behind a full queue, or down). No checkpoint names that content and no name
+   * under the log pattern leads to it, so it is drained here, from 0 under its own
+   * identity (the ids it would have had when tailed).
    */
   async function recoverCopies(): Promise<void> {
     const listed = new Map<string, Map<string, { path: string; size: number }>>();
@@ -469,6 +475,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
       }
       return m;
     };
+    const unread = new Map<string, { path: string; was: string }>();
     for (const e of [...store.all()]) {
       const own = e.real_path || e.path;
       const dir = dirname(own);
@@ -477,6 +484,10 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
         const fp = await fingerprintFile(at.path).catch(() => null);
         const latest = store.find(e.dev, e.ino, e.fingerprint)?.key === e.key;
         if (fp === e.fingerprint && at.size >= e.offset && latest) continue;
+        // Under its own name the tailers open it (startFor tells new content apart).
+        if (fp !== null && fp !== e.fingerprint && at.path !== own && store.find(e.dev, e.ino, fp) === undefined) {
+          unread.set(`${e.dev}:${e.ino}`, { path: at.path, was: e.path });
+        }
       }
       const copy = await findCopy({
         dir,
@@ -500,6 +511,10 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
         ...(e.inflight !== undefined ? { replay: e.inflight } : {}),
       };
       if (!(await manager.recover(copy.path, { dev: e.dev, ino: e.ino, start }))) copyRecoveries.delete(e.key);
+    }
+    for (const { path, was } of unread.values()) {
+      log.info({ path, was }, 'draining a generation written after a truncation and rotated away unread');
+      await manager.recover(path);
     }
   }
 

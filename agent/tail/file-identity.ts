@@ -12,14 +12,21 @@ import type { FileHandle } from 'node:fs/promises';
 
 export const FINGERPRINT_BYTES = 256;
 
+/**
+ * How many of the bytes `buf[0, n)` read from offset 0 the fingerprint covers (the first
+ * line with its newline, at most {@link FINGERPRINT_BYTES}), or 0 when not determined yet.
+ */
+export function fingerprintLength(buf: Buffer, n: number): number {
+  if (n <= 0) return 0;
+  const nl = buf.subarray(0, Math.min(n, FINGERPRINT_BYTES)).indexOf(0x0a);
+  if (nl >= 0) return nl + 1;
+  return n >= FINGERPRINT_BYTES ? FINGERPRINT_BYTES : 0;
+}
+
 /** The fingerprint of `buf[0, n)` as read from offset 0, or null when not determined yet. */
 export function fingerprintOf(buf: Buffer, n: number): string | null {
-  if (n <= 0) return null;
-  const nl = buf.subarray(0, n).indexOf(0x0a);
-  let len: number;
-  if (nl >= 0) len = nl + 1;
-  else if (n >= FINGERPRINT_BYTES) len = FINGERPRINT_BYTES;
-  else return null;
+  const len = fingerprintLength(buf, n);
+  if (len === 0) return null;
   return createHash('sha256').update(buf.subarray(0, len)).digest('hex').slice(0, 32);
 }
 

@@ -9,6 +9,11 @@
  * waits while the queue is full, and a read that completes after the queue filled is not
  * handed on (it is read again later). Nothing is read that cannot be held.
  *
+ * Every read is checked before it is handed on: the file must still start with the first
+ * line it had. A tailer paused behind a full queue (an outage) does not see a copytruncate
+ * happen; without the check its next read would take the new content at the old position
+ * for the rest of the old one (the old rest lost, the new lines stored under the old ids).
+ *
  * Concurrency: each tailer is one async loop; `push` into the pipeline is synchronous so a
  * chunk is processed atomically with respect to other tailers and timers. `notify()` may be
  * called any time (file-system events) to cut an idle wait short.
@@ -18,7 +23,7 @@ import { dirname } from 'node:path';
 import type { ByteBudget } from '../batch/byte-budget.ts';
 import type { AgentEvents } from '../telemetry/events.ts';
 import type { FileConsumer, StartPoint, TailHost } from './file-consumer.ts';
-import { FINGERPRINT_BYTES, readFingerprint } from './file-identity.ts';
+import { FINGERPRINT_BYTES, fingerprintLength, fingerprintOf } from './file-identity.ts';
 import { findCopy } from './find-copy.ts';
 
 export interface TailerOptions {
@@ -85,6 +90,8 @@ export class FileTailer {
   private readonly scratch = Buffer.allocUnsafe(FINGERPRINT_BYTES);
   private consumer: FileConsumer | null = null;
   private fingerprint = '';
+  /** The bytes the fingerprint covers (the first line): what every read checks is still there. */
+  private firstLine: Buffer = Buffer.alloc(0);
   /** Content generation of the current identity (shared/ids.ts). */
   private generation = 0;
   /** Latest generation of each fingerprint this inode had (truncations while tailing). */
@@ -185,6 +192,7 @@ export class FileTailer {
         const reservation = budget.reserveRead(buf.length);
         let bytesRead = 0;
         let queued = 0;
+        let replaced = false;
         try {
           bytesRead = (await this.fh.read(buf, 0, reservation.bytes, this.pos)).bytesRead;
           if (this.stopped) break;
@@ -194,6 +202,11 @@ export class FileTailer {
             bytesRead = 0;
             continue;
           }
+          // Truncated (and written again) before this read: the bytes are not ours.
+          if (bytesRead > 0 && !(await this.holdsFirstLine())) {
+            bytesRead = 0;
+            replaced = true;
+          }
           if (bytesRead > 0) {
             const before = budget.bytes;
             this.consumer!.push(buf.subarray(0, bytesRead), this.pos);
@@ -202,6 +215,10 @@ export class FileTailer {
         } finally {
           budget.readDone(reservation, bytesRead, queued);
           pool.give(buf);
+        }
+        if (replaced) {
+          await this.truncated();
+          continue;
         }
         if (bytesRead > 0) {
           this.pos += bytesRead;
@@ -239,9 +256,11 @@ export class FileTailer {
   private async identify(truncated: 'truncated' | null): Promise<boolean> {
     for (;;) {
       if (this.stopped) return false;
-      const fp = await readFingerprint(this.fh, this.scratch);
+      const { bytesRead: head } = await this.fh.read(this.scratch, 0, FINGERPRINT_BYTES, 0);
+      const fp = fingerprintOf(this.scratch, head);
       if (fp !== null) {
         this.fingerprint = fp;
+        this.firstLine = Buffer.from(this.scratch.subarray(0, fingerprintLength(this.scratch, head)));
         const st = await this.fh.stat();
         this.size = st.size;
         let start: StartPoint;
@@ -290,8 +309,7 @@ export class FileTailer {
     if (st.size > this.pos) {
       // Grew while we looked: make sure it is still the same content (copy-truncate and
       // regrow past our position between two reads).
-      const fp = await readFingerprint(this.fh, this.scratch);
-      if (fp !== this.fingerprint) {
+      if (!(await this.holdsFirstLine())) {
         await this.truncated();
         return this.stopped || this.finished;
       }
@@ -375,6 +393,13 @@ export class FileTailer {
       this.deps.readBuffers.give(buf);
       await copy.fh.close().catch(() => undefined);
     }
+  }
+
+  /** Does the file still start with the first line it was identified by? */
+  private async holdsFirstLine(): Promise<boolean> {
+    const want = this.firstLine;
+    const { bytesRead } = await this.fh.read(this.scratch, 0, want.length, 0);
+    return bytesRead === want.length && this.scratch.subarray(0, bytesRead).equals(want);
   }
 
   /** Does the path still name this file? */

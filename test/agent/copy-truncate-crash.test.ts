@@ -7,9 +7,14 @@
  *
  * The sink holds the first batch sent after the setup (stored, never answered) and the agent
  * sends one request at a time, so everything read after it is unacknowledged when it dies.
+ *
+ * The same holds for an agent whose tailing is paused behind a full queue (an outage): it
+ * sees nothing of a copytruncate until it reads again, and a generation written after the
+ * truncation may be rotated away before it is read (the chaos run's 2-minute outage).
  */
 import t, { type Test } from 'tap';
-import { copyFile, mkdir, truncate } from 'node:fs/promises';
+import { appendFileSync, truncateSync } from 'node:fs';
+import { copyFile, mkdir, rename, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 import { append, childAgentEnv, containerLogName, cri, spawnAgent, startSink, tempDir, until } from './helpers.ts';
 import type { IngestSink } from '../helpers/ingest-sink.ts';
@@ -167,5 +172,72 @@ t.test(
     await restartAndCheck(t, s, [...acked, ...unacked, ...fresh], () =>
       append(s.file, fresh.map((m) => cri(m)).join('')),
     );
+  },
+);
+
+t.test('copy-truncate while tailing is paused behind a full queue: every line stored exactly once', async (t) => {
+  const s = await setup(t);
+  // A 64 KiB queue and a sink that answers nothing: tailing pauses a few KiB into the file.
+  const agent = spawnAgent({
+    ...s.env,
+    K8S_LOGS_AGENT_MAX_QUEUE_BYTES: String(64 * 1024),
+    K8S_LOGS_AGENT_MAX_BATCH_BYTES: String(16 * 1024),
+  });
+  t.teardown(() => agent.child.kill('SIGKILL'));
+  const port = await agent.metricsPort();
+  s.sink.hold();
+  const gen0 = lines('gen0', 3000); // ~250 KB: far more than the queue holds
+  await append(s.file, gen0.map((m) => cri(m)).join(''));
+  await until(async () => (await metric(port, 'k8s_logs_agent_tail_paused')) === 1, 15_000, 'tailing paused');
+  const readWhilePaused = await metric(port, 'k8s_logs_agent_read_lines_total');
+  t.ok(readWhilePaused < gen0.length, `paused after ${readWhilePaused} of ${gen0.length} lines`);
+  // copytruncate, and the new generation is past the reader's position before it reads
+  // again: truncate and the writes in one synchronous step (an outage gives a writer all
+  // the time it needs; here the agent must not catch the file empty in between).
+  await copyFile(s.file, `${s.file}.1`);
+  const gen1 = lines('gen1', 4000);
+  truncateSync(s.file, 0);
+  appendFileSync(s.file, gen1.map((m) => cri(m)).join(''));
+  s.sink.release();
+  const written = [...gen0, ...gen1];
+  const done = (): boolean => {
+    const r = s.sink.contentReport(written);
+    return r.missing.length === 0 && r.doubled.length === 0 && r.unexpected.length === 0;
+  };
+  await s.sink.waitFor(done, 30_000, 'every line stored').catch((e: unknown) => t.comment(String(e)));
+  agent.child.kill('SIGTERM');
+  t.equal(await agent.exited, 0, 'agent stops cleanly');
+  const report = s.sink.contentReport(written);
+  t.same(
+    {
+      missing: report.missing.length,
+      doubled: report.doubled.slice(0, 5),
+      unexpected: report.unexpected.slice(0, 5),
+    },
+    { missing: 0, doubled: [], unexpected: [] },
+    'the old generation whole (its rest from the copy) and the new one from its first line',
+  );
+});
+
+t.test(
+  'copy-truncate, the new generation rotated away unread, SIGKILL: the restart drains the renamed inode too',
+  async (t) => {
+    const s = await setup(t);
+    const acked = lines('gen0 acked', 30);
+    const unacked = lines('gen0 unacked', 150);
+    const gen1 = lines('gen1', 60);
+    const gen2 = lines('gen2', 40);
+    const first = await startHeld(t, s, acked, unacked);
+    await first.kill();
+    s.sink.release();
+    // While the agent is down (as while it is paused): copytruncate, the writer goes on in the
+    // same inode, then a rename rotation moves that inode away and a fresh file takes the
+    // name. The checkpointed inode now holds gen1 under a name outside the log pattern.
+    await copyFile(s.file, `${s.file}.1`);
+    await truncate(s.file, 0);
+    await append(s.file, gen1.map((m) => cri(m)).join(''));
+    await rename(s.file, `${s.file}.2`);
+    await append(s.file, gen2.map((m) => cri(m)).join(''));
+    await restartAndCheck(t, s, [...acked, ...unacked, ...gen1, ...gen2]);
   },
 );
