@@ -79,6 +79,8 @@ export interface RetentionHandlerOptions {
    * called when the run's params carry `job_history_days`. Returns how many went.
    */
   pruneJobs?: (before: Date) => Promise<number>;
+  /** Deletes heartbeat samples received before the instant (same horizon as the job history). */
+  pruneSamples?: (before: Date) => Promise<number>;
 }
 
 async function holdReason(guards: readonly RetentionGuard[], prefix: string, name: string): Promise<string | undefined> {
@@ -138,11 +140,18 @@ export function retentionHandler(o: RetentionHandlerOptions): JobHandler<typeof 
       if (historyDays === undefined || !o.pruneJobs) return result;
       ctx.signal.throwIfAborted();
       let pruned: number | null = null;
+      const horizon = new Date(now().getTime() - historyDays * DAY_MS);
       try {
-        pruned = await o.pruneJobs(new Date(now().getTime() - historyDays * DAY_MS));
+        pruned = await o.pruneJobs(horizon);
         if (pruned > 0) o.log.info({ pruned, job_history_days: historyDays }, 'retention: pruned finished jobs');
       } catch (err) {
         o.log.warn({ err: (err as Error).message }, 'retention: pruning finished jobs failed; next run retries');
+      }
+      try {
+        const samples = (await o.pruneSamples?.(horizon)) ?? 0;
+        if (samples > 0) o.log.info({ samples, job_history_days: historyDays }, 'retention: pruned heartbeat samples');
+      } catch (err) {
+        o.log.warn({ err: (err as Error).message }, 'retention: pruning heartbeat samples failed; next run retries');
       }
       return { ...result, jobs_pruned: pruned, job_history_days: historyDays };
     },

@@ -58,6 +58,7 @@ export const jobsPlugin = fp(
         log: app.log,
         onDeleted: (index) => app.bulkWriter.forget(index),
         pruneJobs: (before) => runner.pruneFinished(before),
+        pruneSamples: (before) => app.heartbeats.pruneSamples(before),
       }),
     );
     let started = false;

@@ -52,6 +52,23 @@ export const SYSTEM_INDICES = {
       },
     },
   },
+  heartbeat_samples: {
+    // The cumulative counts of each agent run, one document per run and 5-minute bucket
+    // (the latest heartbeat in it): what windowed discard/rejection figures are computed
+    // from (routes/monitoring/agent-window.ts). Pruned with the job history.
+    name: 'heartbeat-samples',
+    mappings: {
+      dynamic: 'strict',
+      properties: {
+        cluster: { type: 'keyword' },
+        node: { type: 'keyword' },
+        started_at: { type: 'date' },
+        received_at: { type: 'date' },
+        discarded: { type: 'object', enabled: false },
+        rejected: { type: 'object', enabled: false },
+      },
+    },
+  },
   configs: {
     // Collection configurations (collection/collection-config-model.ts). `config` and `etag`
     // are the fields of the one-document-per-cluster form of earlier versions.

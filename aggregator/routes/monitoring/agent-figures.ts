@@ -1,12 +1,10 @@
 /**
- * Discards and rejections across a fleet of agents, from their latest heartbeats. Pure.
- *
- * Agents report cumulative counts by reason since they started (`discarded`: dropped or
- * altered on the node — filters, rate limits, truncation; `rejected`: refused for good by
- * the aggregator, from its ingest answers). The sum over the latest heartbeat of each
- * (cluster, node) is therefore "since each agent started", not a windowed figure; an agent
- * that restarts starts again from 0. Unknown reasons (a newer agent) are kept under their
- * own name only when they are in the shared vocabulary; others are counted as `other`.
+ * A fleet of agents from their latest heartbeats: how many, how many report counts, bytes
+ * behind, and the sum of their cumulative counts by reason since each started
+ * (`discarded`: dropped or altered on the node — filters, rate limits, truncation;
+ * `rejected`: refused for good by the aggregator). Pure. GET /metrics replaces the sums
+ * with the window's increase (agent-window.ts). Unknown reasons (a newer agent) are kept
+ * under their own name only when they are in the shared vocabulary; others are `other`.
  */
 import { isDiscardReason } from '../../../shared/reasons.ts';
 import type { StoredHeartbeat } from './health-checks.ts';

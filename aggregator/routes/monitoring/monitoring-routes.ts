@@ -76,9 +76,11 @@ export const monitoringRoutes: FastifyPluginAsyncTypebox<MonitoringRoutesOptions
     const q = { scope, ...(clusters ? { clusters } : {}), startNs, endNs, interval, top: p.top ?? 10, namespaces };
     const [store, agents] = await Promise.all([
       opts.monitoring.metrics(q, budget),
-      opts.monitoring.agentFigures(scope, clusters).catch((err: unknown) => {
-        throw toAppError(err, 'heartbeats');
-      }),
+      opts.monitoring
+        .agentFigures(scope, { startMs: Number(startNs / 1_000_000n), endMs: Number(endNs / 1_000_000n) }, clusters)
+        .catch((err: unknown) => {
+          throw toAppError(err, 'heartbeats');
+        }),
     ]);
     return {
       window: { start: formatNanos(startNs), end: formatNanos(endNs) },

@@ -15,6 +15,14 @@ import type { AccessScope } from '../../http/scope.ts';
 import { compileMetricsSearch, shapeMetrics, type MetricsQuery, type StoreMetrics } from './metrics-query.ts';
 import { compileStatsSearch, shapeStats, type CatIndexRow, type LogStats, type StatsQuery } from './stats-query.ts';
 import { sumAgentFigures, type AgentFigures } from './agent-figures.ts';
+import {
+  addAgentWindowPage,
+  compileAgentWindowSearch,
+  sortedReasons,
+  type AgentWindowBody,
+  type WindowMs,
+  type WindowTotals,
+} from './agent-window.ts';
 import { compileJobsHealthSearch, shapeJobsHealth } from './jobs-health-query.ts';
 import {
   agentStates,
@@ -77,12 +85,30 @@ export class MonitoringService {
   }
 
   /**
-   * Discards and rejections the agents of the clusters in scope report. Null for a
+   * The agents of the clusters in scope (latest heartbeats) and what they discarded and had
+   * rejected in the window (heartbeat samples, agent-window.ts). Null for a
    * namespace-restricted scope: an agent's counts cover every namespace of its node.
    */
-  async agentFigures(scope: AccessScope, clusters?: readonly string[]): Promise<AgentFigures | null> {
+  async agentFigures(scope: AccessScope, w: WindowMs, clusters?: readonly string[]): Promise<AgentFigures | null> {
     if (scope.namespaces) return null;
-    return sumAgentFigures(await this.#heartbeats(scope, clusters));
+    const wanted = clusters?.length ? clusters : (scope.clusters ?? undefined);
+    const [latest, totals] = await Promise.all([this.#heartbeats(scope, clusters), this.#windowTotals(w, wanted)]);
+    return { ...sumAgentFigures(latest), discarded: sortedReasons(totals.discarded), rejected: sortedReasons(totals.rejected) };
+  }
+
+  async #windowTotals(w: WindowMs, clusters: readonly string[] | undefined): Promise<WindowTotals> {
+    const totals: WindowTotals = { discarded: {}, rejected: {} };
+    let after: Record<string, string | number> | undefined;
+    do {
+      const res = await this.#client.search({
+        index: systemIndexName(this.#prefix, 'heartbeat_samples'),
+        body: compileAgentWindowSearch(w, clusters, after),
+        ignore_unavailable: true,
+        allow_no_indices: true,
+      });
+      after = addAgentWindowPage(totals, res.body as AgentWindowBody, w);
+    } while (after !== undefined);
+    return totals;
   }
 
   async stats(q: StatsQuery, deadline?: StoreDeadline): Promise<LogStats> {

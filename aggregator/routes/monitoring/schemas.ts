@@ -50,8 +50,6 @@ const Volume = {
 const Nullable = (s: ReturnType<typeof Type.Number>) => Type.Union([s, Type.Null()]);
 const ms = (d: string) => Nullable(Type.Number({ description: d }));
 
-const ReasonCounts = Type.Record(Type.String(), Type.Integer({ minimum: 0 }));
-
 export const AgentFiguresSchema = Type.Union(
   [
     Type.Object({
@@ -61,9 +59,11 @@ export const AgentFiguresSchema = Type.Union(
       }),
       discarded: Type.Record(Type.String(), Type.Integer(), {
         description:
-          'Records discarded or altered on the nodes, by reason (shared vocabulary), since each agent started.',
+          'Records discarded or altered on the nodes in the window, by reason (shared vocabulary); the window start is resolved to 5 minutes.',
       }),
-      rejected: ReasonCounts,
+      rejected: Type.Record(Type.String(), Type.Integer(), {
+        description: 'Records the aggregator refused for good in the window, by reason.',
+      }),
       bytes_behind: Type.Integer({
         description: 'Bytes written to log files and not yet acknowledged, summed over agents.',
       }),
@@ -72,7 +72,7 @@ export const AgentFiguresSchema = Type.Union(
   ],
   {
     description:
-      "From the agents' latest heartbeats; null for a namespace-restricted token (an agent's counts cover all namespaces of its node).",
+      "Agents and bytes behind from their latest heartbeats; discards and rejections from the samples of their cumulative counts over the window. Null for a namespace-restricted token (an agent's counts cover all namespaces of its node).",
   },
 );
 

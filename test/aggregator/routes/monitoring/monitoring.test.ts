@@ -96,6 +96,44 @@ const stale = await fetch(`${agg.opensearchUrl}/.${agg.prefix}-heartbeats/_doc/a
   }),
 });
 if (stale.status !== 201 && stale.status !== 200) throw new Error(`stale heartbeat: ${stale.status}`);
+// Samples of the agents' cumulative counts, placed around the window (10:00–10:59:59):
+// - alpha/node-a, run started 09:00: baseline 09:57 (rate_limited 1), last in window 10:58,
+//   one after the window (not counted) → rate_limited 4, line_truncated 2, too_old 1;
+// - alpha/node-a, an earlier run whose last sample is before the window → nothing;
+// - alpha/node-b, started inside the window (10:20) → all of its 3 count;
+// - alpha/node-e, started before with no sample before the window: its first sample
+//   inside (10:15, rate_limited 10) is the baseline → 16 − 10 = 6.
+const sample = async (node: string, startedAt: string, receivedAt: string, discarded: object, rejected?: object) => {
+  const doc = {
+    cluster: 'alpha',
+    node,
+    started_at: startedAt,
+    received_at: receivedAt,
+    discarded,
+    ...(rejected ? { rejected } : {}),
+  };
+  const id = encodeURIComponent(`alpha/${node}/${startedAt}/${receivedAt}`);
+  const res = await fetch(`${agg.opensearchUrl}/.${agg.prefix}-heartbeat-samples/_doc/${id}`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(doc),
+  });
+  if (res.status !== 201 && res.status !== 200) throw new Error(`sample: ${res.status} ${await res.text()}`);
+};
+await sample('node-a', '2026-11-20T09:00:00Z', '2026-11-20T09:57:00Z', { rate_limited: 1 });
+await sample('node-a', '2026-11-20T09:00:00Z', '2026-11-20T10:30:00Z', { rate_limited: 4, line_truncated: 2 });
+await sample(
+  'node-a',
+  '2026-11-20T09:00:00Z',
+  '2026-11-20T10:58:00Z',
+  { rate_limited: 5, line_truncated: 2 },
+  { too_old: 1 },
+);
+await sample('node-a', '2026-11-20T09:00:00Z', '2026-11-20T11:20:00Z', { rate_limited: 50 });
+await sample('node-a', '2026-11-20T08:00:00Z', '2026-11-20T09:55:00Z', { rate_limited: 70 });
+await sample('node-b', '2026-11-20T10:20:00Z', '2026-11-20T10:40:00Z', { rate_limited: 3 });
+await sample('node-e', '2026-11-20T07:00:00Z', '2026-11-20T10:15:00Z', { rate_limited: 10 });
+await sample('node-e', '2026-11-20T07:00:00Z', '2026-11-20T10:45:00Z', { rate_limited: 16 });
 await agg.refresh();
 
 const window = 'start=2026-11-20T10:00:00Z&end=2026-11-20T10:59:59Z&interval=30m';
@@ -134,7 +172,7 @@ t.test(
     t.same(b.agents, {
       agents: 3,
       agents_reporting: 2,
-      discarded: { line_truncated: 2, rate_limited: 8 },
+      discarded: { line_truncated: 2, rate_limited: 13 },
       rejected: { too_old: 1 },
       bytes_behind: 107,
     });
@@ -142,7 +180,7 @@ t.test(
     const top = await getJson(`${base}/metrics?${window}&top=1&cluster=alpha`, admin);
     t.same(top.body.totals, { lines: 9, bytes: 29 });
     t.same(top.body.top_pods, [{ cluster: 'alpha', namespace: 'shop', pod: 'web-1', lines: 4, bytes: 16 }]);
-    t.same(top.body.agents.discarded, { line_truncated: 2, rate_limited: 8 });
+    t.same(top.body.agents.discarded, { line_truncated: 2, rate_limited: 13 });
   },
 );
 
@@ -163,7 +201,7 @@ t.test('GET /clusters/{clusterId}/metrics: one cluster with every namespace', as
   t.same(res.body.agents, {
     agents: 2,
     agents_reporting: 2,
-    discarded: { line_truncated: 2, rate_limited: 8 },
+    discarded: { line_truncated: 2, rate_limited: 13 },
     rejected: { too_old: 1 },
     bytes_behind: 100,
   });
