@@ -7,6 +7,7 @@
  * under their own name only when they are in the shared vocabulary; others are `other`.
  */
 import { isDiscardReason } from '../../../shared/reasons.ts';
+import { sortedReasons as sorted } from './agent-window.ts';
 import type { StoredHeartbeat } from './health-checks.ts';
 
 export interface AgentFigures {
@@ -43,8 +44,4 @@ export function sumAgentFigures(heartbeats: readonly StoredHeartbeat[]): AgentFi
     rejected: sorted(rejected),
     bytes_behind: behind,
   };
-}
-
-function sorted(r: Record<string, number>): Record<string, number> {
-  return Object.fromEntries(Object.entries(r).sort(([a], [b]) => (a < b ? -1 : 1)));
 }
