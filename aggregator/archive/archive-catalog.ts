@@ -8,6 +8,7 @@
  * Document id = sha256(bucket + key), so re-recording a partition overwrites its documents;
  * documents of parts the new manifest no longer lists are deleted. Concurrency-safe (no state).
  */
+import { Type, type Static } from 'typebox';
 import { createHash } from 'node:crypto';
 import type { OpenSearch } from '../store/opensearch.ts';
 import { storeErrorType } from '../store/opensearch.ts';
@@ -16,28 +17,31 @@ import { manifestKey, parseKey } from './object-keys.ts';
 import type { ArchiveBucket } from './s3-bucket.ts';
 import { readManifest } from './archive-partition.ts';
 
-export interface CatalogObject {
-  bucket: string;
-  prefix: string;
-  key: string;
-  manifest_key: string;
-  cluster: string;
-  namespace: string;
-  /** `YYYY-MM-DD` */
-  day: string;
-  part: number;
-  first_timestamp: string;
-  last_timestamp: string;
-  records: number;
-  stored_bytes: number;
-  raw_bytes: number;
-  compression: string;
-  storage_class: string;
-  sealed: boolean;
-  job_id: string | null;
-  policy_id: string | null;
-  written_at: string;
-}
+const Nanos = Type.String({ description: 'RFC 3339 with nanoseconds, the record\'s own timestamp.' });
+
+/** One catalog document per archived data object (the `/s3/metadata` item). */
+export const CatalogObjectSchema = Type.Object({
+  bucket: Type.String(),
+  prefix: Type.String(),
+  key: Type.String(),
+  manifest_key: Type.String(),
+  cluster: Type.String(),
+  namespace: Type.String(),
+  day: Type.String({ description: '`YYYY-MM-DD` (UTC), the partition\'s event-time day.' }),
+  part: Type.Integer({ minimum: 0 }),
+  first_timestamp: Nanos,
+  last_timestamp: Nanos,
+  records: Type.Integer({ minimum: 0 }),
+  stored_bytes: Type.Integer({ minimum: 0, description: 'Compressed, as stored in S3.' }),
+  raw_bytes: Type.Integer({ minimum: 0, description: 'Uncompressed NDJSON.' }),
+  compression: Type.String(),
+  storage_class: Type.String(),
+  sealed: Type.Boolean({ description: 'False for the open tail of a partition, which a later run may rewrite.' }),
+  job_id: Type.Union([Type.String(), Type.Null()]),
+  policy_id: Type.Union([Type.String(), Type.Null()]),
+  written_at: Type.String({ format: 'date-time' }),
+});
+export type CatalogObject = Static<typeof CatalogObjectSchema>;
 
 export const CATALOG_MAPPING = {
   dynamic: 'strict',

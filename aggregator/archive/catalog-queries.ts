@@ -7,7 +7,31 @@
 import type { OpenSearch } from '../store/opensearch.ts';
 import { toAppError } from '../store/opensearch.ts';
 import { decodeCursor, encodeCursor, filterDigest, isSortValues } from '../http/cursor.ts';
+import { Type, type Static } from 'typebox';
+import { Nullable } from '../../shared/schemas/nullable.ts';
 import type { ArchiveCatalog, CatalogObject } from './archive-catalog.ts';
+
+const Figures = Type.Object({
+  objects: Type.Integer({ minimum: 0 }),
+  records: Type.Integer({ minimum: 0 }),
+  stored_bytes: Type.Integer({ minimum: 0 }),
+  raw_bytes: Type.Integer({ minimum: 0 }),
+});
+
+/** The store's part of `/s3/stats` (the route adds `policies`). */
+export const ArchiveFiguresSchema = Type.Object({
+  totals: Type.Object({
+    ...Figures.properties,
+    compression_ratio: Nullable(Type.Number({ description: 'raw / stored; null for an empty archive.' })),
+  }),
+  by_cluster: Type.Record(Type.String(), Figures),
+  by_namespace: Type.Record(Type.String(), Figures, { description: 'Summed over clusters.' }),
+  by_day: Type.Record(Type.String(), Figures, { description: 'UTC event-time day `YYYY-MM-DD`.' }),
+  by_storage_class: Type.Record(Type.String(), Type.Integer({ minimum: 0 }), { description: 'Stored bytes.' }),
+  oldest_record: Nullable(Type.String({ description: 'The earliest archived record timestamp (ns).' })),
+  newest_record: Nullable(Type.String({ description: 'The latest archived record timestamp (ns).' })),
+});
+export type ArchiveFigures = Static<typeof ArchiveFiguresSchema>;
 
 interface Scope {
   scopeClusters: readonly string[] | null;
@@ -95,7 +119,7 @@ export async function archiveStats(
   client: OpenSearch,
   catalog: ArchiveCatalog,
   scope: Scope,
-): Promise<Record<string, unknown>> {
+): Promise<ArchiveFigures> {
   await catalog.ensure();
   const terms = (field: string) => ({ terms: { field, size: 10_000, order: { _key: 'asc' } }, aggs: sums });
   let res;
@@ -136,7 +160,7 @@ export async function archiveStats(
   return {
     totals: {
       objects: total,
-      records: a['records']!.value,
+      records: a['records']!.value ?? 0,
       stored_bytes: stored,
       raw_bytes: raw,
       compression_ratio: stored > 0 ? raw / stored : null,

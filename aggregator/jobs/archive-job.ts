@@ -143,11 +143,15 @@ function summarize(o: DayOutcome): DayOutcomeSummary {
     : { deleted: false, reason: o.reason, ...(o.detail ? { detail: o.detail } : {}) };
 }
 
+/** The job tag of a policy's runs: `/archive/jobs?policy_id=` and `/s3/stats` find them by it. */
+export const policyTag = (policyId: string): string => `policy:${policyId}`;
+
 export function archiveJobHandler(deps: ArchiveJobDeps) {
   const now = deps.now ?? Date.now;
   return {
     type: ARCHIVE_JOB_TYPE,
     paramsSchema: ArchiveJobParamsSchema,
+    tags: (params: ArchiveJobParams) => [policyTag(params.policy_id)],
     async run(ctx: ArchiveJobContext): Promise<Record<string, unknown>> {
       const policy = await deps.policy(ctx.params.policy_id);
       if (!policy) throw new ArchiveJobError(`archive policy "${ctx.params.policy_id}" does not exist`);

@@ -53,6 +53,8 @@ export interface JobHandler<P extends TSchema = TSchema> {
   readonly paramsSchema: P;
   /** Does the work; resolves with the job's result. Must stop promptly when `ctx.signal` fires. */
   run(ctx: JobContext<Static<P>>): Promise<Record<string, unknown> | void>;
+  /** Indexed `kind:value` tags of a job with these params (job-schema.ts `tags`); lists filter on them. */
+  tags?(params: Static<P>): string[];
 }
 
 export interface JobLogger {
@@ -146,6 +148,7 @@ export class JobRunner {
     if (!h.check.Check(params))
       throw invalidRequest(`invalid params for job type "${type}"`, h.check.Errors(params).slice(0, 10));
     const id = opts.id ?? `${type}-${crypto.randomUUID()}`;
+    const tags = h.tags?.(params) ?? [];
     const doc: JobDoc = {
       id,
       type,
@@ -161,6 +164,7 @@ export class JobRunner {
       lease_expires_at: null,
       attempts: 0,
       cancel_requested: false,
+      ...(tags.length > 0 ? { tags } : {}),
     };
     return this.#repo.create(id, doc);
   }
@@ -169,17 +173,27 @@ export class JobRunner {
     return this.#repo.get(id);
   }
 
-  list(opts: { status?: JobStatus; type?: string; limit: number; cursor?: string }): Promise<Page<Stored<JobDoc>>> {
+  /** Newest first; `types` is any of, `tags` all of (a tag filter misses jobs stored before tags). */
+  list(opts: {
+    status?: JobStatus;
+    type?: string;
+    types?: readonly string[];
+    tags?: readonly string[];
+    limit: number;
+    cursor?: string;
+  }): Promise<Page<Stored<JobDoc>>> {
+    const types = [...(opts.type ? [opts.type] : []), ...(opts.types ?? [])];
     const filter = [
       ...(opts.status ? [{ term: { status: opts.status } }] : []),
-      ...(opts.type ? [{ term: { type: opts.type } }] : []),
+      ...(types.length > 0 ? [{ terms: { type: types } }] : []),
+      ...(opts.tags ?? []).map((tag) => ({ term: { tags: tag } })),
     ];
     return this.#repo.list({
       filter,
       limit: opts.limit,
       cursor: opts.cursor,
       order: 'desc',
-      digest: filterDigest({ status: opts.status, type: opts.type }),
+      digest: filterDigest({ status: opts.status, types, tags: opts.tags ?? [] }),
     });
   }
 
@@ -249,6 +263,39 @@ export class JobRunner {
     this.#pollTimer = setInterval(() => this.#wake(), this.#o.pollIntervalMs);
     this.#pollTimer.unref();
     this.#wake();
+    this.backfillTags().then(
+      (n) => n > 0 && this.#o.log.info({ jobs: n }, 'job runner: tagged jobs stored before tags'),
+      (err: unknown) => this.#o.log.warn({ err: (err as Error).message }, 'job runner: tag backfill failed'),
+    );
+  }
+
+  /**
+   * Tags the jobs stored before their type had tags, so tag filters find them too; the number
+   * tagged. Idempotent, safe beside other writers (each write is a versioned update).
+   */
+  async backfillTags(): Promise<number> {
+    const types = [...this.#handlers].filter(([, h]) => h.tags).map(([type]) => type);
+    if (types.length === 0) return 0;
+    let tagged = 0;
+    let cursor: string | undefined;
+    do {
+      const page = await this.#repo.list({
+        filter: [{ terms: { type: types } }],
+        mustNot: [{ exists: { field: 'tags' } }],
+        limit: 500,
+        cursor,
+        digest: 'backfill-tags',
+      });
+      for (const job of page.items) {
+        const h = this.#handlers.get(job.doc.type)!;
+        const tags = h.check.Check(job.doc.params) ? h.tags!(job.doc.params) : [];
+        if (tags.length === 0) continue;
+        await this.#repo.update(job.id, ({ doc }) => (doc.tags ? undefined : { ...doc, tags }));
+        tagged++;
+      }
+      cursor = page.next_cursor ?? undefined;
+    } while (cursor);
+    return tagged;
   }
 
   #wake(): void {

@@ -42,6 +42,12 @@ export const JobSchema = Type.Object({
   attempts: Type.Integer({ minimum: 0 }),
   /** Cancellation asked for while running; the owner stops at its next lease renewal. */
   cancel_requested: Type.Boolean(),
+  /**
+   * What the job is about, as indexed `kind:value` strings (`policy:<id>`, `cluster:<id>`), from
+   * its handler's `tags(params)`: lists filter on them in the store, so a filtered page is
+   * full (params are opaque to the index). Absent on jobs stored before tags existed.
+   */
+  tags: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 300 }), { maxItems: 50 })),
 });
 export type JobDoc = Static<typeof JobSchema>;
 
@@ -61,4 +67,5 @@ export const JOB_MAPPING_PROPERTIES = {
   lease_expires_at: { type: 'date' },
   attempts: { type: 'integer' },
   cancel_requested: { type: 'boolean' },
+  tags: { type: 'keyword' },
 } as const;

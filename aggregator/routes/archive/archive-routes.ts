@@ -23,13 +23,16 @@ import { ArchivePolicySchema, type ArchivePolicy } from '../../archive/archive-p
 import { assertPolicyUsable, parsePolicyInput } from '../../archive/policy-validation.ts';
 import { ArchiveCatalog } from '../../archive/archive-catalog.ts';
 import { createS3Client, SdkArchiveBucket, type ArchiveBucket } from '../../archive/s3-bucket.ts';
-import { ARCHIVE_JOB_TYPE, archiveJobHandler } from '../../jobs/archive-job.ts';
+import { ARCHIVE_JOB_TYPE, archiveJobHandler, policyTag } from '../../jobs/archive-job.ts';
+import { JobSchema } from '../../jobs/job-schema.ts';
+import { CatalogObjectSchema } from '../../archive/archive-catalog.ts';
 import { RESTORE_JOB_TYPE, restoreJobHandler } from '../../jobs/restore-job.ts';
 import { removeRestored } from '../../archive/restore-archive.ts';
 import { ArchiveScheduler } from '../../jobs/archive-schedule.ts';
 import { archiveRetentionGuard } from '../../archive/retention-guard.ts';
 import { archiveStats, listArchiveObjects } from '../../archive/catalog-queries.ts';
-import { storageInfo } from '../../archive/storage-info.ts';
+import { storageInfo, StorageInfoSchema } from '../../archive/storage-info.ts';
+import { ArchiveStatsSchema, POLICY_LOOKUP_CONCURRENCY, policyTouchesScope, type PolicyRun } from './archive-stats.ts';
 import {
   candidateObjects,
   contentNdjson,
@@ -110,6 +113,14 @@ export const archiveRoutes: FastifyPluginAsyncTypebox<ArchiveRoutesOptions> = as
   app.onStartJobs(() => scheduler.start());
   app.addRetentionGuard(archiveRetentionGuard({ client: app.opensearch, catalog, policies: allPolicies }));
   app.addHook('onClose', async () => scheduler.stop());
+  /** A policy's newest run, read again by id: a list can lag a just-finished job by a refresh, a get cannot. */
+  const lastRun = async (policyId: string): Promise<PolicyRun['last_run']> => {
+    const [newest] = (await app.jobs.list({ type: ARCHIVE_JOB_TYPE, tags: [policyTag(policyId)], limit: 1 })).items;
+    const j = newest && (await app.jobs.get(newest.id));
+    return j
+      ? { job_id: j.id, status: j.doc.status, created_at: j.doc.created_at, finished_at: j.doc.finished_at }
+      : null;
+  };
   const usable = (p: ArchivePolicy | ReturnType<typeof parsePolicyInput>) =>
     assertPolicyUsable(p, { bucket, client: app.opensearch, indexPrefix });
 
@@ -364,7 +375,7 @@ export const archiveRoutes: FastifyPluginAsyncTypebox<ArchiveRoutesOptions> = as
           { additionalProperties: false },
         ),
         response: {
-          200: Type.Object({ jobs: Type.Array(Type.Record(Type.String(), Type.Unknown())), ...PageProperties }),
+          200: Type.Object({ jobs: Type.Array(JobSchema), ...PageProperties }),
           ...errors,
         },
       },
@@ -377,15 +388,15 @@ export const archiveRoutes: FastifyPluginAsyncTypebox<ArchiveRoutesOptions> = as
           throw new AppError('AGG_ERR_NOT_FOUND', `archive job "${q.id}" does not exist`);
         return { jobs: [one.doc], has_more: false, next_cursor: null };
       }
-      // The policy filter is applied to the page (params are not indexed by the runner).
+      // The policy is a job tag, so the store filters and every page is full.
       const page = await app.jobs.list({
         type: q.type ?? ARCHIVE_JOB_TYPE,
         ...(q.status ? { status: q.status } : {}),
+        ...(q.policy_id ? { tags: [policyTag(q.policy_id)] } : {}),
         limit: q.limit ?? DEFAULT_LIMIT,
         ...(q.cursor ? { cursor: q.cursor } : {}),
       });
-      const jobs = page.items.map((s) => s.doc).filter((d) => !q.policy_id || d.params['policy_id'] === q.policy_id);
-      return { jobs, has_more: page.has_more, next_cursor: page.next_cursor };
+      return { jobs: page.items.map((s) => s.doc), has_more: page.has_more, next_cursor: page.next_cursor };
     },
   );
 
@@ -407,7 +418,7 @@ export const archiveRoutes: FastifyPluginAsyncTypebox<ArchiveRoutesOptions> = as
           { additionalProperties: false },
         ),
         response: {
-          200: Type.Object({ objects: Type.Array(Type.Record(Type.String(), Type.Unknown())), ...PageProperties }),
+          200: Type.Object({ objects: Type.Array(CatalogObjectSchema), ...PageProperties }),
           ...errors,
         },
       },
@@ -424,11 +435,7 @@ export const archiveRoutes: FastifyPluginAsyncTypebox<ArchiveRoutesOptions> = as
         limit: q.limit ?? DEFAULT_LIMIT,
         cursor: q.cursor,
       });
-      return {
-        objects: page.items as unknown as Array<Record<string, unknown>>,
-        has_more: page.has_more,
-        next_cursor: page.next_cursor,
-      };
+      return { objects: page.items, has_more: page.has_more, next_cursor: page.next_cursor };
     },
   );
 
@@ -628,34 +635,22 @@ export const archiveRoutes: FastifyPluginAsyncTypebox<ArchiveRoutesOptions> = as
         summary: 'Aggregate statistics of the archive',
         querystring: NoParameters,
         tags: ['archive'],
-        response: { 200: Type.Record(Type.String(), Type.Unknown()), ...errors },
+        response: { 200: ArchiveStatsSchema, ...errors },
       },
     },
     async (request) => {
-      const stats = await archiveStats(app.opensearch, catalog, {
-        scopeNamespaces: request.principal?.namespaces ?? null,
-        scopeClusters: request.principal?.clusters ?? null,
-      });
-      // Latest job per policy from the list, then its current state by id (a list can lag a
-      // just-finished job by a refresh; a get is realtime).
-      const latest = new Map<string, { id: string; created_at: string }>();
-      for (const j of (await app.jobs.list({ type: ARCHIVE_JOB_TYPE, limit: 1000 })).items) {
-        const pid = String(j.doc.params['policy_id']);
-        const prev = latest.get(pid);
-        if (!prev || prev.created_at < j.doc.created_at) latest.set(pid, { id: j.id, created_at: j.doc.created_at });
+      const scope = scopeOf(request.principal);
+      const [stats, visible] = await Promise.all([
+        archiveStats(app.opensearch, catalog, { scopeNamespaces: scope.namespaces, scopeClusters: scope.clusters }),
+        allPolicies().then((all) => all.filter((p) => policyTouchesScope(p.selection, scope))),
+      ]);
+      const policies: Record<string, PolicyRun> = {};
+      for (let i = 0; i < visible.length; i += POLICY_LOOKUP_CONCURRENCY) {
+        const chunk = visible.slice(i, i + POLICY_LOOKUP_CONCURRENCY);
+        const runs = await Promise.all(chunk.map((p) => lastRun(p.id)));
+        chunk.forEach((p, j) => (policies[p.id] = { name: p.name, enabled: p.enabled, last_run: runs[j]! }));
       }
-      const runs: Record<string, unknown> = {};
-      for (const [pid, { id }] of latest) {
-        const j = await app.jobs.get(id);
-        if (j)
-          runs[pid] = {
-            job_id: j.id,
-            status: j.doc.status,
-            created_at: j.doc.created_at,
-            finished_at: j.doc.finished_at,
-          };
-      }
-      return { ...stats, policies: runs };
+      return { ...stats, policies };
     },
   );
 
@@ -667,11 +662,11 @@ export const archiveRoutes: FastifyPluginAsyncTypebox<ArchiveRoutesOptions> = as
         summary: 'Storage configuration: the store and the archive (no secret ever appears)',
         querystring: NoParameters,
         tags: ['archive'],
-        response: { 200: Type.Record(Type.String(), Type.Unknown()), ...errors },
+        response: { 200: StorageInfoSchema, ...errors },
       },
     },
     async () => {
-      const all = (await policies.list({ limit: 1000, digest: filterDigest({}) })).items.map((p) => p.doc);
+      const all = await allPolicies();
       const buckets = [...new Set(all.map((p) => p.destination.bucket))];
       return storageInfo({
         client: app.opensearch,

@@ -1,10 +1,10 @@
 /** Request and response schemas of the cluster endpoints (they are what `/docs` shows). */
 import { Type } from 'typebox';
+import { Nullable } from '../../../shared/schemas/nullable.ts';
 import { ErrorEnvelopeSchema } from '../../../shared/schemas/error.ts';
 import { PageProperties, PagingQueryProperties } from '../../http/paging.ts';
 import { CLUSTER_ID_PATTERN } from '../../store/log-indices.ts';
 
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
 
 export const LabelsSchema = Type.Record(
   Type.String({ pattern: '^[A-Za-z0-9]([A-Za-z0-9._/-]{0,251}[A-Za-z0-9])?$' }),

@@ -95,6 +95,15 @@ t.test('archive API: policies, a job started through the API, exact /s3 figures,
   t.equal(job.status, 'succeeded', JSON.stringify(job.error));
   t.equal(job.result.records, recs.length);
   t.equal((await call('GET', `/archive/jobs?policy_id=${id}`)).body.jobs.length, 1);
+  // A second policy, never run: its job filter is empty and full pages stay full (the store filters).
+  const other = await call('POST', '/archive/policies', {
+    ...policy,
+    name: 'payments only',
+    selection: { clusters: ['alpha'], namespaces: ['payments'] },
+  });
+  t.equal(other.status, 201, JSON.stringify(other.body));
+  const otherJobs = await call('GET', `/archive/jobs?policy_id=${other.body.id}&limit=1`);
+  t.same(otherJobs.body, { jobs: [], has_more: false, next_cursor: null });
 
   // Independent truth: the bucket's own listing.
   const sdk = new S3Client(s3ClientConfig(s3));
@@ -117,11 +126,27 @@ t.test('archive API: policies, a job started through the API, exact /s3 figures,
   );
 
   // Every catalog field against the object itself, read back with the SDK and gunzip.
-  const truth = new Map<string, { cluster: string; namespace: string; day: string; first: string; last: string; records: number; raw: number; stored: number }>();
+  const truth = new Map<
+    string,
+    {
+      cluster: string;
+      namespace: string;
+      day: string;
+      first: string;
+      last: string;
+      records: number;
+      raw: number;
+      stored: number;
+    }
+  >();
   for (const o of dataObjects) {
     const got = await sdk.send(new GetObjectCommand({ Bucket: bucketName, Key: o.Key! }));
     const raw = gunzipSync(Buffer.from(await got.Body!.transformToByteArray()));
-    const lines = raw.toString('utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l));
+    const lines = raw
+      .toString('utf8')
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((l) => JSON.parse(l));
     const stamps = lines.map((l: { timestamp: string }) => l.timestamp).sort();
     truth.set(o.Key!, {
       cluster: lines[0].cluster,
@@ -181,7 +206,23 @@ t.test('archive API: policies, a job started through the API, exact /s3 figures,
   t.same(stats.by_storage_class, { STANDARD: sum(objs.map((o) => o.stored)) });
   t.equal(stats.oldest_record, stampsAll[0]);
   t.equal(stats.newest_record, stampsAll.at(-1));
-  t.match(stats.policies[id], { job_id: started.body.job_id, status: 'succeeded', finished_at: job.finished_at });
+  t.same(
+    stats.policies,
+    {
+      [id]: {
+        name: 'stale',
+        enabled: false,
+        last_run: {
+          job_id: started.body.job_id,
+          status: 'succeeded',
+          created_at: job.created_at,
+          finished_at: job.finished_at,
+        },
+      },
+      [other.body.id]: { name: 'payments only', enabled: false, last_run: null },
+    },
+    'every policy, with its last run or null',
+  );
   t.equal(stats.totals.objects, dataObjects.length);
   t.equal(stats.totals.records, recs.length);
   t.equal(
@@ -193,19 +234,27 @@ t.test('archive API: policies, a job started through the API, exact /s3 figures,
   t.equal(stats.by_namespace.web.records, 20);
   t.equal(stats.by_cluster.alpha.records, 50);
   t.ok(stats.totals.compression_ratio > 1);
-  t.equal(stats.policies[id].status, 'succeeded');
 
   const scoped = await call('GET', '/s3/stats', undefined, webOnly);
   t.equal(scoped.body.totals.records, 20, 'a namespace-restricted token sees only its namespaces');
   t.same(Object.keys(scoped.body.by_namespace), ['web']);
+  t.same(Object.keys(scoped.body.policies), [id], 'a policy of other namespaces only is not shown to a web token');
   const scopedMeta = await call('GET', '/s3/metadata', undefined, webOnly);
   t.ok(scopedMeta.body.objects.every((o: any) => o.namespace === 'web'));
 
   const info = (await call('GET', '/storage/info')).body;
   t.equal(info.archive.endpoint, s3.endpoint);
   t.same(info.archive.buckets, [{ bucket: bucketName, reachable: true, versioning: 'Disabled', object_lock: false }]);
+  const described = {
+    enabled: false,
+    bucket: bucketName,
+    prefix: 'arch',
+    storage_class: 'STANDARD',
+    compression: 'gzip',
+  };
   t.same(info.archive.policies, [
-    { id, name: 'stale', enabled: false, bucket: bucketName, prefix: 'arch', storage_class: 'STANDARD', compression: 'gzip' },
+    { id, name: 'stale', ...described },
+    { id: other.body.id, name: 'payments only', ...described },
   ]);
   t.match(info.store, { index_prefix: agg.prefix, retention_days: Number, indices: Number, documents: Number });
   const empty = await call(

@@ -245,3 +245,47 @@ t.test('a handler that throws fails its job with the error', async (t) => {
   t.equal(listed, 'boom-1', 'lists filter by status');
   t.equal((await runner.list({ status: 'running', limit: 10 })).items.filter((i) => i.id === 'boom-1').length, 0);
 });
+
+t.test(
+  'handlers tag their jobs; lists filter on tags in the store; jobs stored before tags are backfilled',
+  async (t) => {
+    const repo = () =>
+      new SystemRepository(admin, index, JobSchema, { resource: 'job', sortField: 'created_at', tiebreakField: 'id' });
+    const Params = Type.Object({ policy: Type.String() });
+    const run = async () => {
+      throw new Error('never claimed in this test');
+    };
+    // The same type before and after its handler had tags (an upgrade).
+    const before = new JobRunner({ repo: repo(), owner: 'old', log: silent });
+    before.register({ type: 'tagged', paramsSchema: Params, run });
+    const after = new JobRunner({ repo: repo(), owner: 'new', log: silent });
+    after.register({ type: 'tagged', paramsSchema: Params, run, tags: (p) => [`policy:${p.policy}`] });
+    after.register({ type: 'other', paramsSchema: Params, run });
+    for (const [i, policy] of ['p1', 'p2', 'p1'].entries())
+      await before.submit('tagged', { policy }, { id: `old-${i}` });
+    const fresh = await after.submit('tagged', { policy: 'p1' }, { id: 'new-0' });
+    await after.submit('other', { policy: 'p1' }, { id: 'other-0' });
+    t.same(fresh.doc.tags, ['policy:p1'], 'submit stores the handler tags');
+    const ids = async (tags: string[]) => (await after.list({ tags, limit: 10 })).items.map((j) => j.id).sort();
+    t.same(await ids(['policy:p1']), ['new-0'], 'before the backfill only the new job has the tag');
+
+    t.equal(await after.backfillTags(), 3, 'the three jobs of the tagged type are tagged');
+    t.equal(await after.backfillTags(), 0, 'idempotent');
+    t.same(await ids(['policy:p1']), ['new-0', 'old-0', 'old-2']);
+    t.same(await ids(['policy:p2']), ['old-1']);
+    t.same(await ids(['policy:p1', 'policy:p2']), [], 'several tags: all of them');
+    t.notOk((await after.get('other-0'))?.doc.tags, 'a type without tags is left alone');
+    // Paging over a tag filter: pages are full and the cursor stays within the filter.
+    const first = await after.list({ type: 'tagged', tags: ['policy:p1'], limit: 2 });
+    t.equal(first.items.length, 2);
+    t.equal(first.has_more, true);
+    const second = await after.list({ type: 'tagged', tags: ['policy:p1'], limit: 2, cursor: first.next_cursor! });
+    t.equal(second.items.length, 1);
+    t.equal(second.has_more, false);
+    await t.rejects(
+      after.list({ type: 'tagged', tags: ['policy:p2'], limit: 2, cursor: first.next_cursor! }),
+      { code: 'invalid_cursor' },
+      'a cursor only continues its own filter',
+    );
+  },
+);
