@@ -5,7 +5,7 @@
  * PIT stream, one gzip stream, no S3, no checksums, no manifest). Prints one JSON line;
  * `archive_vs_plain` is the ratio of the two throughputs (1.0 = archiving costs nothing).
  *
- *   npm run bench -- bench/aggregator/archive-throughput.bench.ts --records 100000
+ *   npm run bench -- bench/aggregator/archive-throughput.bench.ts --records 100000 [--compression zstd]
  *
  * OPENSEARCH_URL / S3_ENDPOINT (+ S3_REGION, S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY) use
  * running services; otherwise they are started here and stopped at the end.
@@ -32,11 +32,13 @@ import { ensureBucket, ensureS3ServerInstalled, startS3Server, type S3Endpoint }
 import { benchOpenSearch, freshPrefix, log } from './bench-services.ts';
 
 const { values } = parseArgs({
-  options: { records: { type: 'string', default: '100000' } },
+  options: { records: { type: 'string', default: '100000' }, compression: { type: 'string', default: 'gzip' } },
   allowPositionals: true,
   strict: false,
 });
 const total = Number(values.records);
+const compression: 'gzip' | 'zstd' = values.compression === 'zstd' ? 'zstd' : 'gzip';
+if (values.compression !== compression) throw new Error('--compression: gzip or zstd');
 const DAY_MS = 86_400_000;
 const os = await benchOpenSearch(1024);
 const work = await mkdtemp(path.join(tmpdir(), 'k8s-logs-bench-arch-'));
@@ -137,7 +139,7 @@ try {
   const target = {
     bucket: new SdkArchiveBucket(s3client, bucketName),
     prefix: 'bench',
-    compression: 'gzip' as const,
+    compression,
     targetObjectBytes: 8 * 1024 * 1024,
     storageClass: 'STANDARD',
     serverSideEncryption: undefined,
@@ -174,6 +176,7 @@ try {
     records,
     objects,
     archive: {
+      compression,
       records_per_s: Math.round(records / (archiveMs / 1000)),
       mb_per_s: +(raw / MB / (archiveMs / 1000)).toFixed(2),
       compression_ratio: +(raw / stored).toFixed(2),

@@ -66,15 +66,17 @@ export interface DetectedInput {
   meta: Labels;
 }
 
-/** At most `limit` fields, by name; values beyond `maxValuesPerField` stop being counted. */
-export function detectFields(
-  entries: Iterable<DetectedInput>,
-  limit: number,
-  maxValuesPerField = 10_000,
-): DetectedField[] {
+interface FieldValues {
+  type: FieldType;
+  values: Set<string>;
+  parsers: Set<string>;
+}
+
+/** Every field of the entries with its values (at most `maxValuesPerField` each) and parsers. */
+function collectFields(entries: Iterable<DetectedInput>, maxValuesPerField: number): Map<string, FieldValues> {
   const json = new Pipeline(stagesOf('{x="y"} | json'));
   const logfmt = new Pipeline(stagesOf('{x="y"} | logfmt'));
-  const fields = new Map<string, { type: FieldType; values: Set<string>; parsers: Set<string> }>();
+  const fields = new Map<string, FieldValues>();
   const note = (name: string, value: string, parser: string | undefined) => {
     let f = fields.get(name);
     if (!f) fields.set(name, (f = { type: valueType(value), values: new Set(), parsers: new Set() }));
@@ -92,6 +94,16 @@ export function detectFields(
       note(k, v, isJson ? 'json' : 'logfmt');
     }
   }
+  return fields;
+}
+
+/** At most `limit` fields, by name; values beyond `maxValuesPerField` stop being counted. */
+export function detectFields(
+  entries: Iterable<DetectedInput>,
+  limit: number,
+  maxValuesPerField = 10_000,
+): DetectedField[] {
+  const fields = collectFields(entries, maxValuesPerField);
   return [...fields.entries()]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .slice(0, limit)
@@ -102,4 +114,10 @@ export function detectFields(
       parsers: f.parsers.size ? [...f.parsers].sort() : null,
       jsonPath: f.parsers.has('json') ? [label] : [],
     }));
+}
+
+/** `detected_field/{name}/values`: the distinct values of one field, sorted, at most `limit`. */
+export function detectedFieldValues(entries: Iterable<DetectedInput>, name: string, limit: number): string[] {
+  const f = collectFields(entries, Number.MAX_SAFE_INTEGER).get(name);
+  return f ? [...f.values].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).slice(0, limit) : [];
 }

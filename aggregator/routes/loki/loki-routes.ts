@@ -20,7 +20,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import websocket from '@fastify/websocket';
 import { Type } from 'typebox';
-import { nowNanos } from '../../../shared/time.ts';
+import { formatNanos, nowNanos } from '../../../shared/time.ts';
 import { AppError } from '../../errors.ts';
 import type { OpenSearch } from '../../store/opensearch.ts';
 import type { PitGate } from '../../query/pit-gate.ts';
@@ -38,6 +38,7 @@ import {
   lokiBounds,
   lokiForm,
   lokiLimit,
+  MAX_ENTRIES_LIMIT,
   parseInstantQuery,
   parseRangeQuery,
   parseTailQuery,
@@ -55,7 +56,8 @@ import {
   success,
   volumeVector,
 } from './loki-json.ts';
-import { detectFields } from './detected-fields.ts';
+import { detectedFieldValues, detectFields } from './detected-fields.ts';
+import { groupPatterns } from './patterns.ts';
 import { serveTail, type TailSession } from './loki-tail.ts';
 import { resultJson } from '../logql/result-json.ts';
 
@@ -102,6 +104,9 @@ const LokiParams = Type.Object(
 const VOLUME_DEFAULT_LIMIT = 100;
 const DETECTED_LINE_LIMIT = 100;
 const DETECTED_FIELDS_LIMIT = 1000;
+/** Lines a `patterns` request groups (the newest of the range), and patterns it answers. */
+const PATTERN_LINE_LIMIT = 20_000;
+const MAX_PATTERNS = 500;
 
 /** An error as Loki writes it: status and plain text. 5xx text is never internal detail. */
 function lokiError(err: FastifyError | Error): { status: number; message: string; retryAfter?: number } {
@@ -291,25 +296,59 @@ export async function lokiRoutes(app: FastifyInstance, opts: LokiRoutesOptions):
     }
   });
 
-  both('/detected_fields', 'fields found in the lines of a query', true, async (request, reply, form) => {
+  /** The newest `line_limit` lines of a log query, as detected-fields input (labels and metadata apart). */
+  const detectedInput = async (request: FastifyRequest, reply: FastifyReply, form: LokiForm) => {
     const { startNs, endNs } = lokiBounds(form, nowNanos());
     if (endNs < startNs) throw new LokiParamError('end timestamp must not be before or equal to start time');
     const lineLimit = lokiLimit(form, 'line_limit', DETECTED_LINE_LIMIT);
-    const limit = lokiLimit(form, form.get('limit') !== undefined ? 'limit' : 'field_limit', DETECTED_FIELDS_LIMIT);
     const run = await runLogqlRequest(request, reply, opts, form.get('query') ?? '', {
       startNs,
       endNs,
       stepNs: 0n,
-      limit: Math.min(lineLimit, 5000),
+      limit: Math.min(lineLimit, MAX_ENTRIES_LIMIT),
       direction: 'backward',
     });
-    if (run.result.type !== 'streams') throw new LokiParamError('detected_fields needs a log query');
-    const entries = run.result.streams.flatMap((s) => {
+    if (run.result.type !== 'streams') throw new LokiParamError('detected fields need a log query');
+    return run.result.streams.flatMap((s) => {
       const { detected_level, ...labels } = s.labels;
       const meta: Record<string, string> = detected_level === undefined ? {} : { detected_level };
       return s.entries.map((e) => ({ line: e.line, labels, meta }));
     });
-    return { fields: detectFields(entries, limit), limit };
+  };
+
+  both('/detected_fields', 'fields found in the lines of a query', true, async (request, reply, form) => {
+    const limit = lokiLimit(form, form.get('limit') !== undefined ? 'limit' : 'field_limit', DETECTED_FIELDS_LIMIT);
+    return { fields: detectFields(await detectedInput(request, reply, form), limit), limit };
+  });
+
+  both('/detected_field/:name/values', 'values of one detected field', true, async (request, reply, form) => {
+    const { name } = request.params as { name: string };
+    const limit = lokiLimit(form, 'limit', DETECTED_FIELDS_LIMIT);
+    return { values: detectedFieldValues(await detectedInput(request, reply, form), name, limit), limit };
+  });
+
+  both('/patterns', 'line patterns of a log query, counted per step', true, async (request, reply, form) => {
+    const p = parseRangeQuery(form, nowNanos());
+    const run = await runLogqlRequest(request, reply, opts, p.query, {
+      ...p,
+      limit: PATTERN_LINE_LIMIT,
+      direction: 'backward',
+    });
+    if (run.result.type !== 'streams') throw new LokiParamError('patterns need a log query');
+    const lines = run.result.streams.flatMap((s) =>
+      s.entries.map((e) => ({ tsNs: e.tsNs, line: e.line, level: s.labels['detected_level'] ?? '' })),
+    );
+    const data = groupPatterns(lines, { startNs: p.startNs, stepNs: p.stepNs, maxPatterns: MAX_PATTERNS });
+    if (lines.length < PATTERN_LINE_LIMIT) return { status: 'success', data };
+    // Bounded, and said so: the counts are of the newest lines only.
+    const oldest = lines.reduce((m, l) => (l.tsNs < m ? l.tsNs : m), lines[0]!.tsNs);
+    return {
+      status: 'success',
+      data,
+      warnings: [
+        `patterns of the newest ${PATTERN_LINE_LIMIT} lines only (from ${formatNanos(oldest)}); narrow the range for counts of all lines`,
+      ],
+    };
   });
 
   both('/detected_labels', 'stream labels and their cardinality', false, async (request, reply, form) => {

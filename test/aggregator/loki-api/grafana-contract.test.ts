@@ -200,6 +200,76 @@ t.test('detected fields: logfmt and json keys with types', async (t) => {
   t.match(fields.detected_level, { parsers: null, cardinality: 2 });
 });
 
+t.test('Drilldown: values of one detected field', async (t) => {
+  const values = async (name: string) => {
+    const r = await loki(`/detected_field/${name}/values`, { query: '{namespace="shop"}', start: START, end: END });
+    t.equal(r.status, 200, r.text);
+    return r.json();
+  };
+  t.same(await values('status'), { values: ['200', '500'], limit: 1000 });
+  t.same((await values('user')).values, ['u0']);
+  t.same((await values('detected_level')).values, ['error', 'info'], 'structured metadata too');
+  t.same((await values('nope')).values, []);
+  const metric = await loki('/detected_field/status/values', { query: 'count_over_time({namespace="shop"}[1m])' });
+  t.equal(metric.status, 400, 'a metric query is refused');
+});
+
+t.test('Drilldown: patterns with counts per step, each a |> filter that selects exactly its lines', async (t) => {
+  const r = await loki('/patterns', { query: '{namespace="shop"}', start: START, end: END, step: '10s' });
+  t.equal(r.status, 200, r.text);
+  const body = r.json();
+  t.equal(body.status, 'success');
+  t.notOk(body.warnings, 'every line of the range was grouped');
+  const shop = seed.filter((s) => s.namespace === 'shop');
+  const logfmt = (level: string) => `level=${level} status=<_> msg="req <_>" took=<_>`;
+  const json = '{"level":"info","user":"u0","n":<_>}';
+  const total = (p: any) => p.samples.reduce((n: number, [, c]: [number, number]) => n + c, 0);
+  t.same(
+    body.data.map((p: any) => [p.pattern, p.level, total(p)]),
+    [
+      [logfmt('info'), 'info', 10],
+      [json, 'info', 6],
+      [logfmt('error'), 'error', 3],
+      [json, 'error', 1],
+    ],
+    'grouped by shape and level, largest first',
+  );
+  t.equal(
+    body.data.map(total).reduce((a: number, b: number) => a + b, 0),
+    shop.length,
+    'every line counted once',
+  );
+  // Samples: [step start in unix seconds, lines], steps of 10 s from START.
+  const startS = Number(BigInt(START) / 1_000_000_000n);
+  const bucket = (r: LogRecord) => startS + Math.floor((Date.parse(r.timestamp) / 1000 - startS) / 10) * 10;
+  const want = new Map<number, number>();
+  for (const r of shop.filter((r) => r.level === 'info' && !r.message.startsWith('{')))
+    want.set(bucket(r), (want.get(bucket(r)) ?? 0) + 1);
+  t.same(
+    body.data[0].samples,
+    [...want].sort((a, b) => a[0] - b[0]),
+    'per-step counts of the largest pattern',
+  );
+  for (const p of body.data) {
+    const counted = body.data.filter((o: any) => o.pattern === p.pattern).map(total);
+    const lines = await loki('/query_range', {
+      query: `{namespace="shop"} |> \`${p.pattern}\``,
+      start: START,
+      end: END,
+      limit: '1000',
+    });
+    const n = lines.json().data.result.reduce((a: number, s: any) => a + s.values.length, 0);
+    t.equal(
+      n,
+      counted.reduce((a: number, b: number) => a + b, 0),
+      `|> "${p.pattern}" selects its lines`,
+    );
+  }
+  const metric = await loki('/patterns', { query: 'count_over_time({namespace="shop"}[1m])', start: START, end: END });
+  t.equal(metric.status, 400);
+  t.match(metric.text, /patterns need a log query/);
+});
+
 async function tailSocket(params: Record<string, string>) {
   const url = `${agg.url.replace('http', 'ws')}/loki/api/v1/tail?${new URLSearchParams(params)}`;
   const ws = new WebSocket(url, { headers: { authorization: `Bearer ${reader}` } } as any);
