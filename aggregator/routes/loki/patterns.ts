@@ -26,7 +26,7 @@ export interface PatternSeries {
   samples: [number, number][];
 }
 
-const MARK = '\u0000';
+const MARK = '\uE000'; // private use: not in real log lines (replaced if it is)
 // Order matters: longer shapes before the numbers they contain.
 const VARIABLE: RegExp[] = [
   /\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?/g,
@@ -46,7 +46,7 @@ export function patternOf(line: string): string {
   for (const re of VARIABLE) marked = marked.replace(re, MARK);
   // Nothing variable: the line is its own pattern (all literal).
   if (!marked.includes(MARK)) return line;
-  const pattern = marked.replace(/\u0000+/g, '<_>');
+  const pattern = marked.replace(/\uE000+/g, '<_>');
   try {
     if (patternTest(parseLineFilterPattern(pattern), line)) return pattern;
   } catch {
@@ -57,7 +57,7 @@ export function patternOf(line: string): string {
 
 /** The line as a pattern of itself: only `<word>` sequences (captures to `|>`) become `<_>`. */
 function literalPattern(line: string): string {
-  const p = line.replace(/<[A-Za-z_][A-Za-z0-9_]*>/g, MARK).replace(/\u0000+/g, '<_>');
+  const p = line.replace(/<[A-Za-z_][A-Za-z0-9_]*>/g, MARK).replace(/\uE000+/g, '<_>');
   try {
     if (patternTest(parseLineFilterPattern(p), line)) return p;
   } catch {
