@@ -10,7 +10,8 @@ import './styles.css';
 import { ApiError, grants, request, session, type Me } from './api.ts';
 import { ExplorePage } from './pages/explore.tsx';
 import { TokensPage } from './pages/tokens.tsx';
-import { ArchivePage, ClustersPage, CollectJobsPage, ConfigsPage } from './pages/manage.tsx';
+import { ClustersPage, CollectJobsPage, ConfigsPage } from './pages/manage.tsx';
+import { ArchivePage } from './pages/archive.tsx';
 import { BrowsePage } from './pages/browse.tsx';
 
 const THEME_KEY = 'k8s-logs.theme';

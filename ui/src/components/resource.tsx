@@ -1,4 +1,4 @@
-/** Small shared pieces of the manage pages: async loading with errors, JSON views, guards. */
+/** Small shared pieces of the manage pages: async loading with errors, actions, guards. */
 import { useEffect, useState } from 'preact/hooks';
 import type { ComponentChildren, JSX } from 'preact';
 import { ApiError } from '../api.ts';
@@ -56,12 +56,21 @@ export function Guard(props: { allowed: boolean; scope: string; children: Compon
   return <>{props.children}</>;
 }
 
-export function Json(props: { value: unknown }): JSX.Element {
-  return (
-    <pre class="mono" style={{ whiteSpace: 'pre-wrap', margin: 0 }}>
-      {JSON.stringify(props.value, null, 2)}
-    </pre>
-  );
-}
-
 export const when = (ts: string | null | undefined) => (ts ? ts.replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '—');
+
+/** Runs a change, keeps its error for the page, and reloads what it changed on success. */
+export function useAction(onDone: () => void): [Error | undefined, (f: () => Promise<unknown>) => Promise<void>] {
+  const [err, setErr] = useState<Error | undefined>();
+  return [
+    err,
+    async (f) => {
+      setErr(undefined);
+      try {
+        await f();
+        onDone();
+      } catch (e) {
+        setErr(e as Error);
+      }
+    },
+  ];
+}

@@ -1,12 +1,12 @@
 /**
  * Manage pages: collection configurations, collection jobs (shown only where the server
- * has the API), archive policies / jobs / objects, cluster registrations and status.
+ * has the API) and cluster registrations and status (the archive has pages/archive.tsx).
  * Actions a token lacks the scope for are disabled; the API refuses them anyway.
  */
 import { useState } from 'preact/hooks';
 import type { JSX } from 'preact';
 import { del, get, post, put, qs } from '../api.ts';
-import { ErrorLine, Json, isMissingRoute, useLoad, when } from '../components/resource.tsx';
+import { ErrorLine, isMissingRoute, useAction, useLoad, when } from '../components/resource.tsx';
 
 const csv = (v: string) =>
   v
@@ -26,22 +26,6 @@ interface Config {
   include_pods?: string[];
   min_level?: string;
   [k: string]: unknown;
-}
-
-function useAction(onDone: () => void): [Error | undefined, (f: () => Promise<unknown>) => Promise<void>] {
-  const [err, setErr] = useState<Error | undefined>();
-  return [
-    err,
-    async (f) => {
-      setErr(undefined);
-      try {
-        await f();
-        onDone();
-      } catch (e) {
-        setErr(e as Error);
-      }
-    },
-  ];
 }
 
 export function ConfigsPage(props: { canWrite: boolean }): JSX.Element {
@@ -320,149 +304,6 @@ export function CollectJobsPage(props: { canWrite: boolean }): JSX.Element {
           ))}
         </tbody>
       </table>
-    </div>
-  );
-}
-
-export function ArchivePage(props: { canArchive: boolean }): JSX.Element {
-  const policies = useLoad(
-    () => get<{ policies: Array<Record<string, any>> }>(`/archive/policies${qs({ limit: 1000 })}`),
-    [],
-  );
-  const jobs = useLoad(() => get<{ jobs: Array<Record<string, any>> }>(`/archive/jobs${qs({ limit: 50 })}`), []);
-  const objects = useLoad(() => get<{ objects: Array<Record<string, any>> }>(`/s3/metadata${qs({ limit: 100 })}`), []);
-  const reload = () => (policies.reload(), jobs.reload(), objects.reload());
-  const [err, act] = useAction(reload);
-  const [draft, setDraft] = useState('{\n  "name": "nightly",\n  "clusters": [],\n  "min_age_days": 1\n}');
-  const [viewing, setViewing] = useState<Record<string, any> | undefined>();
-  return (
-    <div class="page">
-      <h2>Archive</h2>
-      {!props.canArchive && (
-        <div class="banner">
-          Read-only: archive changes need the <code>archive</code> scope.
-        </div>
-      )}
-      <ErrorLine error={err ?? policies.error} />
-      <h3>Policies</h3>
-      <table class="grid" data-testid="policies">
-        <thead>
-          <tr>
-            <th>id</th>
-            <th>policy</th>
-            <th />
-          </tr>
-        </thead>
-        <tbody>
-          {(policies.data?.policies ?? []).map((p) => (
-            <tr key={p['id']}>
-              <td class="mono">{p['id']}</td>
-              <td class="mono">{JSON.stringify(p)}</td>
-              <td class="row">
-                <button
-                  class="small"
-                  disabled={!props.canArchive}
-                  onClick={() => void act(() => post('/archive/start', { policy_id: p['id'] }))}
-                >
-                  run now
-                </button>
-                <button
-                  class="small danger"
-                  disabled={!props.canArchive}
-                  onClick={() =>
-                    confirm('Delete the policy? Its archives stay in S3.') &&
-                    void act(() => del(`/archive/policies${qs({ id: p['id'] })}`))
-                  }
-                >
-                  delete
-                </button>
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-      {props.canArchive && (
-        <div class="card">
-          <div class="muted">
-            New policy (request body of <code>POST /archive/policies</code>; see /docs for every field):
-          </div>
-          <textarea
-            rows={6}
-            value={draft}
-            onInput={(e) => setDraft((e.target as HTMLTextAreaElement).value)}
-            aria-label="Policy JSON"
-          />
-          <button class="primary" onClick={() => void act(() => post('/archive/policies', JSON.parse(draft)))}>
-            Create policy
-          </button>
-        </div>
-      )}
-      <h3>
-        Jobs{' '}
-        <button class="small" onClick={reload}>
-          refresh
-        </button>
-      </h3>
-      <ErrorLine error={jobs.error} />
-      <table class="grid">
-        <thead>
-          <tr>
-            <th>id</th>
-            <th>status</th>
-            <th>progress</th>
-            <th>updated</th>
-          </tr>
-        </thead>
-        <tbody>
-          {(jobs.data?.jobs ?? []).map((j) => (
-            <tr key={j['id']}>
-              <td class="mono">{j['id']}</td>
-              <td>{j['status']}</td>
-              <td class="mono">{JSON.stringify(j['progress'] ?? j['result'] ?? '')}</td>
-              <td>{when(j['updated_at'])}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-      <h3>Archived objects</h3>
-      <ErrorLine error={objects.error} />
-      <table class="grid">
-        <thead>
-          <tr>
-            <th>key</th>
-            <th>records</th>
-            <th>range</th>
-            <th />
-          </tr>
-        </thead>
-        <tbody>
-          {(objects.data?.objects ?? []).map((o) => (
-            <tr key={o['key']}>
-              <td class="mono">{o['key']}</td>
-              <td>{o['record_count'] ?? o['records'] ?? ''}</td>
-              <td>
-                {when(o['min_timestamp'] ?? o['from'])} → {when(o['max_timestamp'] ?? o['to'])}
-              </td>
-              <td>
-                <button class="small" onClick={() => setViewing(o)}>
-                  view
-                </button>
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-      {viewing && (
-        <div class="card">
-          <div class="row">
-            <strong>Object metadata</strong>
-            <button class="small" onClick={() => setViewing(undefined)}>
-              ×
-            </button>
-          </div>
-          <Json value={viewing} />
-        </div>
-      )}
     </div>
   );
 }
