@@ -10,7 +10,8 @@ import './styles.css';
 import { ApiError, grants, request, session, type Me } from './api.ts';
 import { ExplorePage } from './pages/explore.tsx';
 import { TokensPage } from './pages/tokens.tsx';
-import { ClustersPage, CollectJobsPage, ConfigsPage } from './pages/manage.tsx';
+import { ClustersPage, ConfigsPage } from './pages/manage.tsx';
+import { CollectJobsPage } from './pages/collect-jobs.tsx';
 import { ArchivePage } from './pages/archive.tsx';
 import { BrowsePage } from './pages/browse.tsx';
 

@@ -1,12 +1,12 @@
 /**
- * Manage pages: collection configurations, collection jobs (shown only where the server
- * has the API) and cluster registrations and status (the archive has pages/archive.tsx).
+ * Manage pages: collection configurations and cluster registrations and status (the
+ * archive and collect jobs have pages of their own).
  * Actions a token lacks the scope for are disabled; the API refuses them anyway.
  */
 import { useState } from 'preact/hooks';
 import type { JSX } from 'preact';
 import { del, get, post, put, qs } from '../api.ts';
-import { ErrorLine, isMissingRoute, useAction, useLoad, when } from '../components/resource.tsx';
+import { ErrorLine, useAction, useLoad, when } from '../components/resource.tsx';
 
 const csv = (v: string) =>
   v
@@ -219,89 +219,6 @@ export function ConfigsPage(props: { canWrite: boolean }): JSX.Element {
               </tr>
             );
           })}
-        </tbody>
-      </table>
-    </div>
-  );
-}
-
-interface Job {
-  id: string;
-  status: string;
-  type?: string;
-  created_at?: string;
-  updated_at?: string;
-  progress?: unknown;
-  error?: unknown;
-  [k: string]: unknown;
-}
-
-export function CollectJobsPage(props: { canWrite: boolean }): JSX.Element {
-  const list = useLoad(() => get<{ jobs: Job[] }>(`/collect/jobs${qs({ limit: 100 })}`), []);
-  const [err, act] = useAction(list.reload);
-  const [body, setBody] = useState('{\n  "cluster": "",\n  "namespace": "",\n  "pods": []\n}');
-  if (isMissingRoute(list.error))
-    return (
-      <div class="page">
-        <h2>Collection jobs</h2>
-        <div class="banner" data-testid="not-available">
-          Collection jobs are not available on this server (no <code>/collect</code> API yet).
-        </div>
-      </div>
-    );
-  return (
-    <div class="page">
-      <h2>Collection jobs</h2>
-      <div class="card">
-        <div class="muted">
-          Start a one-time collection through the Kubernetes API (request body of <code>POST /collect</code>):
-        </div>
-        <textarea
-          rows={5}
-          value={body}
-          onInput={(e) => setBody((e.target as HTMLTextAreaElement).value)}
-          aria-label="Collection request"
-        />
-        <button
-          class="primary"
-          disabled={!props.canWrite}
-          onClick={() => void act(() => post('/collect', JSON.parse(body)))}
-        >
-          Start
-        </button>
-        <button onClick={list.reload}>refresh</button>
-      </div>
-      <ErrorLine error={err ?? list.error} />
-      <table class="grid">
-        <thead>
-          <tr>
-            <th>id</th>
-            <th>type</th>
-            <th>status</th>
-            <th>progress</th>
-            <th>updated</th>
-            <th />
-          </tr>
-        </thead>
-        <tbody>
-          {(list.data?.jobs ?? []).map((j) => (
-            <tr key={j.id}>
-              <td class="mono">{j.id}</td>
-              <td>{j.type ?? ''}</td>
-              <td>{j.status}</td>
-              <td class="mono">{JSON.stringify(j.progress ?? '')}</td>
-              <td>{when(j.updated_at)}</td>
-              <td>
-                <button
-                  class="small danger"
-                  disabled={!props.canWrite || !['pending', 'running'].includes(j.status)}
-                  onClick={() => void act(() => del(`/collect/jobs${qs({ id: j.id })}`))}
-                >
-                  cancel
-                </button>
-              </td>
-            </tr>
-          ))}
         </tbody>
       </table>
     </div>
