@@ -291,6 +291,8 @@ t.test('bad input: 400, 404, 409, 403', async (t) => {
     ['PUT', '/clusters/configs?id=beta', {}, 400, 'update without name'],
     ['DELETE', '/clusters/configs?id=nope', undefined, 404, 'delete unknown'],
     ['DELETE', '/clusters/configs', undefined, 400, 'delete without id'],
+    ['PUT', '/clusters/configs', { name: 'x' }, 400, 'update without id'],
+    ['GET', '/clusters/configs?limit=1&cursor=garbage', undefined, 400, 'list with a cursor not of ours'],
   ];
   for (const [method, path, body, want, what] of cases) {
     const res = await call(method, path, adminToken, body);
