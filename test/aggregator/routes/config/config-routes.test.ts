@@ -319,3 +319,23 @@ t.test('/docs lists the endpoints with their schemas', async (t) => {
   }
   t.ok(doc.paths['/v1/k8s/logs/config']?.['post']?.requestBody, 'request bodies are documented');
 });
+
+t.test('cluster-limited tokens see and change only their clusters', async (t) => {
+  const betaOnly = await agg.createToken({ name: 'beta team', scopes: ['logs:write'], clusters: ['beta'] });
+  const alphaBefore = (await call('GET', '/config?cluster=alpha', reader)).body;
+  const list = await call('GET', '/config', betaOnly);
+  t.equal(list.status, 200);
+  t.same(
+    list.body['configs'].map((c: { id: string }) => c.id),
+    ['beta'],
+  );
+  t.equal((await call('GET', '/config?cluster=alpha', betaOnly)).status, 403);
+  t.equal((await call('POST', '/config', betaOnly, { cluster: 'alpha', namespace: 'ops' })).status, 403);
+  t.equal((await call('PUT', '/config?id=alpha', betaOnly, {})).status, 403);
+  t.equal((await call('DELETE', '/config?id=alpha:payments', betaOnly)).status, 403);
+  t.equal((await call('POST', '/config/disable/cluster', betaOnly, { cluster: 'alpha' })).status, 403);
+  t.equal((await call('POST', '/config/disable', betaOnly, { cluster: 'alpha', namespace: 'shop' })).status, 403);
+  const ns = await call('POST', '/config', betaOnly, { cluster: 'beta', namespace: 'ops' });
+  t.equal(ns.status, 201, 'its own cluster, any namespace');
+  t.same((await call('GET', '/config?cluster=alpha', reader)).body, alphaBefore, 'alpha unchanged');
+});
