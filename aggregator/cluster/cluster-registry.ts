@@ -7,6 +7,12 @@
  * registered, changed or deleted through another replica reaches this one within that time.
  * A registration whose credentials cannot be decrypted (no key, another key) gets no
  * connection and says why in its status; it is never a request failure of `/pods`.
+ *
+ * Concurrency: changes to the connections (a write's apply, a delete's removal, a whole
+ * sync) run one at a time. A sync decides from a scan of the store what to connect and what
+ * to stop; a write applied while that scan ran would otherwise be undone by it (a cluster
+ * registered meanwhile stopped as "deleted", one deleted meanwhile connected again) until
+ * the next sync.
  */
 import { AppError } from '../errors.ts';
 import { filterDigest } from '../http/cursor.ts';
@@ -14,7 +20,7 @@ import { formatVersion } from '../http/etag.ts';
 import type { Page } from '../http/paging.ts';
 import type { SystemRepository, Stored, WriteOptions } from '../store/system-repository.ts';
 import type { ClusterConnections } from './cluster-connections.ts';
-import type { ClusterDocSchema} from './cluster-registration.ts';
+import type { ClusterDocSchema } from './cluster-registration.ts';
 import { kubeConfigFor, type ClusterDoc, type ClusterSecrets } from './cluster-registration.ts';
 import { CredentialCipher, CredentialKeyError } from './credential-cipher.ts';
 
@@ -33,6 +39,8 @@ export class ClusterRegistry {
   #timer: NodeJS.Timeout | undefined;
   #synced = false;
   #closed = false;
+  /** Tail of the queue of connection changes (see Concurrency above). */
+  #changes: Promise<unknown> = Promise.resolve();
 
   constructor(
     repo: ClusterRepository,
@@ -101,12 +109,23 @@ export class ClusterRegistry {
   /** Deletes the registration and stops its connection; false when there was none. */
   async delete(id: string, opts: WriteOptions): Promise<boolean> {
     const deleted = await this.#repo.delete(id, opts);
-    await this.#connections.remove(id);
+    await this.#exclusive(() => this.#connections.remove(id));
     return deleted;
   }
 
   /** Makes this replica's connection of one registration match it. */
-  async apply(stored: Stored<ClusterDoc>): Promise<'unchanged' | 'connected' | 'reconnected' | 'removed' | 'none'> {
+  apply(stored: Stored<ClusterDoc>): Promise<'unchanged' | 'connected' | 'reconnected' | 'removed' | 'none'> {
+    return this.#exclusive(() => this.#apply(stored));
+  }
+
+  /** Runs `change` after every change queued before it (never two at once). */
+  #exclusive<T>(change: () => Promise<T>): Promise<T> {
+    const run = this.#changes.then(change, change);
+    this.#changes = run.catch(() => {});
+    return run;
+  }
+
+  async #apply(stored: Stored<ClusterDoc>): Promise<'unchanged' | 'connected' | 'reconnected' | 'removed' | 'none'> {
     const { doc } = stored;
     if (!doc.api) return (await this.#connections.remove(doc.id)) ? 'removed' : 'none';
     // The version changes on every write; a rewrite with the same settings reconnects, harmlessly.
@@ -126,21 +145,23 @@ export class ClusterRegistry {
    * Re-reads every registration and brings the connections in step: new and changed ones
    * (re)connected, deleted ones stopped. Returns what happened per cluster id.
    */
-  async sync(): Promise<Map<string, string>> {
-    const outcome = new Map<string, string>();
-    const seen = new Set<string>();
-    for await (const stored of this.#repo.scan([])) {
-      seen.add(stored.id);
-      outcome.set(stored.id, await this.apply(stored));
-    }
-    for (const id of this.#connections.registeredIds()) {
-      if (!seen.has(id)) {
-        await this.#connections.remove(id);
-        outcome.set(id, 'removed');
+  sync(): Promise<Map<string, string>> {
+    return this.#exclusive(async () => {
+      const outcome = new Map<string, string>();
+      const seen = new Set<string>();
+      for await (const stored of this.#repo.scan([])) {
+        seen.add(stored.id);
+        outcome.set(stored.id, await this.#apply(stored));
       }
-    }
-    this.#synced = true;
-    return outcome;
+      for (const id of this.#connections.registeredIds()) {
+        if (!seen.has(id)) {
+          await this.#connections.remove(id);
+          outcome.set(id, 'removed');
+        }
+      }
+      this.#synced = true;
+      return outcome;
+    });
   }
 
   /**

@@ -3,6 +3,7 @@
  * `_seq_no` / `_primary_term` is its `ETag`, and `If-Match` carries it back so a write
  * applies only to the version the caller read. Pure.
  */
+import { Type } from 'typebox';
 import { invalidRequest } from '../errors.ts';
 
 /** The store's version of one document: OpenSearch `_seq_no` and `_primary_term`. */
@@ -37,3 +38,15 @@ export function parseIfMatch(header: string | string[] | undefined): DocVersion 
   if (!m) throw invalidRequest('If-Match: expected one ETag of this resource, as returned in `ETag`');
   return { primaryTerm: Number(m[1]), seqNo: Number(m[2]) };
 }
+
+/**
+ * The `If-Match` request header of a conditional write (`PUT` / `DELETE` of a resource), for
+ * route schemas: shared so every such route documents it in `/docs` alike.
+ */
+export const IfMatchHeadersSchema = Type.Object({
+  'if-match': Type.Optional(
+    Type.String({
+      description: 'Write only if the resource is still at this ETag (else 412); `*`: any current version.',
+    }),
+  ),
+});

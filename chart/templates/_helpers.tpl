@@ -68,6 +68,11 @@ app.kubernetes.io/component: {{ .component }}
 {{- printf "%s-agent" (include "k8s-logs.fullname" .) }}
 {{- end }}
 
+{{/* The ServiceAccount (and its ClusterRole) an aggregator reads this cluster's API with. */}}
+{{- define "k8s-logs.apiReader.fullname" -}}
+{{- printf "%s-api-reader" (include "k8s-logs.fullname" .) }}
+{{- end }}
+
 {{/* The agent's ServiceAccount. */}}
 {{- define "k8s-logs.agent.serviceAccountName" -}}
 {{- if .Values.agent.serviceAccount.create }}

@@ -1,8 +1,9 @@
 // Cluster management (issue 8 §3) through the real aggregator on the shared OpenSearch, with
 // a real kube-apiserver of this test's own (dev/kube) as the registered clusters' API server:
 // `alpha` and `beta` are two registrations of it, each looked at in its own namespace. The
-// right credential is the token of a ServiceAccount allowed only what the live view needs;
-// the wrong one is refused by the API server's own authenticator. Every response body and
+// right credential is a TokenRequest token of the chart's own `apiReader` ServiceAccount
+// (rendered by helm, test/helpers/chart-rbac.ts), so the live view gets exactly what a Helm
+// install grants; the wrong one is refused by the API server's own authenticator. Every response body and
 // every log line of the run is kept, to prove no credential leaks.
 import t from 'tap';
 import { randomBytes } from 'node:crypto';
@@ -11,7 +12,7 @@ import pino from 'pino';
 import { buildApp } from '../../aggregator/app.ts';
 import { loadConfig } from '../../aggregator/config.ts';
 import { testKube } from '../helpers/kube.ts';
-import { liveViewServiceAccount } from '../helpers/live-view-account.ts';
+import { apiReaderServiceAccount } from '../helpers/chart-rbac.ts';
 import { openSearchUrl, uniquePrefix } from '../helpers/services.ts';
 import { waitForValue } from '../helpers/wait-for.ts';
 import { getJson, ingest, ndjson, record } from '../helpers/records.ts';
@@ -21,7 +22,7 @@ const kube = await testKube(t, { private: true });
 if (!kube) throw new Error('unreachable: testKube skips only on an external cluster, which has no private API server');
 const { driver } = kube;
 for (const ns of ['shop', 'web', 'k8s-logs']) await driver.ensureNamespace(ns);
-const KUBE_TOKEN = await liveViewServiceAccount(driver.api, 'k8s-logs');
+const KUBE_TOKEN = (await apiReaderServiceAccount(t, driver.api, 'k8s-logs')).access.token;
 const WRONG_TOKEN = `wrong-${randomBytes(16).toString('hex')}`;
 const KUBE_URL = kube.access.url;
 await driver.addPod({ namespace: 'shop', name: 'api-1', containers: ['main'], nodeName: kube.node });
@@ -291,6 +292,8 @@ t.test('bad input: 400, 404, 409, 403', async (t) => {
     ['PUT', '/clusters/configs?id=beta', {}, 400, 'update without name'],
     ['DELETE', '/clusters/configs?id=nope', undefined, 404, 'delete unknown'],
     ['DELETE', '/clusters/configs', undefined, 400, 'delete without id'],
+    ['PUT', '/clusters/configs', { name: 'x' }, 400, 'update without id'],
+    ['GET', '/clusters/configs?limit=1&cursor=garbage', undefined, 400, 'list with a cursor not of ours'],
   ];
   for (const [method, path, body, want, what] of cases) {
     const res = await call(method, path, adminToken, body);

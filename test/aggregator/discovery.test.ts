@@ -3,7 +3,7 @@ import { fetch } from 'undici';
 import { buildApp } from '../../aggregator/app.ts';
 import { loadConfig } from '../../aggregator/config.ts';
 import { testKube } from '../helpers/kube.ts';
-import { liveViewServiceAccount } from '../helpers/live-view-account.ts';
+import { apiReaderServiceAccount } from '../helpers/chart-rbac.ts';
 import { startTcpGate } from '../helpers/tcp-gate.ts';
 import type { LogRecord } from '../../shared/record.ts';
 import { openSearchUrl, uniquePrefix } from '../helpers/services.ts';
@@ -13,9 +13,9 @@ import { getJson, ingest, ndjson, record } from '../helpers/records.ts';
 
 // A real aggregator whose live view of cluster "alpha" is a real kube-apiserver (one of this
 // test's own: an empty cluster whose namespaces the test knows), reached through a
-// kubeconfig file, as K8S_LOGS_KUBECONFIG configures it in production, with the token of a
-// ServiceAccount allowed only what the live view needs (get/list/watch pods and
-// namespaces), and through a TCP gate that the last test closes.
+// kubeconfig file, as K8S_LOGS_KUBECONFIG configures it in production, with the token of the
+// chart's `apiReader` ServiceAccount (helm-rendered RBAC: get/list/watch pods and
+// namespaces, get pods/log), and through a TCP gate that the last test closes.
 const opensearchUrl = await openSearchUrl(t);
 const kube = await testKube(t, { private: true });
 if (!kube?.apiServer || !kube.etcdUrl) {
@@ -27,7 +27,7 @@ if (!kube?.apiServer || !kube.etcdUrl) {
   // The API server creates these at start; created here too so the listing below is certain.
   for (const ns of ['default', 'kube-node-lease', 'kube-public', 'kube-system', 'k8s-logs'])
     await driver.ensureNamespace(ns);
-  const liveView = await liveViewServiceAccount(driver.api, 'k8s-logs');
+  const liveView = (await apiReaderServiceAccount(t, driver.api, 'k8s-logs')).access.token;
   const gate = await startTcpGate({ host: '127.0.0.1', port: apiServer.port });
   t.teardown(() => gate.close());
   const kubeconfigPath = await kube.kubeconfigFile({

@@ -54,33 +54,46 @@ t.test('the OpenAPI document at /docs describes the routes with their schemas', 
     t.ok(params.includes(p), `parameter ${p}`);
 });
 
-t.test('/docs lists every control-plane endpoint (issue 8) with its answer and body schemas', async (t) => {
+t.test('/docs lists every control-plane endpoint (issue 8) with its parameters, body and answer schemas', async (t) => {
   type Op = {
+    parameters?: Array<{ in: string; name: string; required?: boolean; schema?: object }>;
     requestBody?: { content?: Record<string, { schema?: object }> };
     responses?: Record<string, { content?: Record<string, { schema?: object }> }>;
   };
   const doc = (await (await fetch(`${agg.url}/docs/json`)).json()) as { paths: Record<string, Record<string, Op>> };
-  // [method, path, success status, takes a body]
-  const endpoints: Array<[string, string, number, boolean]> = [
-    ['get', '/config', 200, false],
-    ['post', '/config', 201, true],
-    ['put', '/config', 200, true],
-    ['delete', '/config', 204, false],
-    ['post', '/config/bulk-update', 200, true],
-    ['post', '/config/disable', 200, true],
-    ['post', '/config/disable/cluster', 200, true],
-    ['get', '/clusters/status', 200, false],
-    ['get', '/clusters/configs', 200, false],
-    ['post', '/clusters/configs', 201, true],
-    ['put', '/clusters/configs', 200, true],
-    ['delete', '/clusters/configs', 200, false],
-    ['post', '/clusters/refresh', 200, false],
-    ['get', '/metrics', 200, false],
-    ['get', '/clusters/{clusterId}/metrics', 200, false],
-    ['get', '/stats', 200, false],
-    ['get', '/health', 200, false],
+  // [method, path, success status, takes a body, parameters ("in:name", "!" when required)]
+  const endpoints: Array<[string, string, number, boolean, string[]]> = [
+    [
+      'get',
+      '/config',
+      200,
+      false,
+      ['query:cluster', 'query:namespace', 'query:enabled', 'query:limit', 'query:cursor'],
+    ],
+    ['post', '/config', 201, true, []],
+    ['put', '/config', 200, true, ['query:id!', 'header:if-match']],
+    ['delete', '/config', 204, false, ['query:id!', 'header:if-match']],
+    ['post', '/config/bulk-update', 200, true, []],
+    ['post', '/config/disable', 200, true, []],
+    ['post', '/config/disable/cluster', 200, true, []],
+    ['get', '/clusters/status', 200, false, ['query:id']],
+    ['get', '/clusters/configs', 200, false, ['query:limit', 'query:cursor']],
+    ['post', '/clusters/configs', 201, true, []],
+    ['put', '/clusters/configs', 200, true, ['query:id!', 'header:if-match']],
+    ['delete', '/clusters/configs', 200, false, ['query:id!', 'header:if-match']],
+    ['post', '/clusters/refresh', 200, false, ['query:id']],
+    ['get', '/metrics', 200, false, ['query:start', 'query:end', 'query:interval', 'query:top', 'query:cluster']],
+    [
+      'get',
+      '/clusters/{clusterId}/metrics',
+      200,
+      false,
+      ['path:clusterId!', 'query:start', 'query:end', 'query:interval', 'query:top'],
+    ],
+    ['get', '/stats', 200, false, ['query:cluster']],
+    ['get', '/health', 200, false, []],
   ];
-  for (const [method, path, status, body] of endpoints) {
+  for (const [method, path, status, body, params] of endpoints) {
     const op = doc.paths[`/v1/k8s/logs${path}`]?.[method];
     const what = `${method.toUpperCase()} ${path}`;
     if (!op) {
@@ -91,7 +104,19 @@ t.test('/docs lists every control-plane endpoint (issue 8) with its answer and b
     t.ok(status === 204 || answer?.content?.['application/json']?.schema, `${what}: ${status} answer schema`);
     t.ok(op.responses?.['400'] || path === '/health', `${what}: error answers documented`);
     if (body) t.ok(op.requestBody?.content?.['application/json']?.schema, `${what}: body schema`);
+    else t.notOk(op.requestBody, `${what}: no body`);
+    t.same(
+      (op.parameters ?? []).map((p) => `${p.in}:${p.name}${p.required ? '!' : ''}`).sort(),
+      [...params].sort(),
+      `${what}: its parameters`,
+    );
+    for (const p of op.parameters ?? []) t.ok(p.schema, `${what}: ${p.in} ${p.name} has a schema`);
   }
+  // /health answers its state in the body on 503 as well: a monitor reads why.
+  t.ok(
+    doc.paths['/v1/k8s/logs/health']?.['get']?.responses?.['503']?.content?.['application/json']?.schema,
+    'GET /health: 503 answer schema',
+  );
 });
 
 t.test('until the store is prepared, API routes answer 503 and /readyz is not ready', async (t) => {

@@ -207,19 +207,26 @@ t.test('helm upgrade --reuse-values keeps the generated admin token; uninstall l
 });
 
 t.test(
-  'the installed agent ServiceAccount may do what the agent does, and nothing else (the real RBAC authorizer)',
+  'the installed ServiceAccounts may do what the agent and the aggregator do, and nothing else (the real RBAC authorizer)',
   async (t) => {
     const ns = await kube.namespace('chart-rbac');
     const release = uniqueKubeName('logs');
-    const r = await helm(['install', release, CHART, '--namespace', ns]);
+    const r = await helm(['install', release, CHART, '--namespace', ns, '--set', 'apiReader.create=true']);
     t.equal(r.code, 0, r.stderr);
     t.teardown(() => helm(['uninstall', release, '--namespace', ns]));
-    const sa = (await manifestOf(release, ns)).find((o) => o.kind === 'ServiceAccount');
-    if (!sa) throw new Error('no agent ServiceAccount');
-    const subject = { namespace: ns, name: sa.metadata.name };
+    const accounts = (await manifestOf(release, ns)).filter((o) => o.kind === 'ServiceAccount');
+    const named = (suffix: string) => {
+      const sa = accounts.find((o) => o.metadata.name.endsWith(suffix));
+      if (!sa) throw new Error(`no ServiceAccount *${suffix}`);
+      return { namespace: ns, name: sa.metadata.name };
+    };
+    const can = (subject: { namespace: string; name: string }, verb: string, resource: string, subresource?: string) =>
+      serviceAccountCan(driver.api, subject, { verb, resource, ...(subresource ? { subresource } : {}) });
+
+    const agent = named('-agent');
     for (const verb of ['get', 'list', 'watch']) {
-      t.ok(await serviceAccountCan(driver.api, subject, { verb, resource: 'pods' }), `${verb} pods (all namespaces)`);
-      t.ok(await serviceAccountCan(driver.api, subject, { verb, resource: 'namespaces' }), `${verb} namespaces`);
+      t.ok(await can(agent, verb, 'pods'), `agent: ${verb} pods (all namespaces)`);
+      t.ok(await can(agent, verb, 'namespaces'), `agent: ${verb} namespaces`);
     }
     for (const [verb, resource, subresource] of [
       ['get', 'secrets', undefined],
@@ -228,12 +235,30 @@ t.test(
       ['delete', 'pods', undefined],
       ['patch', 'namespaces', undefined],
     ] as const) {
-      const can = await serviceAccountCan(driver.api, subject, {
-        verb,
-        resource,
-        ...(subresource ? { subresource } : {}),
-      });
-      t.notOk(can, `not ${verb} ${resource}${subresource ? `/${subresource}` : ''}`);
+      t.notOk(
+        await can(agent, verb, resource, subresource),
+        `agent: not ${verb} ${resource}${subresource ? `/${subresource}` : ''}`,
+      );
+    }
+
+    // What a registered cluster's live view and collection jobs do with the apiReader token.
+    const reader = named('-api-reader');
+    for (const verb of ['get', 'list', 'watch']) {
+      t.ok(await can(reader, verb, 'pods'), `api-reader: ${verb} pods (all namespaces)`);
+      t.ok(await can(reader, verb, 'namespaces'), `api-reader: ${verb} namespaces`);
+    }
+    t.ok(await can(reader, 'get', 'pods', 'log'), 'api-reader: get pods/log');
+    for (const [verb, resource, subresource] of [
+      ['get', 'secrets', undefined],
+      ['list', 'nodes', undefined],
+      ['create', 'pods', 'exec'],
+      ['delete', 'pods', undefined],
+      ['create', 'serviceaccounts', 'token'],
+    ] as const) {
+      t.notOk(
+        await can(reader, verb, resource, subresource),
+        `api-reader: not ${verb} ${resource}${subresource ? `/${subresource}` : ''}`,
+      );
     }
   },
 );

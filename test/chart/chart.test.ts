@@ -203,6 +203,35 @@ t.test('agent RBAC: the ServiceAccount may watch pods and namespaces, nothing mo
   t.same(binding.subjects, [{ kind: 'ServiceAccount', name: sa.metadata.name, namespace: NAMESPACE }]);
 });
 
+t.test(
+  'apiReader: a ServiceAccount that may read pods, namespaces and pods/log, nothing more; off by default',
+  async (t) => {
+    t.notOk(
+      (await render()).some((o) => o.metadata.name.endsWith('-api-reader')),
+      'not in a default install',
+    );
+    const objects = (
+      await render(['--set', 'apiReader.create=true', '--set', 'apiReader.annotations.team=logs'])
+    ).filter((o) => o.metadata.name === 'logs-k8s-logs-api-reader');
+    t.same(objects.map((o) => o.kind).sort(), ['ClusterRole', 'ClusterRoleBinding', 'ServiceAccount']);
+    t.same(one(objects, 'ClusterRole').rules, [
+      { apiGroups: [''], resources: ['pods', 'namespaces'], verbs: ['get', 'list', 'watch'] },
+      { apiGroups: [''], resources: ['pods/log'], verbs: ['get'] },
+    ]);
+    const sa = one(objects, 'ServiceAccount');
+    t.equal(sa.metadata.namespace, NAMESPACE);
+    t.same(sa.metadata.annotations, { team: 'logs' });
+    t.equal((sa as { automountServiceAccountToken?: boolean }).automountServiceAccountToken, false);
+    const binding = one(objects, 'ClusterRoleBinding');
+    t.same(binding.roleRef, {
+      apiGroup: 'rbac.authorization.k8s.io',
+      kind: 'ClusterRole',
+      name: 'logs-k8s-logs-api-reader',
+    });
+    t.same(binding.subjects, [{ kind: 'ServiceAccount', name: 'logs-k8s-logs-api-reader', namespace: NAMESPACE }]);
+  },
+);
+
 t.test('aggregator: probes, Service, PDB and pods agree; OpenSearch and the admin token reach the env', async (t) => {
   const objects = await render([
     '--set',
@@ -451,9 +480,11 @@ t.test(
     t.notOk(volume(ds, 'dockercontainers'), 'docker dir not mounted when disabled');
     t.match(volume(ds, 'data'), { hostPath: { path: '/var/lib/k8s-logs-agent-prod' } });
     t.equal(env(container(ds), 'K8S_LOGS_AGENT_INCLUDE_ANNOTATIONS').value, 'team,cost-center');
-    t.notOk(
-      objects.some((o) => o.kind === 'ClusterRole' || o.kind === 'ServiceAccount'),
-      'RBAC and ServiceAccount off',
+    const rbac = objects.filter((o) => o.kind.startsWith('ClusterRole') || o.kind === 'ServiceAccount');
+    t.same(
+      rbac.map((o) => `${o.kind}/${o.metadata.name}`).sort(),
+      ['ClusterRole/logs-api-reader', 'ClusterRoleBinding/logs-api-reader', 'ServiceAccount/logs-api-reader'],
+      "the agent's RBAC and ServiceAccount off; only the apiReader's",
     );
     t.equal(one(objects, 'Deployment').spec.template.spec.priorityClassName, 'high');
 

@@ -1,8 +1,9 @@
 /**
- * The chart's own ServiceAccount and RBAC for the agent, rendered by the real helm and
- * created in the test cluster, with a token for that ServiceAccount: tests that talk to
- * the API as the agent get exactly the permissions a Helm install grants, so a rule
- * missing from chart/templates/agent/rbac.yaml fails them.
+ * The chart's own ServiceAccounts and RBAC, rendered by the real helm and created in the
+ * test cluster, with a token for the ServiceAccount: tests that talk to the API as the agent
+ * (chart/templates/agent/rbac.yaml) or as an aggregator reading a registered cluster
+ * (chart/templates/aggregator/api-reader.yaml) get exactly the permissions a Helm install
+ * grants, so a rule missing from the chart fails them.
  *
  * Each call renders with a unique fullnameOverride (cluster-scoped ClusterRoles of parallel
  * tests do not collide) and deletes what it created in teardown.
@@ -70,20 +71,29 @@ export async function renderChart(args: {
     .filter((m): m is Manifest => m !== null);
 }
 
+/** A ServiceAccount of the chart, created in the test cluster, and access with its token. */
+export interface ChartServiceAccount {
+  access: KubeApiAccess & { token: string };
+  serviceAccount: { namespace: string; name: string };
+}
+
 /**
- * Creates the agent's ServiceAccount, ClusterRole and ClusterRoleBinding as the chart
- * renders them into `namespace`, and returns access with that ServiceAccount's token.
+ * Creates the ServiceAccount, ClusterRole and ClusterRoleBinding that the chart's
+ * `templates` render into `namespace` (with `set`), and returns access with that
+ * ServiceAccount's token (TokenRequest).
  */
-export async function agentServiceAccount(
+async function chartServiceAccount(
   t: { teardown(fn: () => unknown): void },
   admin: KubeApiClient,
   namespace: string,
-): Promise<{ access: KubeApiAccess; serviceAccount: { namespace: string; name: string } }> {
+  templates: string[],
+  set: string[] = [],
+): Promise<ChartServiceAccount> {
   const objects = await renderChart({
     release: 'logs',
     namespace,
-    showOnly: ['templates/agent/serviceaccount.yaml', 'templates/agent/rbac.yaml'],
-    set: [`fullnameOverride=${uniqueKubeName('logs')}`],
+    showOnly: templates,
+    set: [`fullnameOverride=${uniqueKubeName('logs')}`, ...set],
   });
   const created: string[] = [];
   t.teardown(async () => {
@@ -99,8 +109,31 @@ export async function agentServiceAccount(
     created.push(`${collection}/${m.metadata.name}`);
   }
   const sa = objects.find((m) => m.kind === 'ServiceAccount');
-  if (!sa) throw new Error('chart rendered no agent ServiceAccount');
+  if (!sa) throw new Error(`chart rendered no ServiceAccount from ${templates.join(', ')}`);
   const token = await serviceAccountToken(admin, namespace, sa.metadata.name);
   const { cert: _c, key: _k, ...server } = admin.access;
   return { access: { ...server, token }, serviceAccount: { namespace, name: sa.metadata.name } };
+}
+
+/** The agent's ServiceAccount, ClusterRole and binding as a Helm install creates them. */
+export function agentServiceAccount(
+  t: { teardown(fn: () => unknown): void },
+  admin: KubeApiClient,
+  namespace: string,
+): Promise<ChartServiceAccount> {
+  return chartServiceAccount(t, admin, namespace, ['templates/agent/serviceaccount.yaml', 'templates/agent/rbac.yaml']);
+}
+
+/**
+ * The ServiceAccount an aggregator reads a registered cluster with (`apiReader.create`,
+ * chart/templates/aggregator/api-reader.yaml): its token is what an operator registers with
+ * `POST /clusters/configs`, so a rule the live view or collection jobs need and the chart
+ * lacks fails the tests that use it.
+ */
+export function apiReaderServiceAccount(
+  t: { teardown(fn: () => unknown): void },
+  admin: KubeApiClient,
+  namespace: string,
+): Promise<ChartServiceAccount> {
+  return chartServiceAccount(t, admin, namespace, ['templates/aggregator/api-reader.yaml'], ['apiReader.create=true']);
 }

@@ -18,7 +18,7 @@ import { AppError } from '../../errors.ts';
 import type { AggregatorConfig } from '../../config.ts';
 import { DEFAULT_LIMIT, PageProperties, PagingQueryProperties } from '../../http/paging.ts';
 import { filterDigest } from '../../http/cursor.ts';
-import { formatEtag, parseIfMatch } from '../../http/etag.ts';
+import { formatEtag, IfMatchHeadersSchema, parseIfMatch } from '../../http/etag.ts';
 import { ArchivePolicySchema, type ArchivePolicy } from '../../archive/archive-policy.ts';
 import { assertPolicyUsable, parsePolicyInput } from '../../archive/policy-validation.ts';
 import { ArchiveCatalog } from '../../archive/archive-catalog.ts';
@@ -184,6 +184,7 @@ export const archiveRoutes: FastifyPluginAsyncTypebox<ArchiveRoutesOptions> = as
         summary: 'Replace an archive policy (`?id=`; `If-Match` for a conditional write)',
         tags: ['archive'],
         querystring: IdQuery,
+        headers: IfMatchHeadersSchema,
         body: PolicyBody,
         response: { 200: ArchivePolicySchema, ...errors },
       },
@@ -216,6 +217,7 @@ export const archiveRoutes: FastifyPluginAsyncTypebox<ArchiveRoutesOptions> = as
         summary: 'Delete an archive policy (`?id=`); its archives stay in S3',
         tags: ['archive'],
         querystring: IdQuery,
+        headers: IfMatchHeadersSchema,
         response: { 204: Type.Null(), ...errors },
       },
     },

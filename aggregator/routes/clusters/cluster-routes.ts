@@ -17,7 +17,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply } from 'fastify';
 import type { TokenStore } from '../../auth/token-store.ts';
 import { AppError, invalidRequest, notFound } from '../../errors.ts';
-import { formatEtag, formatVersion, parseIfMatch, type DocVersion } from '../../http/etag.ts';
+import { formatEtag, formatVersion, IfMatchHeadersSchema, parseIfMatch, type DocVersion } from '../../http/etag.ts';
 import { DEFAULT_LIMIT } from '../../http/paging.ts';
 import { scopeCovers, scopeOf, type AccessScope } from '../../http/scope.ts';
 import type { HeartbeatStore } from '../../store/heartbeat-store.ts';
@@ -207,6 +207,7 @@ export const clusterRoutes: FastifyPluginAsyncTypebox<ClusterRoutesOptions> = as
         summary: 'Replace a cluster registration (`If-Match: <ETag>` makes it conditional)',
         tags: ['clusters'],
         querystring: IdQuerySchema,
+        headers: IfMatchHeadersSchema,
         body: ReplaceClusterSchema,
         response: { 200: ClusterSchema, ...errors },
       },
@@ -233,6 +234,7 @@ export const clusterRoutes: FastifyPluginAsyncTypebox<ClusterRoutesOptions> = as
           "Delete a cluster registration: stops its live view and revokes its agents' ingest tokens; its stored logs stay",
         tags: ['clusters'],
         querystring: IdQuerySchema,
+        headers: IfMatchHeadersSchema,
         response: {
           200: Type.Object({
             id: Type.String(),

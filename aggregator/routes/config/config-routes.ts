@@ -10,7 +10,7 @@ import { Type } from 'typebox';
 import { ErrorEnvelopeSchema } from '../../../shared/schemas/error.ts';
 import { CollectionConfigs, type StoredConfig } from '../../collection/collection-configs.ts';
 import { CLUSTER_ONLY_SETTINGS, type CollectionSettings } from '../../collection/collection-config-model.ts';
-import { formatEtag, formatVersion, parseIfMatch } from '../../http/etag.ts';
+import { formatEtag, formatVersion, IfMatchHeadersSchema, parseIfMatch } from '../../http/etag.ts';
 import { DEFAULT_LIMIT } from '../../http/paging.ts';
 import { scopeOf } from '../../http/scope.ts';
 import {
@@ -37,11 +37,6 @@ const errors = {
   429: ErrorEnvelopeSchema,
   503: ErrorEnvelopeSchema,
 };
-const IfMatchHeaders = Type.Object({
-  'if-match': Type.Optional(
-    Type.String({ description: 'Write only if the configuration is still at this ETag (else 412).' }),
-  ),
-});
 
 /** The API view of a stored configuration. */
 export function toResource(s: StoredConfig) {
@@ -124,7 +119,7 @@ export const collectionConfigRoutes: FastifyPluginAsyncTypebox = async (app) => 
         summary: 'Replace a collection configuration (`?id=`); honours If-Match',
         tags,
         querystring: IdQuerySchema,
-        headers: IfMatchHeaders,
+        headers: IfMatchHeadersSchema,
         body: ReplaceConfigSchema,
         response: { 200: ConfigSchema, ...errors },
       },
@@ -151,7 +146,7 @@ export const collectionConfigRoutes: FastifyPluginAsyncTypebox = async (app) => 
         description: 'A namespace falls back to the cluster-wide configuration, a cluster to the defaults.',
         tags,
         querystring: IdQuerySchema,
-        headers: IfMatchHeaders,
+        headers: IfMatchHeadersSchema,
         response: { 204: Type.Null(), ...errors },
       },
     },

@@ -153,7 +153,11 @@ export class MonitoringService {
     }
   }
 
-  /** The health components for a caller's scope: clusters and agents are those it may read. */
+  /**
+   * The health components for a caller's scope: clusters and agents are those it may read.
+   * A namespace-restricted scope reads no cluster (as `/clusters/*` and the `agents` of
+   * `/metrics`: an agent's heartbeat covers every namespace of its node), so it gets neither.
+   */
   components(scope: AccessScope): HealthComponent[] {
     const heartbeats = (() => {
       let p: Promise<StoredHeartbeat[]> | undefined;
@@ -171,8 +175,12 @@ export class MonitoringService {
         },
       },
       ...this.#o.extraComponents,
-      { name: 'clusters', critical: false, check: async () => clustersVerdict(await states()) },
-      { name: 'agents', critical: false, check: async () => agentsVerdict(await states()) },
+      ...(scope.namespaces
+        ? []
+        : [
+            { name: 'clusters', critical: false, check: async () => clustersVerdict(await states()) },
+            { name: 'agents', critical: false, check: async () => agentsVerdict(await states()) },
+          ]),
       {
         name: 'jobs',
         critical: false,

@@ -1,7 +1,9 @@
 /**
  * The stack of the collect tests: the real kube-apiserver with the fake kubelet
  * (test/helpers/kube.ts), an aggregator on the shared OpenSearch with that cluster
- * registered through the API (`POST /clusters/configs`), and helpers to read back what a job
+ * registered through the API (`POST /clusters/configs`) with a token of the chart's own
+ * `apiReader` ServiceAccount (so a permission collection needs and the chart lacks fails
+ * these tests), and helpers to read back what a job
  * stored. `restart()` closes the aggregator (its job runner hands its leases back) and
  * builds a new one on the same indices.
  */
@@ -11,6 +13,7 @@ import { buildApp } from '../../../aggregator/app.ts';
 import { loadConfig } from '../../../aggregator/config.ts';
 import { openSearchUrl, uniquePrefix } from '../../helpers/services.ts';
 import { testKube, type TestKube } from '../../helpers/kube.ts';
+import { apiReaderServiceAccount } from '../../helpers/chart-rbac.ts';
 
 interface T {
   teardown(fn: () => unknown): void;
@@ -97,13 +100,14 @@ export async function collectStack(t: T, env: Record<string, string> = {}): Prom
     return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : null };
   };
   const cluster = `k-${prefix.slice(-8)}`;
+  const reader = await apiReaderServiceAccount(t, kube.driver.api, await kube.namespace('api-reader'));
   const reg = await call('POST', '/clusters/configs', {
     id: cluster,
     name: 'collect test cluster',
     api: {
       server: kube.access.url,
       ca_data: Buffer.from(kube.access.caPem).toString('base64'),
-      token: kube.access.token,
+      token: reader.access.token,
     },
   });
   if (reg.status !== 201) throw new Error(`registering the cluster: ${reg.status} ${JSON.stringify(reg.body)}`);

@@ -104,6 +104,10 @@ t.test('invalid bodies are 400', async (t) => {
     'an unparsable If-Match is refused, not ignored',
   );
   t.equal((await call('POST', '/config/bulk-update', writer, { items: [] })).status, 400);
+  t.equal((await call('PUT', '/config', writer, {})).status, 400, 'PUT without ?id=');
+  t.equal((await call('DELETE', '/config', writer)).status, 400, 'DELETE without ?id=');
+  t.equal((await call('GET', '/config?enabled=maybe', reader)).status, 400, 'a filter that is no boolean');
+  t.equal((await call('GET', '/config?cluster=Not_Valid', reader)).status, 400, 'a filter that is no cluster id');
 });
 
 t.test('list with filters and cursor paging', async (t) => {
@@ -162,7 +166,10 @@ t.test('PUT replaces, honours If-Match; DELETE falls back', async (t) => {
   t.equal((await call('DELETE', '/config?id=alpha:shop', writer, undefined, { 'if-match': put.etag! })).status, 204);
   t.equal((await call('DELETE', '/config?id=alpha:shop', writer)).status, 404);
   const eff = await effective();
-  t.notOk('shop' in (eff.body?.['namespace_overrides'] ?? {}), 'the namespace falls back to the cluster-wide configuration');
+  t.notOk(
+    'shop' in (eff.body?.['namespace_overrides'] ?? {}),
+    'the namespace falls back to the cluster-wide configuration',
+  );
 });
 
 t.test('bulk update: a result per item, each whole or not at all', async (t) => {
@@ -277,7 +284,23 @@ t.test('namespace-limited tokens see and change only their namespaces; writes ne
     bulk.body['results'].map((x: { status: number }) => x.status),
     [200, 403],
   );
-  t.equal((await call('POST', '/config', reader, { cluster: 'delta' })).status, 403, 'logs:read cannot write');
+  for (const [method, path, body] of [
+    ['POST', '/config', { cluster: 'delta' }],
+    ['PUT', '/config?id=alpha:shop', { min_level: 'debug' }],
+    ['DELETE', '/config?id=alpha:shop', undefined],
+    ['POST', '/config/bulk-update', { items: [{ id: 'alpha:shop', enabled: false }] }],
+    ['POST', '/config/disable', { cluster: 'alpha', namespace: 'shop' }],
+    ['POST', '/config/disable/cluster', { cluster: 'alpha' }],
+  ] as const) {
+    const res = await call(method, path, reader, body);
+    t.equal(res.status, 403, `logs:read cannot ${method} ${path}`);
+    t.equal(res.body['error']?.['code'], 'forbidden');
+  }
+  t.match(
+    (await call('GET', '/config?namespace=shop', reader)).body['configs'],
+    [{ id: 'alpha:shop', enabled: true, min_level: 'warn' }],
+    'none of the refused writes changed it',
+  );
   t.equal((await call('GET', '/config', agent)).status, 403, 'an agent token reads no configuration API');
 });
 
@@ -295,4 +318,24 @@ t.test('/docs lists the endpoints with their schemas', async (t) => {
     for (const m of methods) t.ok(doc.paths[path]?.[m]?.responses, `${m.toUpperCase()} ${path}`);
   }
   t.ok(doc.paths['/v1/k8s/logs/config']?.['post']?.requestBody, 'request bodies are documented');
+});
+
+t.test('cluster-limited tokens see and change only their clusters', async (t) => {
+  const betaOnly = await agg.createToken({ name: 'beta team', scopes: ['logs:write'], clusters: ['beta'] });
+  const alphaBefore = (await call('GET', '/config?cluster=alpha', reader)).body;
+  const list = await call('GET', '/config', betaOnly);
+  t.equal(list.status, 200);
+  t.same(
+    list.body['configs'].map((c: { id: string }) => c.id),
+    ['beta'],
+  );
+  t.equal((await call('GET', '/config?cluster=alpha', betaOnly)).status, 403);
+  t.equal((await call('POST', '/config', betaOnly, { cluster: 'alpha', namespace: 'ops' })).status, 403);
+  t.equal((await call('PUT', '/config?id=alpha', betaOnly, {})).status, 403);
+  t.equal((await call('DELETE', '/config?id=alpha:payments', betaOnly)).status, 403);
+  t.equal((await call('POST', '/config/disable/cluster', betaOnly, { cluster: 'alpha' })).status, 403);
+  t.equal((await call('POST', '/config/disable', betaOnly, { cluster: 'alpha', namespace: 'shop' })).status, 403);
+  const ns = await call('POST', '/config', betaOnly, { cluster: 'beta', namespace: 'ops' });
+  t.equal(ns.status, 201, 'its own cluster, any namespace');
+  t.same((await call('GET', '/config?cluster=alpha', reader)).body, alphaBefore, 'alpha unchanged');
 });

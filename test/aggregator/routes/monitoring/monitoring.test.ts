@@ -285,6 +285,9 @@ t.test('a namespace-restricted token sees only its namespaces in every figure', 
   t.same(b.body.totals, { lines: 1, bytes: 2 });
   t.equal(b.body.agents.agents, 1);
   t.equal((await getJson(`${base}/metrics?cluster=alpha`, betaOnly)).status, 403);
+  t.equal((await getJson(`${base}/stats?cluster=alpha`, betaOnly)).status, 403, 'stats of a cluster outside the token');
+  const payStats = await getJson(`${base}/stats?cluster=beta`, payOnly);
+  t.equal(payStats.body.documents, 0, 'a namespace-limited token counts only its namespaces in any cluster');
 });
 
 t.test('bad input is a 400 naming the parameter; no token is a 401', async (t) => {
@@ -323,6 +326,24 @@ t.test('GET /health: components with reasons; a silent agent degrades (200)', as
   const betaBy = Object.fromEntries(beta.body.components.map((c: { name: string }) => [c.name, c]));
   t.match(betaBy.clusters, { status: 'ok', reason: '1 cluster(s) reporting' });
   t.match(betaBy.agents, { status: 'ok', reason: '1 agent(s) reporting' });
+
+  // Limited to namespaces: no cluster and no agent (their heartbeats span namespaces), so
+  // neither alpha's name nor its silent agent reaches this token, nor degrades its answer.
+  const pay = await getJson(`${base}/health`, payOnly);
+  t.equal(pay.status, 200);
+  t.same(
+    pay.body.components.map((c: { name: string }) => c.name),
+    ['opensearch', 'jobs'],
+  );
+  const rank = ['ok', 'degraded', 'down'];
+  const worst = Math.max(...pay.body.components.map((c: { status: string }) => rank.indexOf(c.status)));
+  t.equal(pay.body.status, rank[worst], 'the overall state is that of the components it sees');
+  t.equal(
+    pay.body.components.find((c: { name: string }) => c.name === 'jobs').status,
+    'ok',
+    'nothing it sees is degraded by the silent agent',
+  );
+  t.notOk(JSON.stringify(pay.body).includes('alpha'), 'no cluster named');
 });
 
 t.test('GET /health is 503 when OpenSearch does not answer its probe', async (t) => {
