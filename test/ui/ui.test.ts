@@ -343,7 +343,7 @@ t.test('the other pages render against the API (screenshots), with the dark them
     ['#/browse', 'browse', '[data-testid=browse] li'],
     ['#/clusters', 'clusters', '[data-testid=cluster-status]'],
     ['#/archive', 'archive', '[data-testid=policies]'],
-    ['#/collect', 'collect-jobs', 'h2'],
+    ['#/collect', 'collect-jobs', '[data-testid=collect-jobs]'],
   ] as const) {
     await page.goto(`${agg.url}/ui/${hash}`);
     await page.locator(probe).first().waitFor();
