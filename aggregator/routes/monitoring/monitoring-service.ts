@@ -93,7 +93,11 @@ export class MonitoringService {
     if (scope.namespaces) return null;
     const wanted = clusters?.length ? clusters : (scope.clusters ?? undefined);
     const [latest, totals] = await Promise.all([this.#heartbeats(scope, clusters), this.#windowTotals(w, wanted)]);
-    return { ...sumAgentFigures(latest), discarded: sortedReasons(totals.discarded), rejected: sortedReasons(totals.rejected) };
+    return {
+      ...sumAgentFigures(latest),
+      discarded: sortedReasons(totals.discarded),
+      rejected: sortedReasons(totals.rejected),
+    };
   }
 
   async #windowTotals(w: WindowMs, clusters: readonly string[] | undefined): Promise<WindowTotals> {
@@ -156,7 +160,9 @@ export class MonitoringService {
   /**
    * The health components for a caller's scope: clusters and agents are those it may read.
    * A namespace-restricted scope reads no cluster (as `/clusters/*` and the `agents` of
-   * `/metrics`: an agent's heartbeat covers every namespace of its node), so it gets neither.
+   * `/metrics`: an agent's heartbeat covers every namespace of its node), so it gets neither;
+   * nor does any restricted scope get the jobs (retention, archive and collect jobs of every
+   * cluster and namespace, with their ids and errors).
    */
   components(scope: AccessScope): HealthComponent[] {
     const heartbeats = (() => {
@@ -181,19 +187,23 @@ export class MonitoringService {
             { name: 'clusters', critical: false, check: async () => clustersVerdict(await states()) },
             { name: 'agents', critical: false, check: async () => agentsVerdict(await states()) },
           ]),
-      {
-        name: 'jobs',
-        critical: false,
-        check: async () => {
-          const now = this.#o.now();
-          const res = await this.#client.search({
-            index: systemIndexName(this.#prefix, 'jobs'),
-            body: compileJobsHealthSearch(now),
-          });
-          const facts = shapeJobsHealth(res.body as never);
-          return jobsVerdict(facts.jobs, now, facts.byStatus);
-        },
-      },
+      ...(scope.namespaces || scope.clusters
+        ? []
+        : [
+            {
+              name: 'jobs',
+              critical: false,
+              check: async () => {
+                const now = this.#o.now();
+                const res = await this.#client.search({
+                  index: systemIndexName(this.#prefix, 'jobs'),
+                  body: compileJobsHealthSearch(now),
+                });
+                const facts = shapeJobsHealth(res.body as never);
+                return jobsVerdict(facts.jobs, now, facts.byStatus);
+              },
+            },
+          ]),
     ];
   }
 
