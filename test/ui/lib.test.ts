@@ -8,6 +8,7 @@ import { prettyJson, splitMatches } from '../../ui/src/lib/highlight.ts';
 import { bucketRecords, volumeByLevel } from '../../ui/src/lib/volume.ts';
 import { groupPatterns, patternOf } from '../../ui/src/lib/patterns.ts';
 import { Timeline } from '../../ui/src/lib/handoff.ts';
+import { compareWindows, previousWindow } from '../../ui/src/lib/compare.ts';
 
 const NOW = Date.parse('2026-12-01T12:00:00Z');
 
@@ -236,4 +237,37 @@ t.test('hand-off timeline: history then live, every id once, newest first, bound
     ['e', 'd', 'c', 'late'],
   );
   t.equal(tl.addLive([r('a', 10)]), 1, 'a trimmed id is new again');
+});
+
+t.test('compare with the previous period: the window before, totals, levels and patterns with change', async (t) => {
+  t.same(previousWindow(10_000, 13_000), { startMs: 7_000, endMs: 10_000 });
+  const c = compareWindows(
+    {
+      total: 30,
+      levels: [
+        { key: 'info', count: 20 },
+        { key: 'error', count: 10 },
+      ],
+      lines: ['took 1ms', 'took 2ms', 'boot', 'disk full'],
+    },
+    { total: 20, levels: [{ key: 'info', count: 20 }], lines: ['took 3ms', 'boot', 'boot'] },
+  );
+  t.same(c.total, { key: 'total', current: 30, previous: 20, changePct: 50 });
+  t.same(c.levels, [
+    { key: 'error', current: 10, previous: 0, changePct: null },
+    { key: 'info', current: 20, previous: 20, changePct: 0 },
+  ]);
+  t.same(
+    c.patterns.map((p) => [p.key, p.current, p.previous]),
+    [
+      ['boot', 1, 2],
+      ['took <n>', 2, 1],
+      ['disk full', 1, 0],
+    ],
+    'patterns of both windows, largest of either first',
+  );
+  t.equal(
+    compareWindows({ total: 0, levels: [], lines: [] }, { total: 0, levels: [], lines: [] }, 5).patterns.length,
+    0,
+  );
 });

@@ -338,6 +338,38 @@ t.test(
   },
 );
 
+t.test('compare with the previous period: exact totals of both windows, levels and patterns', async (t) => {
+  // Lines are 2 s apart from now-20m; these bounds fall between lines: this window holds
+  // lines 301..599 (299), the one before it 1..300 (300).
+  const from = new Date(now - 10 * 60_000 + 1000).toISOString();
+  const to = new Date(now + 500).toISOString();
+  await page.goto(`${agg.url}/ui/#/explore?from=${from}&to=${to}&namespace=shop&container=app`);
+  await waitForValue(
+    async () => (await page.getByTestId('total').textContent()) ?? '',
+    (v) => /^299 matches/.test(v),
+    { what: '299 lines in this window', timeoutMs: 20_000 },
+  );
+  await page.getByRole('button', { name: 'compare with previous period' }).click();
+  const total = page.locator('[data-testid=compare-levels] tr', { hasText: 'total' });
+  await total.waitFor();
+  t.match(await total.textContent(), /total\s*299\s*300\s*-0\.3%/, 'totals of both windows and the change');
+  const cells = await page
+    .locator('[data-testid=compare-levels] tbody tr')
+    .evaluateAll((rows) =>
+      rows.slice(1).map((r) => [...r.querySelectorAll('td')].slice(1, 3).map((c) => Number(c.textContent))),
+    );
+  const sums = [0, 1].map((i) => cells.reduce((n, row) => n + row[i]!, 0));
+  t.same(sums, [299, 300], 'the levels add up to the totals');
+  const patterns = await page.locator('[data-testid=compare-patterns] tbody tr').allTextContents();
+  t.ok(
+    patterns.some((p) => p.includes('GET /api/items/<n> <n> <n>')),
+    'the largest pattern is compared',
+  );
+  await shot('explore-compare');
+  await page.getByRole('button', { name: 'Close comparison' }).click();
+  t.equal(await page.getByTestId('compare').count(), 0);
+});
+
 t.test('the other pages render against the API (screenshots), with the dark theme too', async (t) => {
   for (const [hash, name, probe] of [
     ['#/browse', 'browse', '[data-testid=browse] li'],

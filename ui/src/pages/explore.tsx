@@ -32,6 +32,7 @@ import { absoluteRange, describeRange, QUICK_RANGES, resolveRange, type TimeRang
 import { decodeExploreState, encodeExploreState } from '../lib/url-state.ts';
 import { volumeByLevel, bucketRecords } from '../lib/volume.ts';
 import { groupPatterns } from '../lib/patterns.ts';
+import { compareWindows, previousWindow, type Comparison } from '../lib/compare.ts';
 import { stripAnsi } from '../lib/ansi.ts';
 import { prettyJson } from '../lib/highlight.ts';
 import { Timeline } from '../lib/handoff.ts';
@@ -115,6 +116,9 @@ export function ExplorePage(props: {
   const pausedBuffer = useRef<LogRecord[]>([]);
   const gaps = useRef<Row[]>([]);
   const [logqlLines, setLogqlLines] = useState<LogRecord[] | undefined>();
+  const [comparison, setComparison] = useState<
+    { figures: Comparison; previousStart: string; previousEnd: string; loaded: [number, number] } | undefined
+  >();
 
   const terms = useMemo(() => (state.query.text ? [state.query.text] : []), [state.query.text]);
   const keep = useMemo(() => excludes(state.query), [state.query]);
@@ -127,6 +131,7 @@ export function ExplorePage(props: {
     setLoading(true);
     setSelected(undefined);
     setContext(undefined);
+    setComparison(undefined);
     gaps.current = [];
     // Relative ends are resolved here once, so paging and the histogram share one window.
     const start = new Date(range.startMs).toISOString();
@@ -191,6 +196,34 @@ export function ExplorePage(props: {
     return () => ctrl.abort();
   }, [props.search]);
   useEffect(() => () => stopLive(), []);
+
+  /** The same filters over the window of the same length just before this one. */
+  async function compare() {
+    if (!result?.resp) return;
+    if (comparison) return setComparison(undefined);
+    const prev = previousWindow(result.startMs, result.endMs);
+    const previousStart = new Date(prev.startMs).toISOString();
+    const previousEnd = new Date(prev.endMs).toISOString();
+    try {
+      const before = await post<SearchResponse>(
+        '/search',
+        searchBody(state.query, previousStart, previousEnd, { limit: PAGE, first: true }),
+      );
+      const figures = (r: SearchResponse, lines: readonly LogRecord[]) => ({
+        total: r.total,
+        levels: r.aggregations?.level?.buckets ?? [],
+        lines: lines.map((l) => stripAnsi(l.message)),
+      });
+      setComparison({
+        figures: compareWindows(figures(result.resp, records), figures(before, before.logs)),
+        previousStart,
+        previousEnd,
+        loaded: [records.length, before.logs.length],
+      });
+    } catch (err) {
+      setError((err as Error).message);
+    }
+  }
 
   async function loadOlder() {
     if (!cursor || loading || !result) return;
@@ -612,6 +645,15 @@ export function ExplorePage(props: {
         <button class="small" type="button" disabled={!cursor || loading} onClick={loadOlder}>
           load older
         </button>
+        <button
+          class="small"
+          type="button"
+          disabled={!resp || loading}
+          onClick={() => void compare()}
+          aria-pressed={comparison !== undefined}
+        >
+          compare with previous period
+        </button>
         <button class="small" type="button" disabled={!resp} onClick={download}>
           download NDJSON
         </button>
@@ -638,6 +680,7 @@ export function ExplorePage(props: {
         )}
         {live.status && <span data-testid="live-status">{live.status}</span>}
       </div>
+      {comparison && <ComparePanel {...comparison} onClose={() => setComparison(undefined)} />}
       <div class="results">
         {view === 'patterns' ? (
           <div class="page">
@@ -780,5 +823,55 @@ function Details(props: {
         </div>
       )}
     </aside>
+  );
+}
+
+function ComparePanel(props: {
+  figures: Comparison;
+  previousStart: string;
+  previousEnd: string;
+  loaded: [number, number];
+  onClose: () => void;
+}): JSX.Element {
+  const change = (r: { changePct: number | null; current: number }) =>
+    r.changePct === null ? (r.current > 0 ? 'new' : '—') : `${r.changePct > 0 ? '+' : ''}${r.changePct}%`;
+  const table = (rows: Comparison['levels'], first: string, testid: string) => (
+    <table class="grid" data-testid={testid}>
+      <thead>
+        <tr>
+          <th>{first}</th>
+          <th>this period</th>
+          <th>previous</th>
+          <th>change</th>
+        </tr>
+      </thead>
+      <tbody>
+        {rows.map((r) => (
+          <tr key={r.key}>
+            <td class={first === 'pattern' ? 'mono' : ''}>{r.key}</td>
+            <td>{r.current}</td>
+            <td>{r.previous}</td>
+            <td>{change(r)}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+  return (
+    <div class="card" data-testid="compare">
+      <div class="row">
+        <strong>
+          Compared with {props.previousStart.replace('T', ' ')} → {props.previousEnd.replace('T', ' ')}
+        </strong>
+        <button class="small" aria-label="Close comparison" onClick={props.onClose}>
+          ×
+        </button>
+      </div>
+      {table([props.figures.total, ...props.figures.levels], 'lines', 'compare-levels')}
+      <div class="muted">
+        Patterns of the lines loaded ({props.loaded[0]} this period, {props.loaded[1]} previous):
+      </div>
+      {table(props.figures.patterns, 'pattern', 'compare-patterns')}
+    </div>
   );
 }
