@@ -25,6 +25,7 @@ import { collectLabels, exclusion, selectContainers, type CollectPod } from './c
 import { Checkpointer, podKey, podStatus, progressFrom, summary, type PodProgress } from './collect-progress.ts';
 import { freshPosition, readContainer } from './container-read.ts';
 import { RecordSink, sleep } from './record-sink.ts';
+import { abortAt } from './abort-at.ts';
 
 export async function runContinuousCollection(ctx: JobContext<CollectParams>, deps: CollectDeps) {
   const p = ctx.params;
@@ -34,12 +35,8 @@ export async function runContinuousCollection(ctx: JobContext<CollectParams>, de
   const t = deps.timing;
   const ended = new AbortController();
   const endNs = p.end_time ? parseRfc3339Nanos(p.end_time) : undefined;
-  let endTimer: NodeJS.Timeout | undefined;
-  if (endNs !== undefined)
-    endTimer = setTimeout(
-      () => ended.abort('end_time'),
-      Math.max(0, Number((endNs - BigInt(Date.now()) * 1_000_000n) / 1_000_000n)),
-    );
+  // Chained timers: a plain setTimeout over ~24.8 days fires at once (abort-at.ts).
+  const clearEnd = endNs !== undefined ? abortAt(endNs, ended, 'end_time') : () => {};
   const stop = AbortSignal.any([ctx.signal, ended.signal]);
   const sink = new RecordSink(deps.writer, {
     signal: stop,
@@ -79,98 +76,108 @@ export async function runContinuousCollection(ctx: JobContext<CollectParams>, de
   const worker = async (uid: string, name: string, entry: PodProgress) => {
     const c = entry.containers[name]!;
     let failures = 0;
-    while (!stop.aborted) {
-      const pod = pods.get(uid);
-      if (!pod) {
-        c.status = 'gone';
-        break;
-      }
-      const cs = pod.containers.find((x) => x.name === name);
-      if (!cs || !cs.started || !cs.containerId) {
-        await waitChange(uid, 1000);
-        continue;
-      }
-      const labels = collectLabels(pod, ctx.id);
-      const base = { kube, cluster: p.cluster, pod, container: name, labels, sink, signal: stop };
-      const stored = (pos: NonNullable<typeof c.position>, lines: number, bytes: number) => {
-        c.position = pos;
-        c.lines += lines;
-        c.bytes += bytes;
-        progress.lines += lines;
-        progress.bytes += bytes;
-        cp.markDirty();
-      };
-      if (c.position && c.position.container_id !== cs.containerId) {
-        // A new instance: first the missing tail of the one we were reading, once.
-        const old = c.position;
-        if (old.last_ts !== '' && c.previous_read !== old.container_id && cs.previousContainerId === old.container_id) {
-          const out = await readContainer({
+    try {
+      while (!stop.aborted) {
+        const pod = pods.get(uid);
+        if (!pod) {
+          c.status = 'gone';
+          break;
+        }
+        const cs = pod.containers.find((x) => x.name === name);
+        if (!cs || !cs.started || !cs.containerId) {
+          await waitChange(uid, 1000);
+          continue;
+        }
+        const labels = collectLabels(pod, ctx.id);
+        const base = { kube, cluster: p.cluster, pod, container: name, labels, sink, signal: stop };
+        const stored = (pos: NonNullable<typeof c.position>, lines: number, bytes: number) => {
+          c.position = pos;
+          c.lines += lines;
+          c.bytes += bytes;
+          progress.lines += lines;
+          progress.bytes += bytes;
+          cp.markDirty();
+        };
+        if (c.position && c.position.container_id !== cs.containerId) {
+          // A new instance: first the missing tail of the one we were reading, once.
+          const old = c.position;
+          if (
+            old.last_ts !== '' &&
+            c.previous_read !== old.container_id &&
+            cs.previousContainerId === old.container_id
+          ) {
+            const out = await readContainer({
+              ...base,
+              containerId: old.container_id,
+              previous: true,
+              follow: false,
+              from: old,
+              window: {},
+              onStored: stored,
+            });
+            if (out.end === 'error' && !(out.error!.status >= 400 && out.error!.status < 500)) {
+              c.error = `previous instance: ${out.error!.message}`;
+              await sleep(t.reconnectMinMs, stop);
+              continue;
+            }
+            c.previous_read = old.container_id;
+          }
+          c.position = freshPosition(cs.containerId);
+          cp.markDirty();
+          continue;
+        }
+        const first = c.position === null;
+        const window =
+          first && pod.createdNs <= submittedNs
+            ? {
+                ...(p.since_time !== null ? { sinceTime: p.since_time } : {}),
+                ...(p.tail_lines !== null ? { tailLines: p.tail_lines } : {}),
+              }
+            : {};
+        const release = await deps.slots.acquire(p.cluster, stop);
+        c.status = 'running';
+        entry.status = podStatus(entry);
+        let out;
+        try {
+          out = await readContainer({
             ...base,
-            containerId: old.container_id,
-            previous: true,
-            follow: false,
-            from: old,
-            window: {},
+            containerId: cs.containerId,
+            previous: false,
+            follow: true,
+            from: c.position ?? undefined,
+            window,
             onStored: stored,
           });
-          if (out.end === 'error' && !(out.error!.status >= 400 && out.error!.status < 500)) {
-            c.error = `previous instance: ${out.error!.message}`;
-            await sleep(t.reconnectMinMs, stop);
-            continue;
-          }
-          c.previous_read = old.container_id;
+        } finally {
+          release();
         }
-        c.position = freshPosition(cs.containerId);
+        // From now on the instance is known: a later read starts at its first line or the position.
+        c.position ??= freshPosition(cs.containerId);
+        if (out.end === 'eof') {
+          failures = 0;
+          c.error = null;
+        } else {
+          failures++;
+          c.error = out.error!.status ? `HTTP ${out.error!.status}: ${out.error!.message}` : out.error!.message;
+        }
         cp.markDirty();
-        continue;
+        await sleep(
+          failures === 0 ? t.reconnectMinMs : Math.min(t.reconnectMaxMs, t.reconnectMinMs * 2 ** failures),
+          stop,
+        );
+        // The pod as it is now (a restart shows as a new container id; a deleted pod ends the worker).
+        const fresh = await kube.getPod(ns, pod.name, stop).catch(() => pod);
+        if (!fresh || fresh.uid !== uid) pods.delete(uid);
+        else pods.set(uid, fresh);
       }
-      const first = c.position === null;
-      const window =
-        first && pod.createdNs <= submittedNs
-          ? {
-              ...(p.since_time !== null ? { sinceTime: p.since_time } : {}),
-              ...(p.tail_lines !== null ? { tailLines: p.tail_lines } : {}),
-            }
-          : {};
-      const release = await deps.slots.acquire(p.cluster, stop);
-      c.status = 'running';
+    } finally {
+      // A read or a wait ends by throwing the abort. Ended by end_time: the container was
+      // followed to the end of the job (done); a cancel leaves it as it was (the job ends
+      // cancelled); otherwise the pod went away.
+      if (c.status === 'running' && !ctx.signal.aborted) c.status = ended.signal.aborted ? 'done' : 'gone';
       entry.status = podStatus(entry);
-      let out;
-      try {
-        out = await readContainer({
-          ...base,
-          containerId: cs.containerId,
-          previous: false,
-          follow: true,
-          from: c.position ?? undefined,
-          window,
-          onStored: stored,
-        });
-      } finally {
-        release();
-      }
-      // From now on the instance is known: a later read starts at its first line or the position.
-      c.position ??= freshPosition(cs.containerId);
-      if (out.end === 'eof') {
-        failures = 0;
-        c.error = null;
-      } else {
-        failures++;
-        c.error = out.error!.status ? `HTTP ${out.error!.status}: ${out.error!.message}` : out.error!.message;
-      }
       cp.markDirty();
-      await sleep(
-        failures === 0 ? t.reconnectMinMs : Math.min(t.reconnectMaxMs, t.reconnectMinMs * 2 ** failures),
-        stop,
-      );
-      // The pod as it is now (a restart shows as a new container id; a deleted pod ends the worker).
-      const fresh = await kube.getPod(ns, pod.name, stop).catch(() => pod);
-      if (!fresh || fresh.uid !== uid) pods.delete(uid);
-      else pods.set(uid, fresh);
     }
-    if (c.status === 'running') c.status = stop.aborted ? 'running' : 'gone';
-    entry.status = podStatus(entry);
-    cp.markDirty();
   };
 
   const reconcile = (pod: CollectPod, deleted: boolean) => {
@@ -273,7 +280,7 @@ export async function runContinuousCollection(ctx: JobContext<CollectParams>, de
     }
     await Promise.all(workers.values());
   } finally {
-    clearTimeout(endTimer);
+    clearEnd();
     cp.stop();
   }
   ctx.signal.throwIfAborted();

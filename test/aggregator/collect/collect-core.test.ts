@@ -4,6 +4,7 @@ import t from 'tap';
 import { PodLogParser } from '../../../aggregator/collect/pod-log-parser.ts';
 import { ReplayFilter, advance, resumeSinceTime } from '../../../aggregator/collect/resume-position.ts';
 import { bulkParams, continuousParams, oneTimeParams } from '../../../aggregator/collect/collect-request.ts';
+import { MAX_TIMER_MS, abortAt, nextStepMs } from '../../../aggregator/collect/abort-at.ts';
 import { collectedRecordId } from '../../../shared/ids.ts';
 import { parseRfc3339Nanos } from '../../../shared/time.ts';
 
@@ -112,4 +113,25 @@ t.test('requests are normalised or refused with the field named', async (t) => {
     ['x', 'y'],
     "a restricted token's namespaces",
   );
+});
+
+t.test('an end instant is waited for in steps a timer can hold', async (t) => {
+  const nowMs = 1_800_000_000_000;
+  const at = (ms: number) => BigInt(nowMs + ms) * 1_000_000n;
+  t.equal(nextStepMs(at(-5), nowMs), 0, 'past: now');
+  t.equal(nextStepMs(at(0), nowMs), 0, 'exactly now');
+  t.equal(nextStepMs(at(1500), nowMs), 1500);
+  t.equal(nextStepMs(at(0) + 1n, nowMs), 1, 'a nanosecond ahead rounds up to a millisecond');
+  t.equal(nextStepMs(at(40 * 86_400_000), nowMs), MAX_TIMER_MS, '40 days: one full step first');
+  t.equal(MAX_TIMER_MS, 2 ** 31 - 1);
+
+  // The chain: each step re-reads the clock and waits again until the instant has come.
+  let clock = nowMs;
+  const ctl = new AbortController();
+  const cancel = abortAt(at(10), ctl, 'end', () => clock);
+  t.notOk(ctl.signal.aborted, 'not before the instant');
+  clock += 10;
+  await new Promise<void>((resolve) => ctl.signal.addEventListener('abort', () => resolve(), { once: true }));
+  t.equal(ctl.signal.reason, 'end');
+  cancel();
 });

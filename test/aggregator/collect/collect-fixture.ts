@@ -3,7 +3,8 @@
  * (test/helpers/kube.ts), an aggregator on the shared OpenSearch with that cluster
  * registered through the API (`POST /clusters/configs`), and helpers to read back what a job
  * stored. `restart()` closes the aggregator (its job runner hands its leases back) and
- * builds a new one on the same indices.
+ * builds a new one on the same indices. With `private`, the cluster is an API server of the
+ * test's own that it may stop and start.
  */
 import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
@@ -47,8 +48,13 @@ export interface CollectStack {
   job(id: string): Promise<Record<string, any>>;
 }
 
-export async function collectStack(t: T, env: Record<string, string> = {}): Promise<CollectStack | undefined> {
-  const kube = await testKube(t, { kubelet: true });
+/** `private`: an API server of the test's own (same etcd), which it may stop and start (`kube.apiServer`). */
+export async function collectStack(
+  t: T,
+  env: Record<string, string> = {},
+  opts: { private?: boolean } = {},
+): Promise<CollectStack | undefined> {
+  const kube = await testKube(t, { kubelet: true, ...(opts.private ? { private: true } : {}) });
   if (!kube) return undefined;
   const opensearch = await openSearchUrl(t);
   const prefix = uniquePrefix('collect');
