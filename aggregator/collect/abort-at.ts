@@ -4,8 +4,8 @@
  * replaced by 1 ms, so an `end_time` a month ahead would end the job at once. The wait is
  * therefore chained in steps of at most `MAX_TIMER_MS`, each re-reading the clock.
  *
- * Returns the canceller (clears the pending step). The timers are unref'd: a pending end
- * never keeps the process alive. Single-threaded; `now` is injectable for tests.
+ * Returns the canceller (clears the pending step); the caller cancels when the job ends
+ * otherwise. Single-threaded; `now` is injectable for tests.
  */
 
 /** The longest delay `setTimeout` honours, ms. */
@@ -32,7 +32,6 @@ export function abortAt(
       return;
     }
     timer = setTimeout(step, ms);
-    timer.unref();
   };
   step();
   return () => clearTimeout(timer);
