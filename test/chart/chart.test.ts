@@ -203,6 +203,27 @@ t.test('agent RBAC: the ServiceAccount may watch pods and namespaces, nothing mo
   t.same(binding.subjects, [{ kind: 'ServiceAccount', name: sa.metadata.name, namespace: NAMESPACE }]);
 });
 
+t.test('collector RBAC (off by default): a ServiceAccount mounted by no pod may read pods, namespaces and logs', async (t) => {
+  const names = (objects: K8sObject[]) => objects.map((o) => `${o.kind}/${o.metadata.name}`);
+  t.notOk(names(await render()).some((n) => n.endsWith('-collector')), 'nothing by default');
+  const objects = (await render(['--set', 'aggregator.collector.rbac.create=true'])).filter((o) =>
+    o.metadata.name.endsWith('-collector'),
+  );
+  t.same(names(objects).sort(), [
+    'ClusterRole/logs-k8s-logs-aggregator-collector',
+    'ClusterRoleBinding/logs-k8s-logs-aggregator-collector',
+    'ServiceAccount/logs-k8s-logs-aggregator-collector',
+  ]);
+  t.same(one(objects, 'ClusterRole').rules, [
+    { apiGroups: [''], resources: ['pods', 'namespaces'], verbs: ['get', 'list', 'watch'] },
+    { apiGroups: [''], resources: ['pods/log'], verbs: ['get'] },
+  ]);
+  t.same(one(objects, 'ClusterRoleBinding').subjects, [
+    { kind: 'ServiceAccount', name: 'logs-k8s-logs-aggregator-collector', namespace: NAMESPACE },
+  ]);
+  t.equal((one(objects, 'ServiceAccount') as { automountServiceAccountToken?: boolean }).automountServiceAccountToken, false);
+});
+
 t.test('aggregator: probes, Service, PDB and pods agree; OpenSearch and the admin token reach the env', async (t) => {
   const objects = await render([
     '--set',

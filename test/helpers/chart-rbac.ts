@@ -1,8 +1,9 @@
 /**
- * The chart's own ServiceAccount and RBAC for the agent, rendered by the real helm and
- * created in the test cluster, with a token for that ServiceAccount: tests that talk to
- * the API as the agent get exactly the permissions a Helm install grants, so a rule
- * missing from chart/templates/agent/rbac.yaml fails them.
+ * The chart's own ServiceAccounts and RBAC (the agent's; the aggregator's collector), rendered
+ * by the real helm and created in the test cluster, with a token for that ServiceAccount:
+ * tests that talk to the API as the agent or as a registered cluster's connection get
+ * exactly the permissions a Helm install grants, so a rule missing from the chart's RBAC
+ * templates fails them.
  *
  * Each call renders with a unique fullnameOverride (cluster-scoped ClusterRoles of parallel
  * tests do not collide) and deletes what it created in teardown.
@@ -71,19 +72,20 @@ export async function renderChart(args: {
 }
 
 /**
- * Creates the agent's ServiceAccount, ClusterRole and ClusterRoleBinding as the chart
- * renders them into `namespace`, and returns access with that ServiceAccount's token.
+ * Creates what the chart renders from `showOnly` (a ServiceAccount and its RBAC) into
+ * `namespace`, and returns access with that ServiceAccount's token.
  */
-export async function agentServiceAccount(
+export async function chartServiceAccount(
   t: { teardown(fn: () => unknown): void },
   admin: KubeApiClient,
   namespace: string,
+  chart: { showOnly: string[]; set?: string[] },
 ): Promise<{ access: KubeApiAccess; serviceAccount: { namespace: string; name: string } }> {
   const objects = await renderChart({
     release: 'logs',
     namespace,
-    showOnly: ['templates/agent/serviceaccount.yaml', 'templates/agent/rbac.yaml'],
-    set: [`fullnameOverride=${uniqueKubeName('logs')}`],
+    showOnly: chart.showOnly,
+    set: [`fullnameOverride=${uniqueKubeName('logs')}`, ...(chart.set ?? [])],
   });
   const created: string[] = [];
   t.teardown(async () => {
@@ -99,8 +101,34 @@ export async function agentServiceAccount(
     created.push(`${collection}/${m.metadata.name}`);
   }
   const sa = objects.find((m) => m.kind === 'ServiceAccount');
-  if (!sa) throw new Error('chart rendered no agent ServiceAccount');
+  if (!sa) throw new Error(`chart rendered no ServiceAccount from ${chart.showOnly.join(', ')}`);
   const token = await serviceAccountToken(admin, namespace, sa.metadata.name);
   const { cert: _c, key: _k, ...server } = admin.access;
   return { access: { ...server, token }, serviceAccount: { namespace, name: sa.metadata.name } };
+}
+
+/** The agent's ServiceAccount, ClusterRole and ClusterRoleBinding as the chart renders them. */
+export function agentServiceAccount(
+  t: { teardown(fn: () => unknown): void },
+  admin: KubeApiClient,
+  namespace: string,
+): Promise<{ access: KubeApiAccess; serviceAccount: { namespace: string; name: string } }> {
+  return chartServiceAccount(t, admin, namespace, {
+    showOnly: ['templates/agent/serviceaccount.yaml', 'templates/agent/rbac.yaml'],
+  });
+}
+
+/**
+ * The aggregator's collector ServiceAccount and RBAC (chart/templates/aggregator/collector-rbac.yaml,
+ * switched on): the credentials a cluster is registered with for its live view and collect jobs.
+ */
+export function collectorServiceAccount(
+  t: { teardown(fn: () => unknown): void },
+  admin: KubeApiClient,
+  namespace: string,
+): Promise<{ access: KubeApiAccess; serviceAccount: { namespace: string; name: string } }> {
+  return chartServiceAccount(t, admin, namespace, {
+    showOnly: ['templates/aggregator/collector-rbac.yaml'],
+    set: ['aggregator.collector.rbac.create=true'],
+  });
 }
