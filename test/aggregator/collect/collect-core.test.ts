@@ -5,6 +5,8 @@ import { PodLogParser } from '../../../aggregator/collect/pod-log-parser.ts';
 import { ReplayFilter, advance, resumeSinceTime } from '../../../aggregator/collect/resume-position.ts';
 import { bulkParams, continuousParams, oneTimeParams } from '../../../aggregator/collect/collect-request.ts';
 import { MAX_TIMER_MS, abortAt, nextStepMs } from '../../../aggregator/collect/abort-at.ts';
+import { admit, type Reservation } from '../../../aggregator/collect/collect-limits.ts';
+import { AppError } from '../../../aggregator/errors.ts';
 import { collectedRecordId } from '../../../shared/ids.ts';
 import { parseRfc3339Nanos } from '../../../shared/time.ts';
 
@@ -134,4 +136,30 @@ t.test('an end instant is waited for in steps a timer can hold', async (t) => {
   await new Promise<void>((resolve) => ctl.signal.addEventListener('abort', () => resolve(), { once: true }));
   t.equal(ctl.signal.reason, 'end');
   cancel();
+});
+
+t.test('submit-time limits: continuous jobs, streams per cluster and overall', async (t) => {
+  const limits = { maxStreamsPerCluster: 10, maxStreams: 15, maxContinuousJobs: 2 };
+  const cont = (cluster: string, streams: number) => ({ type: 'collect-continuous', cluster, streams });
+  const bulk = (cluster: string, streams: number) => ({ type: 'collect-bulk', cluster, streams });
+  const code = (active: Reservation[], next: Reservation) => {
+    try {
+      admit(active, next, limits);
+      return 'admitted';
+    } catch (err) {
+      return err instanceof AppError
+        ? `${err.status} ${err.code}${err.retryAfterSeconds ? ' retry' : ''}`
+        : String(err);
+    }
+  };
+  const cases: Array<[string, Reservation[], Reservation, string]> = [
+    ['empty', [], bulk('a', 10), 'admitted'],
+    ['cluster full', [bulk('a', 6)], bulk('a', 5), '429 collect_streams_exhausted retry'],
+    ['other cluster fits', [bulk('a', 6)], bulk('b', 5), 'admitted'],
+    ['overall full', [bulk('a', 8), bulk('b', 5)], bulk('c', 3), '429 collect_streams_exhausted retry'],
+    ['overall exactly', [bulk('a', 8), bulk('b', 5)], bulk('c', 2), 'admitted'],
+    ['third continuous', [cont('a', 1), cont('b', 1)], cont('c', 1), '409 too_many_continuous_collections'],
+    ['bulk beside two continuous', [cont('a', 1), cont('b', 1)], bulk('c', 1), 'admitted'],
+  ];
+  for (const [what, active, next, want] of cases) t.equal(code(active, next), want, what);
 });

@@ -1,13 +1,15 @@
 // One-time collection windows through the real kube-apiserver (pods/log proxied to the fake
 // kubelet) into the shared OpenSearch: `since_time` inside a second (the API server forwards
 // whole seconds; the lines before the instant are not stored), `since_seconds`, `limit_bytes`
-// (the cut last line is kept), init containers only on request, and the stored lines found
-// by `POST /search` and LogQL through their source and job labels.
+// (the cut last line is kept), init containers only on request, exclusion annotations, the
+// stored lines found by `POST /search` and LogQL through their source and job labels; and the
+// endpoints' /docs and rate classes.
 import t from 'tap';
 import { collectStack } from './collect-fixture.ts';
 import { waitForValue } from '../../helpers/wait-for.ts';
 
-const stack = await collectStack(t);
+// Distinct limits per class, high enough never to be reached: the headers show each request's class.
+const stack = await collectStack(t, { K8S_LOGS_RATE_LIMIT_HEAVY: '1000', K8S_LOGS_RATE_LIMIT_STANDARD: '100000' });
 if (!stack) {
   t.comment('skipped: needs the fake kubelet');
   process.exit(0);
@@ -185,4 +187,58 @@ t.test('/docs describes the collect endpoints with their bodies, answers and ref
     [],
     'GET /collect/jobs: its filters documented',
   );
+});
+
+t.test('exclusion annotations: a namespace opted out, and containers a pod opts out, are not read', async (t) => {
+  const off = await kube.namespace('optout', { annotations: { 'k8s-logs.io/exclude': 'true' } });
+  await driver.addPod({ namespace: off, name: 'q-0', nodeName: kube.node, logs: { main: ['quiet'] } });
+  const ns = await kube.namespace('partial');
+  await driver.addPod({
+    namespace: ns,
+    name: 'mixed',
+    nodeName: kube.node,
+    containers: ['app', 'side'],
+    annotations: { 'k8s-logs.io/exclude-containers': 'side' },
+    logs: { app: ['kept'], side: ['dropped'] },
+  });
+  const a = await call('POST', '/collect', { cluster, namespace: off, pods: ['q-0'] });
+  const b = await call('POST', '/collect', { cluster, namespace: ns, pods: ['mixed'] });
+  const [ja, jb] = [await finished(a.body['job_id']), await finished(b.body['job_id'])];
+  t.equal(ja.status, 'succeeded', JSON.stringify(ja));
+  t.same(ja.result.excluded, [{ pod: `${off}/q-0`, container: 'main', reason: 'excluded_by_annotation' }]);
+  t.equal(ja.result.pods_excluded, 1);
+  t.equal(jb.status, 'succeeded', JSON.stringify(jb));
+  t.same(jb.result.excluded, [{ pod: `${ns}/mixed`, container: 'side', reason: 'excluded_by_annotation' }]);
+  t.equal(jb.result.pods_done, 1);
+  t.notOk(
+    kubelet.requests.some((r) => r.path.startsWith(`/containerLogs/${off}/`) || r.path.endsWith('/mixed/side')),
+    'excluded containers are never requested',
+  );
+  t.same(await stack.stored(off), []);
+  t.same(
+    (await stack.stored(ns)).map((r) => `${r.container}:${r.message}`),
+    ['app:kept'],
+  );
+});
+
+t.test('the collect POSTs are heavy-class requests; reading and cancelling jobs are standard', async (t) => {
+  const ns = await kube.namespace('rate');
+  await driver.addPod({ namespace: ns, name: 'r-0', nodeName: kube.node, logs: { main: ['r'] } });
+  const ids: string[] = [];
+  for (const [path, body] of [
+    ['/collect', { cluster, namespace: ns, pods: ['r-0'] }],
+    ['/collect/continuous', { cluster, namespace: ns }],
+    ['/collect/bulk', { cluster, namespace: ns }],
+  ] as const) {
+    const res = await call('POST', path, body);
+    t.equal(res.status, 202, JSON.stringify(res.body));
+    t.equal(res.headers.get('x-ratelimit-limit'), '1000', `POST ${path}: heavy`);
+    ids.push(res.body['job_id']);
+  }
+  const list = await call('GET', '/collect/jobs');
+  t.equal(list.headers.get('x-ratelimit-limit'), '100000', 'GET /collect/jobs: standard');
+  const del = await call('DELETE', `/collect/jobs?id=${ids[1]}`);
+  t.equal(del.status, 200);
+  t.equal(del.headers.get('x-ratelimit-limit'), '100000', 'DELETE /collect/jobs: standard');
+  for (const id of ids) await finished(id);
 });
