@@ -6,6 +6,7 @@ import { ReplayFilter, advance, resumeSinceTime } from '../../../aggregator/coll
 import { bulkParams, continuousParams, oneTimeParams } from '../../../aggregator/collect/collect-request.ts';
 import { MAX_TIMER_MS, abortAt, nextStepMs } from '../../../aggregator/collect/abort-at.ts';
 import { admit, type Reservation } from '../../../aggregator/collect/collect-limits.ts';
+import { StreamSlots } from '../../../aggregator/collect/stream-slots.ts';
 import { AppError } from '../../../aggregator/errors.ts';
 import { collectedRecordId } from '../../../shared/ids.ts';
 import { parseRfc3339Nanos } from '../../../shared/time.ts';
@@ -162,4 +163,31 @@ t.test('submit-time limits: continuous jobs, streams per cluster and overall', a
     ['bulk beside two continuous', [cont('a', 1), cont('b', 1)], bulk('c', 1), 'admitted'],
   ];
   for (const [what, active, next, want] of cases) t.equal(code(active, next), want, what);
+});
+
+t.test("a replica's stream slots: per cluster and overall, FIFO, an aborted wait leaves the queue", async (t) => {
+  const slots = new StreamSlots(2, 3);
+  const never = new AbortController().signal;
+  const a1 = await slots.acquire('a', never);
+  await slots.acquire('a', never);
+  const order: string[] = [];
+  const third = slots.acquire('a', never).then((r) => (order.push('a3'), r));
+  const b1 = await slots.acquire('b', never);
+  t.equal(slots.open(), 3);
+  t.equal(slots.open('a'), 2, 'a is at its cluster limit');
+  const ctl = new AbortController();
+  const waitingB = slots.acquire('b', ctl.signal);
+  ctl.abort(new Error('cancelled'));
+  await t.rejects(waitingB, /cancelled/, 'an aborted wait rejects');
+  const b2 = slots.acquire('b', never).then((r) => (order.push('b2'), r));
+  a1();
+  a1(); // a second release is a no-op
+  const release3 = await third;
+  t.equal(slots.open('a'), 2);
+  b1();
+  await b2;
+  t.same(order, ['a3', 'b2'], 'woken in order as slots free up');
+  t.equal(slots.open(), 3);
+  release3();
+  t.equal(slots.open(), 2);
 });
