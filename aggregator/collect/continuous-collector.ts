@@ -13,6 +13,9 @@
  * workers end. Pods that existed at submission start with the job's window; pods created
  * later are read from their first line.
  *
+ * The collection config is re-read every `configRefreshMs`: a container it rules out from
+ * then on stops being followed (`excluded`), one it lets in again resumes from its position.
+ *
  * Positions are persisted (collect-progress.ts) so that the replica that takes the job over
  * resumes every container where it was; what was stored after the last checkpoint is read
  * again and lands on the same ids.
@@ -48,36 +51,40 @@ export async function runContinuousCollection(ctx: JobContext<CollectParams>, de
     (snap) => ctx.checkpoint(snap as unknown as Record<string, unknown>),
     t.checkpointIntervalMs,
   );
-  const config = await deps.collectionConfig(p.cluster);
+  let config = await deps.collectionConfig(p.cluster);
   const nsAnnotations = await kube.namespaceAnnotations(ns, ctx.signal).catch(() => undefined);
   const submittedNs = parseRfc3339Nanos(p.submitted_at) ?? 0n;
   const pods = new Map<string, CollectPod>();
   const workers = new Map<string, Promise<void>>();
+  /** Per worker: aborted when the collection config excludes its container from now on. */
+  const excluders = new Map<string, AbortController>();
   const waiters = new Map<string, Set<() => void>>();
   const wake = (uid: string) => {
     for (const w of waiters.get(uid) ?? []) w();
     waiters.delete(uid);
   };
-  const waitChange = (uid: string, ms: number) =>
+  const waitChange = (uid: string, ms: number, signal: AbortSignal) =>
     new Promise<void>((resolve) => {
       const set = waiters.get(uid) ?? new Set();
       waiters.set(uid, set);
       const done = () => {
         clearTimeout(timer);
         set.delete(done);
-        stop.removeEventListener('abort', done);
+        signal.removeEventListener('abort', done);
         resolve();
       };
       const timer = setTimeout(done, ms);
       set.add(done);
-      stop.addEventListener('abort', done, { once: true });
+      signal.addEventListener('abort', done, { once: true });
     });
 
-  const worker = async (uid: string, name: string, entry: PodProgress) => {
+  const worker = async (uid: string, name: string, entry: PodProgress, excluded: AbortSignal) => {
     const c = entry.containers[name]!;
+    // The worker ends with the job, or when the config excludes its container.
+    const wstop = AbortSignal.any([stop, excluded]);
     let failures = 0;
     try {
-      while (!stop.aborted) {
+      while (!wstop.aborted) {
         const pod = pods.get(uid);
         if (!pod) {
           c.status = 'gone';
@@ -85,11 +92,11 @@ export async function runContinuousCollection(ctx: JobContext<CollectParams>, de
         }
         const cs = pod.containers.find((x) => x.name === name);
         if (!cs || !cs.started || !cs.containerId) {
-          await waitChange(uid, 1000);
+          await waitChange(uid, 1000, wstop);
           continue;
         }
         const labels = collectLabels(pod, ctx.id);
-        const base = { kube, cluster: p.cluster, pod, container: name, labels, sink, signal: stop };
+        const base = { kube, cluster: p.cluster, pod, container: name, labels, sink, signal: wstop };
         const stored = (pos: NonNullable<typeof c.position>, lines: number, bytes: number) => {
           c.position = pos;
           c.lines += lines;
@@ -117,7 +124,7 @@ export async function runContinuousCollection(ctx: JobContext<CollectParams>, de
             });
             if (out.end === 'error' && !(out.error!.status >= 400 && out.error!.status < 500)) {
               c.error = `previous instance: ${out.error!.message}`;
-              await sleep(t.reconnectMinMs, stop);
+              await sleep(t.reconnectMinMs, wstop);
               continue;
             }
             c.previous_read = old.container_id;
@@ -134,7 +141,7 @@ export async function runContinuousCollection(ctx: JobContext<CollectParams>, de
                 ...(p.tail_lines !== null ? { tailLines: p.tail_lines } : {}),
               }
             : {};
-        const release = await deps.slots.acquire(p.cluster, stop);
+        const release = await deps.slots.acquire(p.cluster, wstop);
         c.status = 'running';
         entry.status = podStatus(entry);
         let out;
@@ -163,10 +170,10 @@ export async function runContinuousCollection(ctx: JobContext<CollectParams>, de
         cp.markDirty();
         await sleep(
           failures === 0 ? t.reconnectMinMs : Math.min(t.reconnectMaxMs, t.reconnectMinMs * 2 ** failures),
-          stop,
+          wstop,
         );
         // The pod as it is now (a restart shows as a new container id; a deleted pod ends the worker).
-        const fresh = await kube.getPod(ns, pod.name, stop).catch(() => pod);
+        const fresh = await kube.getPod(ns, pod.name, wstop).catch(() => pod);
         if (!fresh || fresh.uid !== uid) pods.delete(uid);
         else pods.set(uid, fresh);
       }
@@ -174,7 +181,13 @@ export async function runContinuousCollection(ctx: JobContext<CollectParams>, de
       // A read or a wait ends by throwing the abort. Ended by end_time: the container was
       // followed to the end of the job (done); a cancel leaves it as it was (the job ends
       // cancelled); otherwise the pod went away.
-      if (c.status === 'running' && !ctx.signal.aborted) c.status = ended.signal.aborted ? 'done' : 'gone';
+      if (excluded.aborted && !stop.aborted) {
+        // The collection config rules the container out now (reconcile set the reason); a
+        // later config that lets it in again starts a new worker from the stored position.
+        c.status = 'excluded';
+        workers.delete(`${uid}/${name}`);
+        excluders.delete(`${uid}/${name}`);
+      } else if (c.status === 'running' && !ctx.signal.aborted) c.status = ended.signal.aborted ? 'done' : 'gone';
       entry.status = podStatus(entry);
       cp.markDirty();
     }
@@ -204,7 +217,17 @@ export async function runContinuousCollection(ctx: JobContext<CollectParams>, de
     }
     for (const c of selectContainers(pod, p.containers, p.include_init_containers)) {
       const wkey = `${pod.uid}/${c.name}`;
-      if (workers.has(wkey)) continue;
+      const reason = exclusion(config, pod, c.name, nsAnnotations);
+      if (workers.has(wkey)) {
+        const excluder = excluders.get(wkey);
+        if (reason && excluder && !excluder.signal.aborted) {
+          entry.containers[c.name]!.reason = reason;
+          if (!config.enabled || config.namespace_overrides[pod.namespace]?.enabled === false)
+            progress.excluded_namespaces[pod.namespace] = reason;
+          excluder.abort('excluded');
+        }
+        continue;
+      }
       const cprog = (entry.containers[c.name] ??= {
         status: 'pending',
         error: null,
@@ -212,7 +235,6 @@ export async function runContinuousCollection(ctx: JobContext<CollectParams>, de
         lines: 0,
         bytes: 0,
       });
-      const reason = exclusion(config, pod, c.name, nsAnnotations);
       if (reason) {
         cprog.status = 'excluded';
         cprog.reason = reason;
@@ -223,10 +245,16 @@ export async function runContinuousCollection(ctx: JobContext<CollectParams>, de
         continue;
       }
       const e = entry;
+      if (cprog.status === 'excluded') {
+        cprog.status = 'pending';
+        delete cprog.reason;
+      }
+      const excluder = new AbortController();
+      excluders.set(wkey, excluder);
       workers.set(
         wkey,
-        worker(pod.uid, c.name, e).catch((err: unknown) => {
-          if (!stop.aborted)
+        worker(pod.uid, c.name, e, excluder.signal).catch((err: unknown) => {
+          if (!stop.aborted && !excluder.signal.aborted)
             deps.log.warn(
               { job: ctx.id, pod: key, container: c.name, err: (err as Error).message },
               'collect: container worker failed',
@@ -235,6 +263,28 @@ export async function runContinuousCollection(ctx: JobContext<CollectParams>, de
       );
     }
   };
+
+  // The collection config applies while the job runs, as the agent applies a change within
+  // seconds: re-read it, stop the containers it now rules out, start those it lets in again
+  // (from their stored position).
+  const refresh = setInterval(() => {
+    deps.collectionConfig(p.cluster).then(
+      (next) => {
+        if (stop.aborted || JSON.stringify(next) === JSON.stringify(config)) return;
+        config = next;
+        for (const n of Object.keys(progress.excluded_namespaces))
+          if (config.enabled && config.namespace_overrides[n]?.enabled !== false)
+            delete progress.excluded_namespaces[n];
+        for (const pod of [...pods.values()]) reconcile(pod, false);
+        cp.markDirty();
+      },
+      (err: unknown) =>
+        deps.log.warn(
+          { job: ctx.id, err: (err as Error).message },
+          'collect: reading the collection config failed; the last one still applies',
+        ),
+    );
+  }, t.configRefreshMs);
 
   try {
     let backoff = t.reconnectMinMs;
@@ -281,6 +331,7 @@ export async function runContinuousCollection(ctx: JobContext<CollectParams>, de
     await Promise.all(workers.values());
   } finally {
     clearEnd();
+    clearInterval(refresh);
     cp.stop();
   }
   ctx.signal.throwIfAborted();

@@ -123,6 +123,7 @@ export const collectRoutes: FastifyPluginAsyncTypebox<CollectRoutesOptions> = as
       reconnectMinMs: c.reconnectMinMs,
       reconnectMaxMs: c.reconnectMaxMs,
       readAttempts: 5,
+      configRefreshMs: c.configRefreshMs,
     },
     log: app.log,
   }))

@@ -140,3 +140,43 @@ t.test('an end_time 40 days ahead (beyond one timer) does not end the job at onc
   await call('DELETE', `/collect/jobs?id=${id}`);
   t.equal((await finished(id)).status, 'cancelled');
 });
+
+t.test(
+  'a namespace disabled by the collection config while the job runs stops being followed, and resumes when enabled',
+  async (t) => {
+    const ns = await kube.namespace('toggle');
+    await driver.addPod({ namespace: ns, name: 't-0', nodeName: kube.node, logs: { main: ['before'] } });
+    const res = await call('POST', '/collect/continuous', { cluster, namespace: ns });
+    t.equal(res.status, 202, JSON.stringify(res.body));
+    const id = res.body['job_id'];
+    await waitFor(() => kubelet.followers(ns, 't-0') === 1, { what: 't-0 followed', timeoutMs: 20_000 });
+    await linesStored(id, 1, 'before');
+
+    const off = await call('POST', '/config/disable', { cluster, namespace: ns });
+    t.ok(off.status < 300, JSON.stringify(off.body));
+    await waitFor(() => kubelet.followers(ns, 't-0') === 0, { what: 'the follow stopped', timeoutMs: 20_000 });
+    const excluded = await waitForValue(
+      () => progressOf(id),
+      (p) => p.pods[`${ns}/t-0`]?.containers?.main?.status === 'excluded',
+      { what: 'the container excluded in the progress', timeoutMs: 20_000, intervalMs: 100 },
+    );
+    t.same(excluded.excluded_namespaces, { [ns]: 'excluded_by_config' });
+    t.equal((await stack.job(id)).status, 'running', 'the job goes on');
+
+    const on = await call('DELETE', `/config?id=${encodeURIComponent(`${cluster}:${ns}`)}`);
+    t.ok(on.status < 300, JSON.stringify(on.body));
+    await waitFor(() => kubelet.followers(ns, 't-0') === 1, { what: 'followed again', timeoutMs: 20_000 });
+    driver.appendLog(ns, 't-0', 'main', 'after');
+    await linesStored(id, 2, 'after');
+    const back = await progressOf(id);
+    t.equal(back.pods[`${ns}/t-0`].containers.main.status, 'running');
+    t.same(back.excluded_namespaces, {}, 'no longer listed as excluded');
+    t.same(
+      (await stack.stored(ns)).map((r) => r.message),
+      ['before', 'after'],
+      'resumed from its position: nothing twice',
+    );
+    await call('DELETE', `/collect/jobs?id=${id}`);
+    t.equal((await finished(id)).status, 'cancelled');
+  },
+);

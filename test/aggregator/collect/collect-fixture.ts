@@ -71,6 +71,7 @@ export async function collectStack(
       K8S_LOGS_COLLECT_RECONNECT_MIN_MS: '20',
       K8S_LOGS_COLLECT_RECONNECT_MAX_MS: '500',
       K8S_LOGS_COLLECT_CHECKPOINT_INTERVAL_MS: '200',
+      K8S_LOGS_COLLECT_CONFIG_REFRESH_MS: '200',
       ...env,
     }),
     port: 0,
