@@ -224,6 +224,8 @@ export interface AggregatorConfig {
     readonly reconnectMinMs: number;
     /** Longest wait between reconnects, ms. Env `K8S_LOGS_COLLECT_RECONNECT_MAX_MS`. Default 10000. */
     readonly reconnectMaxMs: number;
+    /** Continuous collections re-read the collection config this often (a namespace disabled meanwhile stops being followed), ms. Env `K8S_LOGS_COLLECT_CONFIG_REFRESH_MS`. Default 5000. */
+    readonly configRefreshMs: number;
   };
   /** The S3 endpoint archive policies write to (the bucket is per policy). */
   readonly archive: {
@@ -423,6 +425,7 @@ export function loadConfig(argv: string[], env: Source): AggregatorConfig {
       checkpointIntervalMs: int(env['K8S_LOGS_COLLECT_CHECKPOINT_INTERVAL_MS'] ?? '1000', 'K8S_LOGS_COLLECT_CHECKPOINT_INTERVAL_MS', 50, 600_000),
       reconnectMinMs: int(env['K8S_LOGS_COLLECT_RECONNECT_MIN_MS'] ?? '250', 'K8S_LOGS_COLLECT_RECONNECT_MIN_MS', 1, 600_000),
       reconnectMaxMs: int(env['K8S_LOGS_COLLECT_RECONNECT_MAX_MS'] ?? '10000', 'K8S_LOGS_COLLECT_RECONNECT_MAX_MS', 1, 3_600_000),
+      configRefreshMs: int(env['K8S_LOGS_COLLECT_CONFIG_REFRESH_MS'] ?? '5000', 'K8S_LOGS_COLLECT_CONFIG_REFRESH_MS', 50, 600_000),
     },
     archive: {
       s3Endpoint: env['S3_ENDPOINT'] || undefined,

@@ -18,6 +18,8 @@ export interface CollectTiming {
   reconnectMaxMs: number;
   /** Attempts per container of a one-time or bulk read before it fails. */
   readAttempts: number;
+  /** Continuous jobs re-read the collection config this often, ms. */
+  configRefreshMs: number;
 }
 
 export interface CollectDeps {

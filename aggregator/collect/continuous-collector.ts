@@ -13,6 +13,9 @@
  * workers end. Pods that existed at submission start with the job's window; pods created
  * later are read from their first line.
  *
+ * The collection config is re-read every `configRefreshMs`: a container it rules out from
+ * then on stops being followed (`excluded`), one it lets in again resumes from its position.
+ *
  * Positions are persisted (collect-progress.ts) so that the replica that takes the job over
  * resumes every container where it was; what was stored after the last checkpoint is read
  * again and lands on the same ids.
@@ -25,6 +28,7 @@ import { collectLabels, exclusion, selectContainers, type CollectPod } from './c
 import { Checkpointer, podKey, podStatus, progressFrom, summary, type PodProgress } from './collect-progress.ts';
 import { freshPosition, readContainer } from './container-read.ts';
 import { RecordSink, sleep } from './record-sink.ts';
+import { abortAt } from './abort-at.ts';
 
 export async function runContinuousCollection(ctx: JobContext<CollectParams>, deps: CollectDeps) {
   const p = ctx.params;
@@ -34,12 +38,8 @@ export async function runContinuousCollection(ctx: JobContext<CollectParams>, de
   const t = deps.timing;
   const ended = new AbortController();
   const endNs = p.end_time ? parseRfc3339Nanos(p.end_time) : undefined;
-  let endTimer: NodeJS.Timeout | undefined;
-  if (endNs !== undefined)
-    endTimer = setTimeout(
-      () => ended.abort('end_time'),
-      Math.max(0, Number((endNs - BigInt(Date.now()) * 1_000_000n) / 1_000_000n)),
-    );
+  // Chained timers: a plain setTimeout over ~24.8 days fires at once (abort-at.ts).
+  const clearEnd = endNs !== undefined ? abortAt(endNs, ended, 'end_time') : () => {};
   const stop = AbortSignal.any([ctx.signal, ended.signal]);
   const sink = new RecordSink(deps.writer, {
     signal: stop,
@@ -51,126 +51,146 @@ export async function runContinuousCollection(ctx: JobContext<CollectParams>, de
     (snap) => ctx.checkpoint(snap as unknown as Record<string, unknown>),
     t.checkpointIntervalMs,
   );
-  const config = await deps.collectionConfig(p.cluster);
+  let config = await deps.collectionConfig(p.cluster);
   const nsAnnotations = await kube.namespaceAnnotations(ns, ctx.signal).catch(() => undefined);
   const submittedNs = parseRfc3339Nanos(p.submitted_at) ?? 0n;
   const pods = new Map<string, CollectPod>();
   const workers = new Map<string, Promise<void>>();
+  /** Per worker: aborted when the collection config excludes its container from now on. */
+  const excluders = new Map<string, AbortController>();
   const waiters = new Map<string, Set<() => void>>();
   const wake = (uid: string) => {
     for (const w of waiters.get(uid) ?? []) w();
     waiters.delete(uid);
   };
-  const waitChange = (uid: string, ms: number) =>
+  const waitChange = (uid: string, ms: number, signal: AbortSignal) =>
     new Promise<void>((resolve) => {
       const set = waiters.get(uid) ?? new Set();
       waiters.set(uid, set);
       const done = () => {
         clearTimeout(timer);
         set.delete(done);
-        stop.removeEventListener('abort', done);
+        signal.removeEventListener('abort', done);
         resolve();
       };
       const timer = setTimeout(done, ms);
       set.add(done);
-      stop.addEventListener('abort', done, { once: true });
+      signal.addEventListener('abort', done, { once: true });
     });
 
-  const worker = async (uid: string, name: string, entry: PodProgress) => {
+  const worker = async (uid: string, name: string, entry: PodProgress, excluded: AbortSignal) => {
     const c = entry.containers[name]!;
+    // The worker ends with the job, or when the config excludes its container.
+    const wstop = AbortSignal.any([stop, excluded]);
     let failures = 0;
-    while (!stop.aborted) {
-      const pod = pods.get(uid);
-      if (!pod) {
-        c.status = 'gone';
-        break;
-      }
-      const cs = pod.containers.find((x) => x.name === name);
-      if (!cs || !cs.started || !cs.containerId) {
-        await waitChange(uid, 1000);
-        continue;
-      }
-      const labels = collectLabels(pod, ctx.id);
-      const base = { kube, cluster: p.cluster, pod, container: name, labels, sink, signal: stop };
-      const stored = (pos: NonNullable<typeof c.position>, lines: number, bytes: number) => {
-        c.position = pos;
-        c.lines += lines;
-        c.bytes += bytes;
-        progress.lines += lines;
-        progress.bytes += bytes;
-        cp.markDirty();
-      };
-      if (c.position && c.position.container_id !== cs.containerId) {
-        // A new instance: first the missing tail of the one we were reading, once.
-        const old = c.position;
-        if (old.last_ts !== '' && c.previous_read !== old.container_id && cs.previousContainerId === old.container_id) {
-          const out = await readContainer({
+    try {
+      while (!wstop.aborted) {
+        const pod = pods.get(uid);
+        if (!pod) {
+          c.status = 'gone';
+          break;
+        }
+        const cs = pod.containers.find((x) => x.name === name);
+        if (!cs || !cs.started || !cs.containerId) {
+          await waitChange(uid, 1000, wstop);
+          continue;
+        }
+        const labels = collectLabels(pod, ctx.id);
+        const base = { kube, cluster: p.cluster, pod, container: name, labels, sink, signal: wstop };
+        const stored = (pos: NonNullable<typeof c.position>, lines: number, bytes: number) => {
+          c.position = pos;
+          c.lines += lines;
+          c.bytes += bytes;
+          progress.lines += lines;
+          progress.bytes += bytes;
+          cp.markDirty();
+        };
+        if (c.position && c.position.container_id !== cs.containerId) {
+          // A new instance: first the missing tail of the one we were reading, once.
+          const old = c.position;
+          if (
+            old.last_ts !== '' &&
+            c.previous_read !== old.container_id &&
+            cs.previousContainerId === old.container_id
+          ) {
+            const out = await readContainer({
+              ...base,
+              containerId: old.container_id,
+              previous: true,
+              follow: false,
+              from: old,
+              window: {},
+              onStored: stored,
+            });
+            if (out.end === 'error' && !(out.error!.status >= 400 && out.error!.status < 500)) {
+              c.error = `previous instance: ${out.error!.message}`;
+              await sleep(t.reconnectMinMs, wstop);
+              continue;
+            }
+            c.previous_read = old.container_id;
+          }
+          c.position = freshPosition(cs.containerId);
+          cp.markDirty();
+          continue;
+        }
+        const first = c.position === null;
+        const window =
+          first && pod.createdNs <= submittedNs
+            ? {
+                ...(p.since_time !== null ? { sinceTime: p.since_time } : {}),
+                ...(p.tail_lines !== null ? { tailLines: p.tail_lines } : {}),
+              }
+            : {};
+        const release = await deps.slots.acquire(p.cluster, wstop);
+        c.status = 'running';
+        entry.status = podStatus(entry);
+        let out;
+        try {
+          out = await readContainer({
             ...base,
-            containerId: old.container_id,
-            previous: true,
-            follow: false,
-            from: old,
-            window: {},
+            containerId: cs.containerId,
+            previous: false,
+            follow: true,
+            from: c.position ?? undefined,
+            window,
             onStored: stored,
           });
-          if (out.end === 'error' && !(out.error!.status >= 400 && out.error!.status < 500)) {
-            c.error = `previous instance: ${out.error!.message}`;
-            await sleep(t.reconnectMinMs, stop);
-            continue;
-          }
-          c.previous_read = old.container_id;
+        } finally {
+          release();
         }
-        c.position = freshPosition(cs.containerId);
+        // From now on the instance is known: a later read starts at its first line or the position.
+        c.position ??= freshPosition(cs.containerId);
+        if (out.end === 'eof') {
+          failures = 0;
+          c.error = null;
+        } else {
+          failures++;
+          c.error = out.error!.status ? `HTTP ${out.error!.status}: ${out.error!.message}` : out.error!.message;
+        }
         cp.markDirty();
-        continue;
+        await sleep(
+          failures === 0 ? t.reconnectMinMs : Math.min(t.reconnectMaxMs, t.reconnectMinMs * 2 ** failures),
+          wstop,
+        );
+        // The pod as it is now (a restart shows as a new container id; a deleted pod ends the worker).
+        const fresh = await kube.getPod(ns, pod.name, wstop).catch(() => pod);
+        if (!fresh || fresh.uid !== uid) pods.delete(uid);
+        else pods.set(uid, fresh);
       }
-      const first = c.position === null;
-      const window =
-        first && pod.createdNs <= submittedNs
-          ? {
-              ...(p.since_time !== null ? { sinceTime: p.since_time } : {}),
-              ...(p.tail_lines !== null ? { tailLines: p.tail_lines } : {}),
-            }
-          : {};
-      const release = await deps.slots.acquire(p.cluster, stop);
-      c.status = 'running';
+    } finally {
+      // A read or a wait ends by throwing the abort. Ended by end_time: the container was
+      // followed to the end of the job (done); a cancel leaves it as it was (the job ends
+      // cancelled); otherwise the pod went away.
+      if (excluded.aborted && !stop.aborted) {
+        // The collection config rules the container out now (reconcile set the reason); a
+        // later config that lets it in again starts a new worker from the stored position.
+        c.status = 'excluded';
+        workers.delete(`${uid}/${name}`);
+        excluders.delete(`${uid}/${name}`);
+      } else if (c.status === 'running' && !ctx.signal.aborted) c.status = ended.signal.aborted ? 'done' : 'gone';
       entry.status = podStatus(entry);
-      let out;
-      try {
-        out = await readContainer({
-          ...base,
-          containerId: cs.containerId,
-          previous: false,
-          follow: true,
-          from: c.position ?? undefined,
-          window,
-          onStored: stored,
-        });
-      } finally {
-        release();
-      }
-      // From now on the instance is known: a later read starts at its first line or the position.
-      c.position ??= freshPosition(cs.containerId);
-      if (out.end === 'eof') {
-        failures = 0;
-        c.error = null;
-      } else {
-        failures++;
-        c.error = out.error!.status ? `HTTP ${out.error!.status}: ${out.error!.message}` : out.error!.message;
-      }
       cp.markDirty();
-      await sleep(
-        failures === 0 ? t.reconnectMinMs : Math.min(t.reconnectMaxMs, t.reconnectMinMs * 2 ** failures),
-        stop,
-      );
-      // The pod as it is now (a restart shows as a new container id; a deleted pod ends the worker).
-      const fresh = await kube.getPod(ns, pod.name, stop).catch(() => pod);
-      if (!fresh || fresh.uid !== uid) pods.delete(uid);
-      else pods.set(uid, fresh);
     }
-    if (c.status === 'running') c.status = stop.aborted ? 'running' : 'gone';
-    entry.status = podStatus(entry);
-    cp.markDirty();
   };
 
   const reconcile = (pod: CollectPod, deleted: boolean) => {
@@ -197,7 +217,17 @@ export async function runContinuousCollection(ctx: JobContext<CollectParams>, de
     }
     for (const c of selectContainers(pod, p.containers, p.include_init_containers)) {
       const wkey = `${pod.uid}/${c.name}`;
-      if (workers.has(wkey)) continue;
+      const reason = exclusion(config, pod, c.name, nsAnnotations);
+      if (workers.has(wkey)) {
+        const excluder = excluders.get(wkey);
+        if (reason && excluder && !excluder.signal.aborted) {
+          entry.containers[c.name]!.reason = reason;
+          if (!config.enabled || config.namespace_overrides[pod.namespace]?.enabled === false)
+            progress.excluded_namespaces[pod.namespace] = reason;
+          excluder.abort('excluded');
+        }
+        continue;
+      }
       const cprog = (entry.containers[c.name] ??= {
         status: 'pending',
         error: null,
@@ -205,7 +235,6 @@ export async function runContinuousCollection(ctx: JobContext<CollectParams>, de
         lines: 0,
         bytes: 0,
       });
-      const reason = exclusion(config, pod, c.name, nsAnnotations);
       if (reason) {
         cprog.status = 'excluded';
         cprog.reason = reason;
@@ -216,10 +245,16 @@ export async function runContinuousCollection(ctx: JobContext<CollectParams>, de
         continue;
       }
       const e = entry;
+      if (cprog.status === 'excluded') {
+        cprog.status = 'pending';
+        delete cprog.reason;
+      }
+      const excluder = new AbortController();
+      excluders.set(wkey, excluder);
       workers.set(
         wkey,
-        worker(pod.uid, c.name, e).catch((err: unknown) => {
-          if (!stop.aborted)
+        worker(pod.uid, c.name, e, excluder.signal).catch((err: unknown) => {
+          if (!stop.aborted && !excluder.signal.aborted)
             deps.log.warn(
               { job: ctx.id, pod: key, container: c.name, err: (err as Error).message },
               'collect: container worker failed',
@@ -228,6 +263,28 @@ export async function runContinuousCollection(ctx: JobContext<CollectParams>, de
       );
     }
   };
+
+  // The collection config applies while the job runs, as the agent applies a change within
+  // seconds: re-read it, stop the containers it now rules out, start those it lets in again
+  // (from their stored position).
+  const refresh = setInterval(() => {
+    deps.collectionConfig(p.cluster).then(
+      (next) => {
+        if (stop.aborted || JSON.stringify(next) === JSON.stringify(config)) return;
+        config = next;
+        for (const n of Object.keys(progress.excluded_namespaces))
+          if (config.enabled && config.namespace_overrides[n]?.enabled !== false)
+            delete progress.excluded_namespaces[n];
+        for (const pod of [...pods.values()]) reconcile(pod, false);
+        cp.markDirty();
+      },
+      (err: unknown) =>
+        deps.log.warn(
+          { job: ctx.id, err: (err as Error).message },
+          'collect: reading the collection config failed; the last one still applies',
+        ),
+    );
+  }, t.configRefreshMs);
 
   try {
     let backoff = t.reconnectMinMs;
@@ -273,7 +330,8 @@ export async function runContinuousCollection(ctx: JobContext<CollectParams>, de
     }
     await Promise.all(workers.values());
   } finally {
-    clearTimeout(endTimer);
+    clearEnd();
+    clearInterval(refresh);
     cp.stop();
   }
   ctx.signal.throwIfAborted();

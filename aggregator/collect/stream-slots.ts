@@ -1,6 +1,7 @@
 /**
  * This replica's budget of open `pods/log` streams: at most `perCluster` per cluster and
- * `overall` in all. A stream waits (FIFO) for a slot; an aborted wait leaves the queue.
+ * `overall` in all. A stream waits for a slot (first come, first served among those a freed
+ * slot can serve; a cluster at its limit never blocks another); an aborted wait leaves the queue.
  * Single-threaded: plain counters. The submit-time limits (collect-limits.ts) keep the sum
  * over jobs within the same numbers across replicas; this keeps one replica honest when
  * continuous jobs pick up more pods than they reserved.
@@ -52,7 +53,10 @@ export class StreamSlots {
   /** Resolves with the slot's release function; rejects when `signal` fires first. */
   acquire(cluster: string, signal: AbortSignal): Promise<() => void> {
     if (signal.aborted) return Promise.reject(signal.reason);
-    if (this.#free(cluster) && this.#waiters.length === 0) return Promise.resolve(this.#take(cluster));
+    // FIFO within a cluster only: a waiter of a cluster at its own limit must not hold up
+    // the streams of other clusters (continuous follows may keep it there for hours).
+    if (this.#free(cluster) && !this.#waiters.some((w) => w.cluster === cluster))
+      return Promise.resolve(this.#take(cluster));
     return new Promise((resolve, reject) => {
       const w = {
         cluster,

@@ -46,6 +46,14 @@ export class ContainerInstance {
     this.#endFollowers();
   }
 
+  /**
+   * Open follows end cleanly, the log stays as it is (an idle or request timeout on the way:
+   * a clean EOF, and a reconnect reads the same file again).
+   */
+  endFollows(): void {
+    this.#endFollowers();
+  }
+
   end(): void {
     if (this.#ended) return;
     this.#ended = true;

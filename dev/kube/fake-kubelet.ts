@@ -165,6 +165,11 @@ export class FakeKubelet {
     this.#logs(namespace, pod).current(container).rotate();
   }
 
+  /** Ends the container's open follows cleanly (EOF) without rotating: a reconnect reads the same log again. */
+  endFollows(namespace: string, pod: string, container: string): void {
+    this.#logs(namespace, pod).current(container).endFollows();
+  }
+
   /** Open follow streams of a container (all containers when omitted). */
   followers(namespace: string, pod: string, container?: string): number {
     const entry = this.#pods.get(`${namespace}/${pod}`);

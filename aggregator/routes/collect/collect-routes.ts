@@ -123,6 +123,7 @@ export const collectRoutes: FastifyPluginAsyncTypebox<CollectRoutesOptions> = as
       reconnectMinMs: c.reconnectMinMs,
       reconnectMaxMs: c.reconnectMaxMs,
       readAttempts: 5,
+      configRefreshMs: c.configRefreshMs,
     },
     log: app.log,
   }))
@@ -149,14 +150,18 @@ export const collectRoutes: FastifyPluginAsyncTypebox<CollectRoutesOptions> = as
     }
   };
 
-  /** Resolves the pods now (404 for a missing namespace or named pod), reserves streams, submits. */
-  const submit = async (type: CollectJobType, params: CollectParams) => {
+  /**
+   * Resolves the pods now (404 for a missing named namespace or pod), reserves streams,
+   * submits. `named`: the namespace the request named (a bulk without one covers the token's
+   * namespaces, of which this cluster may lack some: those select no pod).
+   */
+  const submit = async (type: CollectJobType, params: CollectParams, named: string | undefined) => {
     const kube = await kubeOf(params.cluster);
     const signal = AbortSignal.timeout(10_000);
     let containers: number;
     let pods: number;
     try {
-      for (const ns of params.namespaces ?? []) {
+      for (const ns of named === undefined ? [] : [named]) {
         if ((await kube.namespaceAnnotations(ns, signal)) === undefined)
           throw new AppError('AGG_ERR_NOT_FOUND', `namespace "${ns}" does not exist in cluster "${params.cluster}"`);
       }
@@ -211,7 +216,9 @@ export const collectRoutes: FastifyPluginAsyncTypebox<CollectRoutesOptions> = as
     },
     async (request, reply) => {
       checkWithinScope(scopeOf(request.principal), [request.body.cluster], [request.body.namespace], 'collect from');
-      return reply.code(202).send(await submit(COLLECT_JOB, oneTimeParams(request.body, nowNanos(), c)));
+      return reply
+        .code(202)
+        .send(await submit(COLLECT_JOB, oneTimeParams(request.body, nowNanos(), c), request.body.namespace));
     },
   );
   app.post(
@@ -228,7 +235,9 @@ export const collectRoutes: FastifyPluginAsyncTypebox<CollectRoutesOptions> = as
     },
     async (request, reply) => {
       checkWithinScope(scopeOf(request.principal), [request.body.cluster], [request.body.namespace], 'collect from');
-      return reply.code(202).send(await submit(CONTINUOUS_COLLECT_JOB, continuousParams(request.body, nowNanos())));
+      return reply
+        .code(202)
+        .send(await submit(CONTINUOUS_COLLECT_JOB, continuousParams(request.body, nowNanos()), request.body.namespace));
     },
   );
   app.post(
@@ -253,7 +262,13 @@ export const collectRoutes: FastifyPluginAsyncTypebox<CollectRoutesOptions> = as
       );
       return reply
         .code(202)
-        .send(await submit(BULK_COLLECT_JOB, bulkParams(request.body, nowNanos(), c, scope.namespaces)));
+        .send(
+          await submit(
+            BULK_COLLECT_JOB,
+            bulkParams(request.body, nowNanos(), c, scope.namespaces),
+            request.body.namespace,
+          ),
+        );
     },
   );
 

@@ -1,6 +1,7 @@
 // A continuous collection through the real kube-apiserver into the shared OpenSearch
 // survives what the API does to follow streams — 20 forced cuts (connection resets,
-// rotations, a cut in the middle of a line on reconnect), a container restart while the
+// rotations, clean EOFs after which the whole log is read again, a cut in the middle of a
+// line on reconnect), a container restart while the
 // stream was down (the previous instance's missing tail is read once), an aggregator
 // restart (another runner resumes from the persisted positions) — and a pod that starts
 // matching later is picked up: every line is stored exactly once, compared by content.
@@ -51,6 +52,9 @@ t.test('every line exactly once across 20 stream cuts, a container restart and a
     const before = follows();
     if (cut % 3 === 0) {
       kubelet.rotateLog(ns, 'api-0', 'main');
+    } else if (cut % 3 === 1) {
+      // A clean EOF (idle or request timeout): the reconnect reads the whole log again.
+      kubelet.endFollows(ns, 'api-0', 'main');
     } else {
       // Reset every connection; the first reconnect is cut again 30 bytes into the replay.
       kubelet.injectFault({ match: { pod: 'api-0', follow: true }, fault: { kind: 'cut', afterBytes: 30 } });

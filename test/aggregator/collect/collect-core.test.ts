@@ -4,6 +4,10 @@ import t from 'tap';
 import { PodLogParser } from '../../../aggregator/collect/pod-log-parser.ts';
 import { ReplayFilter, advance, resumeSinceTime } from '../../../aggregator/collect/resume-position.ts';
 import { bulkParams, continuousParams, oneTimeParams } from '../../../aggregator/collect/collect-request.ts';
+import { MAX_TIMER_MS, abortAt, nextStepMs } from '../../../aggregator/collect/abort-at.ts';
+import { admit, type Reservation } from '../../../aggregator/collect/collect-limits.ts';
+import { StreamSlots } from '../../../aggregator/collect/stream-slots.ts';
+import { AppError } from '../../../aggregator/errors.ts';
 import { collectedRecordId } from '../../../shared/ids.ts';
 import { parseRfc3339Nanos } from '../../../shared/time.ts';
 
@@ -112,4 +116,78 @@ t.test('requests are normalised or refused with the field named', async (t) => {
     ['x', 'y'],
     "a restricted token's namespaces",
   );
+});
+
+t.test('an end instant is waited for in steps a timer can hold', async (t) => {
+  const nowMs = 1_800_000_000_000;
+  const at = (ms: number) => BigInt(nowMs + ms) * 1_000_000n;
+  t.equal(nextStepMs(at(-5), nowMs), 0, 'past: now');
+  t.equal(nextStepMs(at(0), nowMs), 0, 'exactly now');
+  t.equal(nextStepMs(at(1500), nowMs), 1500);
+  t.equal(nextStepMs(at(0) + 1n, nowMs), 1, 'a nanosecond ahead rounds up to a millisecond');
+  t.equal(nextStepMs(at(40 * 86_400_000), nowMs), MAX_TIMER_MS, '40 days: one full step first');
+  t.equal(MAX_TIMER_MS, 2 ** 31 - 1);
+
+  // The chain: each step re-reads the clock and waits again until the instant has come.
+  let clock = nowMs;
+  const ctl = new AbortController();
+  const cancel = abortAt(at(10), ctl, 'end', () => clock);
+  t.notOk(ctl.signal.aborted, 'not before the instant');
+  clock += 10;
+  await new Promise<void>((resolve) => ctl.signal.addEventListener('abort', () => resolve(), { once: true }));
+  t.equal(ctl.signal.reason, 'end');
+  cancel();
+});
+
+t.test('submit-time limits: continuous jobs, streams per cluster and overall', async (t) => {
+  const limits = { maxStreamsPerCluster: 10, maxStreams: 15, maxContinuousJobs: 2 };
+  const cont = (cluster: string, streams: number) => ({ type: 'collect-continuous', cluster, streams });
+  const bulk = (cluster: string, streams: number) => ({ type: 'collect-bulk', cluster, streams });
+  const code = (active: Reservation[], next: Reservation) => {
+    try {
+      admit(active, next, limits);
+      return 'admitted';
+    } catch (err) {
+      return err instanceof AppError
+        ? `${err.status} ${err.code}${err.retryAfterSeconds ? ' retry' : ''}`
+        : String(err);
+    }
+  };
+  const cases: Array<[string, Reservation[], Reservation, string]> = [
+    ['empty', [], bulk('a', 10), 'admitted'],
+    ['cluster full', [bulk('a', 6)], bulk('a', 5), '429 collect_streams_exhausted retry'],
+    ['other cluster fits', [bulk('a', 6)], bulk('b', 5), 'admitted'],
+    ['overall full', [bulk('a', 8), bulk('b', 5)], bulk('c', 3), '429 collect_streams_exhausted retry'],
+    ['overall exactly', [bulk('a', 8), bulk('b', 5)], bulk('c', 2), 'admitted'],
+    ['third continuous', [cont('a', 1), cont('b', 1)], cont('c', 1), '409 too_many_continuous_collections'],
+    ['bulk beside two continuous', [cont('a', 1), cont('b', 1)], bulk('c', 1), 'admitted'],
+  ];
+  for (const [what, active, next, want] of cases) t.equal(code(active, next), want, what);
+});
+
+t.test("a replica's stream slots: per cluster and overall, FIFO, an aborted wait leaves the queue", async (t) => {
+  const slots = new StreamSlots(2, 3);
+  const never = new AbortController().signal;
+  const a1 = await slots.acquire('a', never);
+  await slots.acquire('a', never);
+  const order: string[] = [];
+  const third = slots.acquire('a', never).then((r) => (order.push('a3'), r));
+  const b1 = await slots.acquire('b', never);
+  t.equal(slots.open(), 3);
+  t.equal(slots.open('a'), 2, 'a is at its cluster limit');
+  const ctl = new AbortController();
+  const waitingB = slots.acquire('b', ctl.signal);
+  ctl.abort(new Error('cancelled'));
+  await t.rejects(waitingB, /cancelled/, 'an aborted wait rejects');
+  const b2 = slots.acquire('b', never).then((r) => (order.push('b2'), r));
+  a1();
+  a1(); // a second release is a no-op
+  const release3 = await third;
+  t.equal(slots.open('a'), 2);
+  b1();
+  await b2;
+  t.same(order, ['a3', 'b2'], 'woken in order as slots free up');
+  t.equal(slots.open(), 3);
+  release3();
+  t.equal(slots.open(), 2);
 });

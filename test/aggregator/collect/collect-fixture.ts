@@ -5,7 +5,8 @@
  * `apiReader` ServiceAccount (so a permission collection needs and the chart lacks fails
  * these tests), and helpers to read back what a job
  * stored. `restart()` closes the aggregator (its job runner hands its leases back) and
- * builds a new one on the same indices.
+ * builds a new one on the same indices. With `private`, the cluster is an API server of the
+ * test's own that it may stop and start.
  */
 import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
@@ -50,8 +51,13 @@ export interface CollectStack {
   job(id: string): Promise<Record<string, any>>;
 }
 
-export async function collectStack(t: T, env: Record<string, string> = {}): Promise<CollectStack | undefined> {
-  const kube = await testKube(t, { kubelet: true });
+/** `private`: an API server of the test's own (same etcd), which it may stop and start (`kube.apiServer`). */
+export async function collectStack(
+  t: T,
+  env: Record<string, string> = {},
+  opts: { private?: boolean } = {},
+): Promise<CollectStack | undefined> {
+  const kube = await testKube(t, { kubelet: true, ...(opts.private ? { private: true } : {}) });
   if (!kube) return undefined;
   const opensearch = await openSearchUrl(t);
   const prefix = uniquePrefix('collect');
@@ -68,6 +74,7 @@ export async function collectStack(t: T, env: Record<string, string> = {}): Prom
       K8S_LOGS_COLLECT_RECONNECT_MIN_MS: '20',
       K8S_LOGS_COLLECT_RECONNECT_MAX_MS: '500',
       K8S_LOGS_COLLECT_CHECKPOINT_INTERVAL_MS: '200',
+      K8S_LOGS_COLLECT_CONFIG_REFRESH_MS: '200',
       ...env,
     }),
     port: 0,

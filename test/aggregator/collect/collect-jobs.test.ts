@@ -235,6 +235,49 @@ t.test('bad input gives 4xx envelopes', async (t) => {
   t.equal((await call('GET', '/collect/jobs?id=nope')).status, 404);
 });
 
+t.test(
+  'a bulk by a namespace-restricted token covers its namespaces only, also when the cluster lacks one',
+  async (t) => {
+    const mine = await kube.namespace('mine');
+    const theirs = await kube.namespace('theirs');
+    for (const ns of [mine, theirs])
+      await driver.addPod({
+        namespace: ns,
+        name: 'scoped',
+        nodeName: kube.node,
+        labels: { scope: 'bulk' },
+        logs: { main: [`from ${ns}`] },
+      });
+    const token = await stack.token({
+      name: 'two ns',
+      scopes: ['logs:write'],
+      namespaces: [mine, 'not-in-this-cluster'],
+    });
+    const res = await call('POST', '/collect/bulk', { cluster, label_selector: 'scope=bulk' }, token);
+    t.equal(res.status, 202, JSON.stringify(res.body));
+    t.equal(res.body['pods'], 1, 'only the pod of its namespace');
+    const job = await finished(res.body['job_id']);
+    t.equal(job.status, 'succeeded', JSON.stringify(job));
+    t.same(job.params.namespaces, [mine, 'not-in-this-cluster']);
+    t.equal(job.result.pods_done, 1);
+    t.same(
+      (await stack.stored(mine)).map((r) => r.message),
+      [`from ${mine}`],
+    );
+    t.same(await stack.stored(theirs), [], 'nothing from a namespace outside the token');
+    const listed = await call('GET', '/collect/jobs?type=bulk', undefined, token);
+    t.ok(
+      listed.body['jobs'].some((j: { id: string }) => j.id === res.body['job_id']),
+      'the token sees its job',
+    );
+    t.equal(
+      (await call('POST', '/collect/bulk', { cluster, namespace: theirs }, token)).status,
+      403,
+      'naming a namespace outside the token is refused',
+    );
+  },
+);
+
 t.test('limits: too many continuous jobs is a 409, streams beyond the cluster budget a 429', async (t) => {
   const ns = await kube.namespace('limits');
   await driver.addPod({ namespace: ns, name: 'one', nodeName: kube.node, containers: ['a', 'b'] });
