@@ -25,13 +25,13 @@ const finished = (id: string) =>
     { what: `job ${id} finished`, timeoutMs: 30_000, intervalMs: 100 },
   );
 
-t.test('a cluster registered with the chart's api-reader token: one-time, continuous and live view', async (t) => {
+t.test('a cluster registered with the chart api-reader token: one-time, continuous and live view', async (t) => {
   const home = await kube.namespace('logging');
   const { access, serviceAccount } = await apiReaderServiceAccount(t, driver.api, home);
   const cluster = `${stack.cluster}-sa`;
   const reg = await call('POST', '/clusters/configs', {
     id: cluster,
-    name: 'registered with the chart's api-reader account',
+    name: 'registered with the chart api-reader account',
     api: { server: access.url, ca_data: Buffer.from(access.caPem).toString('base64'), token: access.token },
   });
   t.equal(reg.status, 201, JSON.stringify(reg.body));
