@@ -18,6 +18,7 @@ import type { ArchivePolicy } from '../../aggregator/archive/archive-policy.ts';
 import { ensureBucket, s3ClientConfig, type S3Endpoint } from '../../dev/s3/s3-server.ts';
 import { openSearchUrl, s3Endpoint, uniquePrefix } from './services.ts';
 import { startTestAggregator } from './aggregator.ts';
+import { waitFor } from './wait-for.ts';
 
 const DAY_MS = 86_400_000;
 
@@ -251,4 +252,30 @@ export async function startArchivingAggregator(
     },
   });
   return { s3, bucketName, agg };
+}
+
+/** Calls of the product API (`/v1/k8s/logs…`) with a token, answering status, text and parsed body. */
+export function apiCaller(baseUrl: string, defaultToken: string) {
+  const call = async (method: string, path: string, body?: unknown, tok = defaultToken) => {
+    const res = await fetch(`${baseUrl}/v1/k8s/logs${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${tok}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const text = await res.text();
+    return { status: res.status, text, body: (text ? JSON.parse(text) : null) as any };
+  };
+  /** The archive or restore job once it has ended (any end: the caller checks which). */
+  const finished = (id: string) =>
+    waitFor(
+      async () => {
+        const j = (await call('GET', `/archive/jobs?id=${id}`)).body.jobs?.[0];
+        return j && ['succeeded', 'failed', 'cancelled'].includes(j.status) ? j : undefined;
+      },
+      { what: `job ${id} to finish`, timeoutMs: 120_000, intervalMs: 200 },
+    );
+  return { call, finished };
 }

@@ -3,8 +3,7 @@
 // often they are restored, and go again with DELETE /archive/restore.
 import t from 'tap';
 import { ingest, ndjson } from '../../helpers/records.ts';
-import { waitFor } from '../../helpers/wait-for.ts';
-import { dayOf, dayRecords, jobContext, startArchivingAggregator } from '../../helpers/archive-fixture.ts';
+import { apiCaller, dayOf, dayRecords, jobContext, startArchivingAggregator } from '../../helpers/archive-fixture.ts';
 import { ArchiveCatalog } from '../../../aggregator/archive/archive-catalog.ts';
 import { createS3Client, SdkArchiveBucket } from '../../../aggregator/archive/s3-bucket.ts';
 import { restoreJobHandler } from '../../../aggregator/jobs/restore-job.ts';
@@ -24,26 +23,7 @@ t.test('restore brings back exactly the archived records, idempotently, and remo
   const token = await agg.createToken({ name: 'archiver', scopes: ['archive'] });
   const webOnly = await agg.createToken({ name: 'web archive', scopes: ['archive'], namespaces: ['web'] });
   const reader = await agg.createToken({ name: 'reader', scopes: ['logs:read'] });
-  const call = async (method: string, path: string, body?: unknown, tok = token) => {
-    const res = await fetch(`${agg.url}/v1/k8s/logs${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${tok}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    const text = await res.text();
-    return { status: res.status, text, body: (text ? JSON.parse(text) : null) as any };
-  };
-  const finished = (id: string) =>
-    waitFor(
-      async () => {
-        const j = (await call('GET', `/archive/jobs?id=${id}`)).body.jobs?.[0];
-        return j && ['succeeded', 'failed', 'cancelled'].includes(j.status) ? j : undefined;
-      },
-      { what: `job ${id} to finish`, timeoutMs: 120_000, intervalMs: 200 },
-    );
+  const { call, finished } = apiCaller(agg.url, token);
   const start = `${dayOf(3)}T00:00:00Z`;
   const end = `${dayOf(2)}T23:59:59.999999999Z`;
   const stored = async (cluster: string) => {

@@ -6,9 +6,8 @@ import t from 'tap';
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { zstdDecompressSync } from 'node:zlib';
 import { ingest, ndjson } from '../../helpers/records.ts';
-import { waitFor } from '../../helpers/wait-for.ts';
 import { s3ClientConfig } from '../../../dev/s3/s3-server.ts';
-import { dayOf, dayRecords, startArchivingAggregator } from '../../helpers/archive-fixture.ts';
+import { apiCaller, dayOf, dayRecords, startArchivingAggregator } from '../../helpers/archive-fixture.ts';
 import type { LogRecord } from '../../../shared/record.ts';
 
 t.test('a zstd policy archives, verifies, deletes, serves and restores exactly the source records', async (t) => {
@@ -22,26 +21,7 @@ t.test('a zstd policy archives, verifies, deletes, serves and restores exactly t
   await agg.refresh();
   const token = await agg.createToken({ name: 'archiver', scopes: ['archive'] });
   const reader = await agg.createToken({ name: 'reader', scopes: ['logs:read'] });
-  const call = async (method: string, path: string, body?: unknown, tok = token) => {
-    const res = await fetch(`${agg.url}/v1/k8s/logs${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${tok}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    const text = await res.text();
-    return { status: res.status, text, body: (text ? JSON.parse(text) : null) as any };
-  };
-  const finished = (id: string) =>
-    waitFor(
-      async () => {
-        const j = (await call('GET', `/archive/jobs?id=${id}`)).body.jobs?.[0];
-        return j && ['succeeded', 'failed', 'cancelled'].includes(j.status) ? j : undefined;
-      },
-      { what: `job ${id} to finish`, timeoutMs: 120_000, intervalMs: 200 },
-    );
+  const { call, finished } = apiCaller(agg.url, token);
   const start = `${dayOf(3)}T00:00:00Z`;
   const end = `${dayOf(2)}T23:59:59.999999999Z`;
   const stored = async () => {
