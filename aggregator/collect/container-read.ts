@@ -26,6 +26,8 @@ export interface ContainerReadInput {
   containerId: string;
   previous: boolean;
   follow: boolean;
+  /** Lines stamped after this instant are not the job's (a continuous job's `end_time`). */
+  untilNs?: bigint | undefined;
   /** Resume after this position (same instance); undefined = first read with `window`. */
   from: ContainerPosition | undefined;
   window: { sinceTime?: string; tailLines?: number; limitBytes?: number };
@@ -69,6 +71,7 @@ export async function readContainer(i: ContainerReadInput): Promise<ContainerRea
     for (const line of parsed) {
       const d = filter.next(line.ns);
       if (!d.keep || (sinceNs !== undefined && line.ns < sinceNs)) continue;
+      if (i.untilNs !== undefined && line.ns > i.untilNs) continue;
       records.push(collectedRecord(i.cluster, i.pod, i.container, i.containerId, line, d.position, i.labels));
       last = advance(i.containerId, line.timestamp, d.position);
       b += line.bytes;

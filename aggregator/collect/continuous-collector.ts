@@ -96,7 +96,7 @@ export async function runContinuousCollection(ctx: JobContext<CollectParams>, de
           continue;
         }
         const labels = collectLabels(pod, ctx.id);
-        const base = { kube, cluster: p.cluster, pod, container: name, labels, sink, signal: wstop };
+        const base = { kube, cluster: p.cluster, pod, container: name, labels, sink, signal: wstop, untilNs: endNs };
         const stored = (pos: NonNullable<typeof c.position>, lines: number, bytes: number) => {
           c.position = pos;
           c.lines += lines;
@@ -267,23 +267,31 @@ export async function runContinuousCollection(ctx: JobContext<CollectParams>, de
   // The collection config applies while the job runs, as the agent applies a change within
   // seconds: re-read it, stop the containers it now rules out, start those it lets in again
   // (from their stored position).
+  // One read at a time: on a slow store two overlapping reads could resolve out of order,
+  // and an older answer (say, still disabled) would undo the newer one.
+  let reading = false;
   const refresh = setInterval(() => {
-    deps.collectionConfig(p.cluster).then(
-      (next) => {
-        if (stop.aborted || JSON.stringify(next) === JSON.stringify(config)) return;
-        config = next;
-        for (const n of Object.keys(progress.excluded_namespaces))
-          if (config.enabled && config.namespace_overrides[n]?.enabled !== false)
-            delete progress.excluded_namespaces[n];
-        for (const pod of [...pods.values()]) reconcile(pod, false);
-        cp.markDirty();
-      },
-      (err: unknown) =>
-        deps.log.warn(
-          { job: ctx.id, err: (err as Error).message },
-          'collect: reading the collection config failed; the last one still applies',
-        ),
-    );
+    if (reading) return;
+    reading = true;
+    deps
+      .collectionConfig(p.cluster)
+      .finally(() => (reading = false))
+      .then(
+        (next) => {
+          if (stop.aborted || JSON.stringify(next) === JSON.stringify(config)) return;
+          config = next;
+          for (const n of Object.keys(progress.excluded_namespaces))
+            if (config.enabled && config.namespace_overrides[n]?.enabled !== false)
+              delete progress.excluded_namespaces[n];
+          for (const pod of [...pods.values()]) reconcile(pod, false);
+          cp.markDirty();
+        },
+        (err: unknown) =>
+          deps.log.warn(
+            { job: ctx.id, err: (err as Error).message },
+            'collect: reading the collection config failed; the last one still applies',
+          ),
+      );
   }, t.configRefreshMs);
 
   try {

@@ -110,19 +110,24 @@ t.test(
 t.test('end_time ends the job by itself: succeeded, containers done, streams closed', async (t) => {
   const ns = await kube.namespace('ends');
   await driver.addPod({ namespace: ns, name: 'e-0', nodeName: kube.node, logs: { main: ['e first'] } });
-  const end = new Date(Date.now() + 15_000).toISOString();
+  const end = new Date(Date.now() + 25_000).toISOString();
   const res = await call('POST', '/collect/continuous', { cluster, namespace: ns, end_time: end });
   t.equal(res.status, 202, JSON.stringify(res.body));
   const id = res.body['job_id'];
   await linesStored(id, 1, 'before the end');
   driver.appendLog(ns, 'e-0', 'main', 'e second');
   await linesStored(id, 2, 'still following');
+  // Stamped after end_time (a clock ahead, or a line read late): not the job's. The line
+  // after it shows the stream delivered it before the end.
+  driver.appendLog(ns, 'e-0', 'main', 'e from after the end', new Date(Date.parse(end) + 3_600_000));
+  driver.appendLog(ns, 'e-0', 'main', 'e third');
+  await linesStored(id, 3, 'the line after the late one');
   const job = await finished(id, 60_000);
   t.equal(job.status, 'succeeded', JSON.stringify(job));
   t.ok(Date.parse(job.finished_at) >= Date.parse(end), `ended at ${job.finished_at}, not before ${end}`);
   t.equal(job.progress.pods[`${ns}/e-0`].containers.main.status, 'done');
   t.equal(job.result.pods_done, 1);
-  t.equal(job.result.lines, 2);
+  t.equal(job.result.lines, 3, 'the line stamped after end_time is not stored');
   await waitFor(() => kubelet.followers(ns, 'e-0') === 0, { what: 'the stream closed at the end', timeoutMs: 5000 });
 });
 
@@ -168,7 +173,13 @@ t.test(
     await waitFor(() => kubelet.followers(ns, 't-0') === 1, { what: 'followed again', timeoutMs: 20_000 });
     driver.appendLog(ns, 't-0', 'main', 'after');
     await linesStored(id, 2, 'after');
-    const back = await progressOf(id);
+    // The progress is persisted by a checkpointer (at most every interval while it changed):
+    // wait for the checkpoint that holds the re-admitted state.
+    const back = await waitForValue(
+      () => progressOf(id),
+      (p) => Object.keys(p.excluded_namespaces ?? {}).length === 0,
+      { what: 'the namespace no longer listed as excluded', timeoutMs: 20_000, intervalMs: 100 },
+    );
     t.equal(back.pods[`${ns}/t-0`].containers.main.status, 'running');
     t.same(back.excluded_namespaces, {}, 'no longer listed as excluded');
     t.same(
