@@ -18,12 +18,7 @@ const { kube, call } = stack;
 const driver = kube.driver;
 const kubelet = kube.kubelet!;
 
-const finished = (id: string) =>
-  waitForValue(
-    () => stack.job(id),
-    (j) => ['succeeded', 'failed', 'cancelled'].includes(j.status),
-    { what: `job ${id} finished`, timeoutMs: 30_000, intervalMs: 100 },
-  );
+const finished = (id: string, timeoutMs?: number) => stack.finished(id, timeoutMs);
 
 t.test('a cluster registered with the chart api-reader token: one-time, continuous and live view', async (t) => {
   const home = await kube.namespace('logging');

@@ -24,12 +24,7 @@ const linesStored = (id: string, n: number, what: string) =>
     (v) => v >= n,
     { what: `${what}: ${n} lines stored`, timeoutMs: 20_000, intervalMs: 50 },
   );
-const finished = (id: string, timeoutMs = 30_000) =>
-  waitForValue(
-    () => stack.job(id),
-    (j) => ['succeeded', 'failed', 'cancelled'].includes(j.status),
-    { what: `job ${id} finished`, timeoutMs, intervalMs: 100 },
-  );
+const finished = (id: string, timeoutMs?: number) => stack.finished(id, timeoutMs);
 
 t.test(
   'the watch picks up pods created or relabelled later; others are not read; a deleted pod ends gone',

@@ -15,6 +15,7 @@ import { loadConfig } from '../../../aggregator/config.ts';
 import { openSearchUrl, uniquePrefix } from '../../helpers/services.ts';
 import { testKube, type TestKube } from '../../helpers/kube.ts';
 import { apiReaderServiceAccount } from '../../helpers/chart-rbac.ts';
+import { waitForValue } from '../../helpers/wait-for.ts';
 
 interface T {
   teardown(fn: () => unknown): void;
@@ -49,6 +50,8 @@ export interface CollectStack {
   >;
   token(body: Record<string, unknown>): Promise<string>;
   job(id: string): Promise<Record<string, any>>;
+  /** The job once it has ended (succeeded, failed or cancelled: the caller checks which). */
+  finished(id: string, timeoutMs?: number): Promise<Record<string, any>>;
 }
 
 /** `private`: an API server of the test's own (same etcd), which it may stop and start (`kube.apiServer`). */
@@ -118,6 +121,11 @@ export async function collectStack(
     },
   });
   if (reg.status !== 201) throw new Error(`registering the cluster: ${reg.status} ${JSON.stringify(reg.body)}`);
+  const job = async (id: string): Promise<Record<string, any>> => {
+    const res = await call('GET', `/collect/jobs?id=${encodeURIComponent(id)}`);
+    if (res.status !== 200) throw new Error(`job ${id}: ${res.status} ${JSON.stringify(res.body)}`);
+    return res.body['jobs'][0];
+  };
   return {
     kube,
     cluster,
@@ -148,10 +156,13 @@ export async function collectStack(
       if (res.status !== 201) throw new Error(`token: ${res.status}`);
       return res.body['token'];
     },
-    async job(id) {
-      const res = await call('GET', `/collect/jobs?id=${encodeURIComponent(id)}`);
-      if (res.status !== 200) throw new Error(`job ${id}: ${res.status} ${JSON.stringify(res.body)}`);
-      return res.body['jobs'][0];
+    job,
+    finished(id, timeoutMs = 30_000) {
+      return waitForValue(
+        () => job(id),
+        (j) => ['succeeded', 'failed', 'cancelled'].includes(j.status),
+        { what: `job ${id} finished`, timeoutMs, intervalMs: 100 },
+      );
     },
   };
 }

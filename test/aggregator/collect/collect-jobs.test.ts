@@ -2,7 +2,7 @@
 // (pods/log proxied to the fake kubelet) into the shared OpenSearch.
 import t from 'tap';
 import { collectStack } from './collect-fixture.ts';
-import { waitFor, waitForValue } from '../../helpers/wait-for.ts';
+import { waitFor } from '../../helpers/wait-for.ts';
 
 const stack = await collectStack(t, {
   K8S_LOGS_COLLECT_MAX_CONTINUOUS_JOBS: '2',
@@ -16,12 +16,7 @@ const { kube, cluster, call } = stack;
 const driver = kube.driver;
 const kubelet = kube.kubelet!;
 
-const finished = (id: string, timeoutMs = 30_000) =>
-  waitForValue(
-    () => stack.job(id),
-    (j) => ['succeeded', 'failed', 'cancelled'].includes(j.status),
-    { what: `job ${id} finished`, timeoutMs, intervalMs: 100 },
-  );
+const finished = (id: string, timeoutMs?: number) => stack.finished(id, timeoutMs);
 
 t.test(
   'one-time: named pod, every container (init included), stored like agent lines and marked as collected',

@@ -6,7 +6,6 @@
 // endpoints' /docs and rate classes.
 import t from 'tap';
 import { collectStack } from './collect-fixture.ts';
-import { waitForValue } from '../../helpers/wait-for.ts';
 
 // Distinct limits per class, high enough never to be reached: the headers show each request's class.
 const stack = await collectStack(t, { K8S_LOGS_RATE_LIMIT_HEAVY: '1000', K8S_LOGS_RATE_LIMIT_STANDARD: '100000' });
@@ -18,12 +17,7 @@ const { kube, cluster, call } = stack;
 const driver = kube.driver;
 const kubelet = kube.kubelet!;
 
-const finished = (id: string) =>
-  waitForValue(
-    () => stack.job(id),
-    (j) => ['succeeded', 'failed', 'cancelled'].includes(j.status),
-    { what: `job ${id} finished`, timeoutMs: 30_000, intervalMs: 100 },
-  );
+const finished = (id: string, timeoutMs?: number) => stack.finished(id, timeoutMs);
 
 const SECOND = 1_000_000_000n;
 const iso = (ns: bigint) =>
