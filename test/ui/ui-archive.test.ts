@@ -5,22 +5,12 @@
  * object's content is read back from S3 into the page. Screenshot: test/ui/screenshots/archive-content.png.
  */
 import t from 'tap';
-import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
 import { ingest, ndjson } from '../helpers/records.ts';
 import { dayRecords, startArchivingAggregator } from '../helpers/archive-fixture.ts';
-import { buildUi, uiIsStale } from '../../ui/build.ts';
+import { launchBrowser, prepareBrowserTest, SHOTS } from './browser.ts';
 
-const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
-const SHOTS = path.join(import.meta.dirname, 'screenshots');
-if (!existsSync(CHROMIUM)) {
-  t.fail(`no browser at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
-  process.exit(1);
-}
-if (await uiIsStale()) await buildUi();
-await mkdir(SHOTS, { recursive: true });
+await prepareBrowserTest(t);
 
 t.test('archive page: run a policy, see its job and objects, read an object back from S3', async (t) => {
   const { bucketName, agg } = await startArchivingAggregator(t, 'ui-archive');
@@ -48,11 +38,7 @@ t.test('archive page: run a policy, see its job and objects, read an object back
   t.equal(policy.status, 201, JSON.stringify(policy.body));
   agg.app.startJobs();
 
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
-  });
-  t.teardown(() => browser.close());
+  const browser = await launchBrowser(t);
   const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
   page.setDefaultTimeout(30_000);
   const pageErrors: string[] = [];

@@ -9,30 +9,21 @@
  * test/ui/screenshots/ (generated, gitignored; the README links it).
  */
 import t from 'tap';
-import { existsSync } from 'node:fs';
+
 import { appendFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { chromium, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { startAgent } from '../../agent/agent.ts';
 import { defineConfig } from '../../agent/config.ts';
 import { startTestAggregator } from '../helpers/aggregator.ts';
 import { getJson } from '../helpers/records.ts';
 import { waitFor, waitForValue } from '../helpers/wait-for.ts';
 import { metricValue } from '../agent/helpers.ts';
-import { buildUi, uiIsStale } from '../../ui/build.ts';
+import { launchBrowser, prepareBrowserTest, SHOTS } from './browser.ts';
 import type { LogRecord } from '../../shared/record.ts';
 
-const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
-const SHOTS = path.join(import.meta.dirname, 'screenshots');
-
-if (!existsSync(CHROMIUM)) {
-  // CI installs it (.ci/run); a machine without it says so instead of passing silently.
-  t.fail(`no browser at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
-  process.exit(1);
-}
-if (await uiIsStale()) await buildUi();
-await mkdir(SHOTS, { recursive: true });
+await prepareBrowserTest(t);
 
 const agg = await startTestAggregator(t, { name: 'ui' });
 const ingestToken = await agg.ingestToken('uic');
@@ -106,11 +97,7 @@ await waitFor(
   },
 );
 
-const browser = await chromium.launch({
-  executablePath: CHROMIUM,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
-});
-t.teardown(() => browser.close());
+const browser = await launchBrowser(t);
 const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
 const page = await context.newPage();
 page.on('dialog', (d) => void d.accept());
