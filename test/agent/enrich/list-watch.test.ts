@@ -104,6 +104,8 @@ interface Recorder {
   names: Set<string>;
   deleted: string[];
   restarts: RestartReason[];
+  /** Messages of the errors behind the 'error' restarts, for failure reports. */
+  errors: string[];
 }
 
 /** The part of a tap test these helpers use. */
@@ -122,6 +124,7 @@ function watchPods(
   const names = new Set<string>();
   const deleted: string[] = [];
   const restarts: RestartReason[] = [];
+  const errors: string[] = [];
   const lw = new ListWatch<KubeObject>(
     client,
     { path: '/api/v1/pods', fieldSelector: `spec.nodeName=${node}`, retryBaseMs: 20, retryMaxMs: 200, ...extra },
@@ -132,14 +135,17 @@ function watchPods(
         names.delete(o.metadata?.name ?? '');
         deleted.push(o.metadata?.name ?? '');
       },
-      restart: (r) => restarts.push(r),
+      restart: (r, err) => {
+        restarts.push(r);
+        if (err !== undefined) errors.push(err instanceof Error ? err.message : String(err));
+      },
     },
   );
   t.teardown(async () => {
     await lw.stop();
     await client.close();
   });
-  return { lw, names, deleted, restarts };
+  return { lw, names, deleted, restarts, errors };
 }
 
 interface Setup {
@@ -279,7 +285,11 @@ t.test('the API server stopped and started again: the watch comes back and catch
 });
 
 t.test('bookmarks advance the resourceVersion without object changes', async (t) => {
-  const s = await setup(t);
+  // An API server of its own: bookmarks come from the watch cache's dispatch loop, which on
+  // the shared server also serves every other test file's watches; a full suite on a busy
+  // machine once saw none in 60 s there (and could not say why: the wait now reports the
+  // watch's state).
+  const s = await setup(t, { private: true });
   if (!s) return;
   await s.driver.addPod({ namespace: s.ns, name: 'one', nodeName: s.kube.node });
   // The API server sends a bookmark 2 s before a watch's timeout, if that moment is still
@@ -295,7 +305,11 @@ t.test('bookmarks advance the resourceVersion without object changes', async (t)
   const elsewhere = await s.driver.addPod({ namespace: s.ns, name: 'elsewhere', nodeName: other });
   const otherRv = BigInt(elsewhere.metadata.resourceVersion);
   t.ok(otherRv > listedRv);
-  await until(() => BigInt(r.lw.resourceVersion) >= otherRv, 60_000, 'bookmark seen');
+  await waitForValue(
+    () => ({ rv: r.lw.resourceVersion, restarts: r.restarts.join(','), errors: r.errors.slice(-3) }),
+    (v) => BigInt(v.rv) >= otherRv,
+    { timeoutMs: 60_000, what: `a bookmark at resourceVersion >= ${otherRv}` },
+  );
   t.same([...r.names], ['one'], 'no object change delivered');
   // The watch ends at its timeout and resumes from the bookmarked version: no relist.
   await until(() => r.restarts.includes('resume'), 30_000, 'watch timed out and resumed');
