@@ -13,8 +13,9 @@
  * workers end. Pods that existed at submission start with the job's window; pods created
  * later are read from their first line.
  *
- * The collection config is re-read every `configRefreshMs`: a container it rules out from
- * then on stops being followed (`excluded`), one it lets in again resumes from its position.
+ * The collection config and the namespace's annotations are re-read every `configRefreshMs`:
+ * a container they rule out from then on stops being followed (`excluded`), one they let in
+ * again resumes from its position.
  *
  * Positions are persisted (collect-progress.ts) so that the replica that takes the job over
  * resumes every container where it was; what was stored after the last checkpoint is read
@@ -52,7 +53,7 @@ export async function runContinuousCollection(ctx: JobContext<CollectParams>, de
     t.checkpointIntervalMs,
   );
   let config = await deps.collectionConfig(p.cluster);
-  const nsAnnotations = await kube.namespaceAnnotations(ns, ctx.signal).catch(() => undefined);
+  let nsAnnotations = await kube.namespaceAnnotations(ns, ctx.signal).catch(() => undefined);
   const submittedNs = parseRfc3339Nanos(p.submitted_at) ?? 0n;
   const pods = new Map<string, CollectPod>();
   const workers = new Map<string, Promise<void>>();
@@ -264,22 +265,32 @@ export async function runContinuousCollection(ctx: JobContext<CollectParams>, de
     }
   };
 
-  // The collection config applies while the job runs, as the agent applies a change within
-  // seconds: re-read it, stop the containers it now rules out, start those it lets in again
-  // (from their stored position).
+  // The collection config and the namespace's exclusion annotations apply while the job
+  // runs, as the agent applies a change within seconds: re-read both, stop the containers
+  // they now rule out, start those they let in again (from their stored position). Pod
+  // annotations need no re-read: the pod watch delivers their changes.
   // One read at a time: on a slow store two overlapping reads could resolve out of order,
   // and an older answer (say, still disabled) would undo the newer one.
   let reading = false;
   const refresh = setInterval(() => {
     if (reading) return;
     reading = true;
-    deps
-      .collectionConfig(p.cluster)
+    Promise.all([
+      deps.collectionConfig(p.cluster),
+      // An API error keeps the annotations last read (a namespace gone reads as none).
+      kube.namespaceAnnotations(ns, stop).catch(() => nsAnnotations),
+    ])
       .finally(() => (reading = false))
       .then(
-        (next) => {
-          if (stop.aborted || JSON.stringify(next) === JSON.stringify(config)) return;
+        ([next, nextAnnotations]) => {
+          if (stop.aborted) return;
+          if (
+            JSON.stringify(next) === JSON.stringify(config) &&
+            JSON.stringify(nextAnnotations) === JSON.stringify(nsAnnotations)
+          )
+            return;
           config = next;
+          nsAnnotations = nextAnnotations;
           for (const n of Object.keys(progress.excluded_namespaces))
             if (config.enabled && config.namespace_overrides[n]?.enabled !== false)
               delete progress.excluded_namespaces[n];

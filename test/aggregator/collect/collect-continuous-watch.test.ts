@@ -3,7 +3,8 @@
 // and pods relabelled to match, are followed from their first line; pods outside the
 // selector never are; a deleted pod's container ends `gone`; `end_time` ends the job by
 // itself (succeeded, containers done, streams closed), also when it lies beyond the
-// ~24.8 days a single timer can wait.
+// ~24.8 days a single timer can wait; the collection config and the namespace's exclusion
+// annotation apply while it runs.
 import t from 'tap';
 import { collectStack } from './collect-fixture.ts';
 import { waitFor, waitForValue } from '../../helpers/wait-for.ts';
@@ -140,6 +141,43 @@ t.test('an end_time 40 days ahead (beyond one timer) does not end the job at onc
   await call('DELETE', `/collect/jobs?id=${id}`);
   t.equal((await finished(id)).status, 'cancelled');
 });
+
+t.test(
+  'a namespace annotated out while the job runs stops being followed, and resumes when the annotation goes',
+  async (t) => {
+    const ns = await kube.namespace('annot');
+    await driver.addPod({ namespace: ns, name: 'a-0', nodeName: kube.node, logs: { main: ['before'] } });
+    const res = await call('POST', '/collect/continuous', { cluster, namespace: ns });
+    t.equal(res.status, 202, JSON.stringify(res.body));
+    const id = res.body['job_id'];
+    await waitFor(() => kubelet.followers(ns, 'a-0') === 1, { what: 'a-0 followed', timeoutMs: 20_000 });
+    await linesStored(id, 1, 'before');
+
+    const annotate = (value: string | null) =>
+      driver.api.patch(`/api/v1/namespaces/${ns}`, { metadata: { annotations: { 'k8s-logs.io/exclude': value } } });
+    await annotate('true');
+    await waitFor(() => kubelet.followers(ns, 'a-0') === 0, { what: 'the follow stopped', timeoutMs: 20_000 });
+    const excluded = await waitForValue(
+      () => progressOf(id),
+      (p) => p.pods[`${ns}/a-0`]?.containers?.main?.status === 'excluded',
+      { what: 'the container excluded in the progress', timeoutMs: 20_000, intervalMs: 100 },
+    );
+    t.equal(excluded.pods[`${ns}/a-0`].containers.main.reason, 'excluded_by_annotation');
+    t.equal((await stack.job(id)).status, 'running', 'the job goes on');
+
+    await annotate(null);
+    await waitFor(() => kubelet.followers(ns, 'a-0') === 1, { what: 'followed again', timeoutMs: 20_000 });
+    driver.appendLog(ns, 'a-0', 'main', 'after');
+    await linesStored(id, 2, 'after');
+    t.same(
+      (await stack.stored(ns)).map((r) => r.message),
+      ['before', 'after'],
+      'resumed from its position: nothing twice',
+    );
+    await call('DELETE', `/collect/jobs?id=${id}`);
+    t.equal((await finished(id)).status, 'cancelled');
+  },
+);
 
 t.test(
   'a namespace disabled by the collection config while the job runs stops being followed, and resumes when enabled',
