@@ -10,7 +10,10 @@
  *   runs. When a renewal finds the job taken over, or cannot reach the store before the
  *   lease would expire, the handler's `AbortSignal` fires (reason `lease_lost`) — a little
  *   before the expiry (`leaseTtlMs / 5`), so the next owner never overlaps it on clocks that
- *   agree to well within that margin — and nothing more is written for that job.
+ *   agree to well within that margin. A runner that was taken over writes nothing more for
+ *   that job; one whose own deadline passed (renewals unconfirmed: a slow store) hands the
+ *   lease back with a write conditional on the version it last saw, once the handler has
+ *   stopped, so the job resumes at once instead of after the lease expires.
  * - Progress: `ctx.checkpoint(progress)` persists the handler's position; an owner that
  *   resumes the job gets it as `ctx.progress`. Handlers must make each step idempotent
  *   (a step after the last checkpoint may run twice).
@@ -92,6 +95,8 @@ interface Running {
   chain: Promise<unknown>;
   renewTimer: NodeJS.Timeout | undefined;
   deadlineTimer: NodeJS.Timeout | undefined;
+  /** Another owner (or attempt) holds the job now: this runner must not write it again. */
+  takenOver: boolean;
   readonly done: Promise<void>;
 }
 
@@ -403,6 +408,7 @@ export class JobRunner {
       chain: Promise.resolve(),
       renewTimer: undefined,
       deadlineTimer: undefined,
+      takenOver: false,
       done,
     };
     this.#running.set(claimed.id, r);
@@ -464,11 +470,12 @@ export class JobRunner {
   ): Promise<void> {
     const reason = r.controller.signal.aborted ? (r.controller.signal.reason as AbortReason) : undefined;
     const id = r.current.id;
+    const now = () => this.#o.now();
     if (reason === 'lease_lost') {
-      this.#o.log.warn({ job: id }, 'job stopped: lease lost; its new owner resumes it');
+      if (!r.takenOver) await this.#handBackAfterDeadline(r);
+      else this.#o.log.warn({ job: id }, 'job stopped: lease taken over; its new owner resumes it');
       return;
     }
-    const now = () => this.#o.now();
     if (reason === 'shutdown') {
       // Hand the lease back: another replica resumes from the last checkpoint at once.
       await this.#write(r, (d) => ({ ...d, lease_expires_at: iso(now()) }), 'wait_for');
@@ -502,6 +509,41 @@ export class JobRunner {
         'wait_for',
       );
       this.#o.log.warn({ job: id, err: message }, 'job failed');
+    }
+  }
+
+  /**
+   * The local deadline passed before the store confirmed a renewal (a slow or unreachable
+   * store), so the handler was stopped. The job may well still be ours: once the writes in
+   * flight have ended, hand the lease back with a write conditional on the last version this
+   * runner saw, so that a replica (this one included) resumes it from its checkpoint now
+   * rather than after the lease expires. If anyone wrote the job since, the write fails and
+   * that writer owns it.
+   */
+  async #handBackAfterDeadline(r: Running): Promise<void> {
+    await r.chain;
+    const id = r.current.id;
+    const was = r.current.doc.lease_expires_at;
+    if (r.takenOver) {
+      this.#o.log.warn({ job: id }, 'job stopped: lease taken over; its new owner resumes it');
+      return;
+    }
+    const handedBackAt = iso(this.#o.now());
+    try {
+      r.current = await this.#repo.replace(
+        id,
+        { ...r.current.doc, lease_expires_at: handedBackAt },
+        { ifVersion: r.current.version, refresh: 'wait_for' },
+      );
+      this.#o.log.warn(
+        { job: id, lease_expires_at_was: was, handed_back_at: handedBackAt },
+        'job stopped: no renewal confirmed before the lease deadline; lease handed back for an immediate resume',
+      );
+    } catch (err) {
+      this.#o.log.warn(
+        { job: id, err: (err as Error).message },
+        'job stopped: lease lost; whoever holds it now (or the next claim after it expires) resumes it',
+      );
     }
   }
 
@@ -541,6 +583,7 @@ export class JobRunner {
           now.doc.status !== 'running' ||
           now.doc.attempts !== r.current.doc.attempts
         ) {
+          r.takenOver = true;
           r.controller.abort('lease_lost');
           throw new LeaseLostError(`lease on job ${r.current.id} was taken over`);
         }

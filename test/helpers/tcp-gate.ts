@@ -5,6 +5,8 @@
  *
  * - cut(): drops every open connection (watches see a broken stream), keeps accepting.
  * - refuse(): drops every connection and stops listening (connection refused) until open().
+ * - hold(): forwards nothing more from the clients (requests hang: a store that stopped
+ *   answering, connections still up) until release() lets the held bytes through.
  *
  * Ownership: the caller closes it (close()); connections() counts live client connections.
  */
@@ -15,6 +17,9 @@ import type { AddressInfo } from 'node:net';
 export class TcpGate {
   readonly #target: { host: string; port: number };
   readonly #sockets = new Set<Socket>();
+  /** Client socket → its upstream, for hold() and release(). */
+  readonly #upstreams = new Map<Socket, Socket>();
+  #held = false;
   #server: Server;
   #port = 0;
 
@@ -28,15 +33,18 @@ export class TcpGate {
       const upstream = connect(this.#target.port, this.#target.host);
       this.#sockets.add(client);
       this.#sockets.add(upstream);
+      this.#upstreams.set(client, upstream);
       const drop = () => {
         client.destroy();
         upstream.destroy();
         this.#sockets.delete(client);
         this.#sockets.delete(upstream);
+        this.#upstreams.delete(client);
       };
       client.on('error', drop).on('close', drop);
       upstream.on('error', drop).on('close', drop);
-      client.pipe(upstream);
+      if (this.#held) client.pause();
+      else client.pipe(upstream);
       upstream.pipe(client);
     });
   }
@@ -59,6 +67,21 @@ export class TcpGate {
 
   cut(): void {
     for (const s of [...this.#sockets]) s.destroy();
+  }
+
+  /** Stops forwarding client bytes; connections stay open and requests hang. */
+  hold(): void {
+    this.#held = true;
+    for (const [client, upstream] of this.#upstreams) {
+      client.unpipe(upstream);
+      client.pause();
+    }
+  }
+
+  /** Forwards again, including what the clients sent while held. */
+  release(): void {
+    this.#held = false;
+    for (const [client, upstream] of this.#upstreams) client.pipe(upstream);
   }
 
   async refuse(): Promise<void> {

@@ -2,7 +2,8 @@
  * The job runner on the shared OpenSearch, with several runners (replicas) on one jobs
  * index: claims are exclusive, a job whose owner died is resumed from its last checkpoint
  * by another runner, the dead owner's signal fires and it writes nothing more, cancellation
- * reaches a running job on another replica, shutdown hands the lease back.
+ * reaches a running job on another replica, shutdown hands the lease back, and so does an
+ * owner stopped by its own lease deadline (renewals the store did not confirm in time).
  */
 import t from 'tap';
 import { Type } from 'typebox';
@@ -12,6 +13,7 @@ import { JobSchema, JOB_MAPPING_PROPERTIES } from '../../../aggregator/jobs/job-
 import { SystemRepository } from '../../../aggregator/store/system-repository.ts';
 import { openSearchUrl, uniquePrefix } from '../../helpers/services.ts';
 import { waitFor } from '../../helpers/wait-for.ts';
+import { startTcpGate } from '../../helpers/tcp-gate.ts';
 
 const url = await openSearchUrl(t);
 const prefix = uniquePrefix('jobs');
@@ -36,7 +38,7 @@ t.beforeEach(async () => {
   });
 });
 
-const silent = { info: () => {}, warn: () => {} };
+const silent = { info: (_o: object, _m: string) => {}, warn: (_o: object, _m: string) => {} };
 const StepsParams = Type.Object({ steps: Type.Integer({ minimum: 1 }) }, { additionalProperties: false });
 
 /** A job type whose every step waits for the test to let it through, checkpointing after each. */
@@ -78,7 +80,7 @@ function runnerOn(
   client: Client,
   owner: string,
   handler: ReturnType<typeof stepsHandler>['handler'],
-  over: { leaseTtlMs?: number } = {},
+  over: { leaseTtlMs?: number; log?: typeof silent } = {},
 ) {
   const repo = new SystemRepository(client, index, JobSchema, {
     resource: 'job',
@@ -90,7 +92,7 @@ function runnerOn(
   const runner = new JobRunner({
     repo,
     owner,
-    log: silent,
+    log: over.log ?? silent,
     leaseTtlMs: over.leaseTtlMs ?? 120_000,
     renewIntervalMs: 500,
     pollIntervalMs: 200,
@@ -164,6 +166,55 @@ t.test('a job whose owner died is resumed by another replica from its last check
   const done = await doc(rb, 'resume');
   t.same(done?.result, { done: 3, by: 'b' }, 'B did steps 2 and 3');
   t.equal(done?.owner, 'replica-b');
+});
+
+t.test('an owner whose renewals the store stops confirming stops, then hands the lease back', async (t) => {
+  const a = stepsHandler('a');
+  const b = stepsHandler('b');
+  // A reaches the store through a gate that can hold its requests: connections stay up and
+  // nothing is answered (a store too busy to confirm a renewal before the deadline).
+  const gate = await startTcpGate({ host: '127.0.0.1', port: Number(new URL(url).port) });
+  const clientA = new Client({ node: `http://127.0.0.1:${gate.port}` });
+  const warnings: Array<{ fields: Record<string, unknown>; msg: string }> = [];
+  const log = {
+    info: () => {},
+    warn: (fields: object, msg: string) => void warnings.push({ fields: fields as Record<string, unknown>, msg }),
+  };
+  const ra = runnerOn(clientA, 'replica-a', a.handler, { leaseTtlMs: 10_000, log });
+  const rb = runnerOn(admin, 'replica-b', b.handler, { leaseTtlMs: 600_000 });
+  t.teardown(async () => {
+    gate.release();
+    await Promise.all([ra.stop(), rb.stop()]);
+    await clientA.close();
+    await gate.close();
+  });
+  await ra.submit('steps', { steps: 2 }, { id: 'slow-store' });
+  t.same(await ra.tick(), ['slow-store']);
+  await a.step();
+  await waitFor(async () => ((await doc(rb, 'slow-store'))?.progress as { done?: number } | null)?.done === 1, {
+    what: 'checkpoint 1',
+    timeoutMs: 30_000,
+  });
+  gate.hold();
+  await waitFor(() => a.calls[0]?.signal.aborted === true, { what: "A's signal", timeoutMs: 30_000 });
+  t.equal(a.calls[0]?.signal.reason, 'lease_lost', 'stopped before the lease it last wrote expires');
+  gate.release();
+  const handedBack = await waitFor(() => warnings.find((w) => w.fields['handed_back_at'] !== undefined), {
+    what: 'the hand-back',
+    timeoutMs: 60_000,
+  });
+  const after = await doc(rb, 'slow-store');
+  t.equal(after?.owner, 'replica-a');
+  t.equal(after?.status, 'running');
+  t.equal(after?.lease_expires_at, handedBack?.fields['handed_back_at'], 'the lease now ends at the hand-back');
+  // Nobody waits out A's lease: B claims at once and resumes from the checkpoint.
+  t.same(await rb.tick(), ['slow-store']);
+  t.same(b.calls[0]?.progress, { done: 1 });
+  await b.step();
+  await waitFor(async () => (await doc(rb, 'slow-store'))?.status === 'succeeded', {
+    what: 'the job to succeed on B',
+    timeoutMs: 30_000,
+  });
 });
 
 t.test('a running job cancelled from another replica stops and ends cancelled', async (t) => {
