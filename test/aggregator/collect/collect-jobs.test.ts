@@ -80,7 +80,21 @@ t.test(
       containers: ['app'],
       previous: true,
     });
-    t.equal((await finished(prev.body['job_id'])).status, 'succeeded');
+    const prevJob = await finished(prev.body['job_id']);
+    t.equal(prevJob.status, 'succeeded', JSON.stringify(prevJob));
+    // What `previous` stores is the prior instance's lines (read again: the same ids as the
+    // first job stored for them), not the new instance's.
+    t.equal(prevJob.result.lines, 3, 'the three lines of the prior instance');
+    const afterPrev = await stack.stored(ns);
+    t.same(
+      afterPrev
+        .filter((r) => r.container === 'app')
+        .map((r) => r.message)
+        .sort(),
+      ['a1', 'a3', '{"level":"error","msg":"a2"}'].sort(),
+      'the prior instance, exactly once; nothing of the new one',
+    );
+    t.equal(afterPrev.length, 5);
     const q = kubelet.requests.filter((r) => r.path.endsWith('/web-1/app'));
     t.equal(q.at(-1)!.query['previous'], 'true');
     t.equal(q.find((r) => r.query['tailLines'])?.query['tailLines'], '2');
