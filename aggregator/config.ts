@@ -224,7 +224,7 @@ export interface AggregatorConfig {
     readonly reconnectMinMs: number;
     /** Longest wait between reconnects, ms. Env `K8S_LOGS_COLLECT_RECONNECT_MAX_MS`. Default 10000. */
     readonly reconnectMaxMs: number;
-    /** Continuous collections re-read the collection config this often (a namespace disabled meanwhile stops being followed), ms. Env `K8S_LOGS_COLLECT_CONFIG_REFRESH_MS`. Default 5000. */
+    /** Continuous collections re-read the collection config and the namespace's annotations this often (a namespace disabled or annotated out meanwhile stops being followed), ms. Env `K8S_LOGS_COLLECT_CONFIG_REFRESH_MS`. Default 5000. */
     readonly configRefreshMs: number;
   };
   /** The S3 endpoint archive policies write to (the bucket is per policy). */
