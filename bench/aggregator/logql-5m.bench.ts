@@ -24,11 +24,8 @@
  * The indices get a fresh prefix and are deleted at the end (also on failure).
  */
 import { parseArgs } from 'node:util';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { Pool } from 'undici';
 import type { LogRecord } from '../../shared/record.ts';
-import { buildBulkBody } from '../../aggregator/store/bulk-writer.ts';
-import { clusterAlias, dayIndexName } from '../../aggregator/store/log-indices.ts';
+import { Pool } from 'undici';
 import { formatNanos, parseRfc3339Nanos } from '../../shared/time.ts';
 import { Evaluator } from '../../aggregator/logql/evaluator.ts';
 import { parseExpr } from '../../aggregator/logql/parser.ts';
@@ -36,6 +33,7 @@ import { InMemoryLogStore, type MemoryStream } from '../../aggregator/logql/stor
 import { lokiStreamOf } from '../../aggregator/logql/stream-labels.ts';
 import { benchAggregator, benchOpenSearch, dropPrefix, emitResult, freshPrefix, log, percentile, round } from './bench-services.ts';
 import { generateRecords, podsOf, RARE_PHRASE } from './realistic-records.ts';
+import { bulkLoad } from './bulk-load.ts';
 
 const { values } = parseArgs({
   options: {
@@ -68,53 +66,16 @@ const agg = await benchAggregator(os.url, prefix);
 const nowMs = Math.floor(Date.now() / 60_000) * 60_000;
 const endMs = nowMs - 120_000;
 
-async function load(): Promise<number> {
-  const osPool = new Pool(os.url, { connections: LOADERS });
-  const ingestedAt = new Date().toISOString();
-  const created = new Set<string>();
-  const inFlight = new Set<Promise<void>>();
-  let sent = 0;
-  let nextReport = LINES / 10;
-  const t0 = performance.now();
-  const send = async (batch: LogRecord[]) => {
-    for (const r of [batch[0]!, batch[batch.length - 1]!]) {
-      const index = dayIndexName(prefix, CLUSTER, r.timestamp);
-      if (created.has(index)) continue;
-      created.add(index);
-      await fetch(`${os.url}/${index}`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ aliases: { [clusterAlias(prefix, CLUSTER)]: {} }, settings: { 'index.refresh_interval': '-1' } }) });
-    }
-    const body = buildBulkBody(prefix, batch, ingestedAt);
-    for (;;) {
-      const res = await osPool.request({ path: '/_bulk', method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body });
-      const out = (await res.body.json()) as { errors?: boolean; items?: Array<Record<string, { status: number }>> };
-      if (res.statusCode === 200 && (!out.errors || (out.items ?? []).every((it) => { const s = Object.values(it)[0]?.status ?? 0; return s < 300 || s === 409; }))) return;
-      if (res.statusCode !== 429 && !(out.items ?? []).some((it) => Object.values(it)[0]?.status === 429)) throw new Error(`_bulk: ${res.statusCode} ${JSON.stringify(out).slice(0, 300)}`);
-      await sleep(200);
-    }
-  };
-  let batch: LogRecord[] = [];
-  const flush = async () => {
-    const p = send(batch).finally(() => inFlight.delete(p));
-    inFlight.add(p);
-    batch = [];
-    if (inFlight.size >= LOADERS) await Promise.race(inFlight);
-  };
-  for (const r of generateRecords({ cluster: CLUSTER, pods, count: LINES, startMs: nowMs - 12 * HOUR_MS, endMs: nowMs - 60_000, seed: 13 })) {
-    batch.push(r);
-    if (batch.length === BATCH) await flush();
-    if (++sent >= nextReport) {
-      log(`loaded ${sent} of ${LINES} (${Math.round(sent / ((performance.now() - t0) / 1000))} lines/s)`);
-      nextReport += LINES / 10;
-    }
-  }
-  if (batch.length) await flush();
-  await Promise.all(inFlight);
-  await osPool.close();
-  // Loaded without refreshes (faster on a shared node); back to the template's interval.
-  await fetch(`${os.url}/${prefix}-*/_settings`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ 'index.refresh_interval': null }) });
-  await fetch(`${os.url}/${prefix}-*/_refresh`, { method: 'POST' });
-  return (performance.now() - t0) / 1000;
-}
+const load = () =>
+  bulkLoad({
+    opensearchUrl: os.url,
+    prefix,
+    cluster: CLUSTER,
+    records: generateRecords({ cluster: CLUSTER, pods, count: LINES, startMs: nowMs - 12 * HOUR_MS, endMs: nowMs - 60_000, seed: 13 }),
+    count: LINES,
+    batch: BATCH,
+    loaders: LOADERS,
+  });
 
 interface Timed { p50_ms: number; p99_ms: number; iterations: number }
 

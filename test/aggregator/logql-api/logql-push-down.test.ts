@@ -235,3 +235,43 @@ t.test('pod-label and regex matchers are pre-filters: fewer lines read, same ans
     t.ok(filteredHits < unfilteredHits, `${query}: ${filteredHits} < ${unfilteredHits} records read from the store`);
   }
 });
+
+t.test('select pages over a point in time: with the next page prefetched, every record once, in order', async (t) => {
+  const req = (direction: 'forward' | 'backward') => ({
+    matchers: [{ name: 'namespace', op: '=' as const, value: 'shop' }],
+    startNs: T0 - 120n * SEC,
+    endNs: T0 + 1500n * SEC,
+    direction,
+    hint: { lineContains: [], lineExcludes: [] },
+  });
+  const read = async (store: OpenSearchLogStore, direction: 'forward' | 'backward', stopAfter = Infinity) => {
+    const out: string[] = [];
+    for await (const e of store.select(req(direction))) {
+      out.push(`${e.position!.tsNs}/${e.position!.id}`);
+      if (out.length >= stopAfter) break;
+    }
+    return out;
+  };
+  const shop = all.filter((r) => r.namespace === 'shop').length;
+  const onePage = new OpenSearchLogStore({ client, indexPrefix: agg.prefix, scope: everything, pageSize: 5000 });
+  for (const direction of ['forward', 'backward'] as const) {
+    const want = await read(onePage, direction);
+    t.equal(want.length, shop, `${direction}: one page holds all ${shop}`);
+    t.equal(new Set(want).size, want.length, 'no record twice');
+    for (const prefetch of [true, false]) {
+      const small = new OpenSearchLogStore({
+        client,
+        indexPrefix: agg.prefix,
+        scope: everything,
+        pageSize: 7,
+        prefetch,
+      });
+      t.same(await read(small, direction), want, `${direction}, pages of 7, prefetch ${prefetch}: the same records`);
+      t.equal(small.searches, Math.floor(shop / 7) + 1, 'a search per page (and one that comes back short)');
+    }
+  }
+  // A consumer that stops early: the page asked for ahead settles before the point in time is closed.
+  const early = new OpenSearchLogStore({ client, indexPrefix: agg.prefix, scope: everything, pageSize: 7 });
+  t.equal((await read(early, 'forward', 20)).length, 20);
+  t.equal(early.searches, 4, 'pages 1–3 read, page 4 asked for ahead');
+});
