@@ -17,7 +17,10 @@
  * random position each frame (every row new: the worst case), `wrap` glides with wrapped
  * lines (measured, varying heights). The baseline of the same run is the first page alone
  * (1,000 lines): the figures at `--lines` should match it if the list does not grow with
- * the result.
+ * the result. One difference is not the size: that page is 19,000 px, so a glide passes
+ * over it every ~30 frames and after the first pass its rows are all measured, while a
+ * long result keeps bringing rows measured for the first time (a second render each, to
+ * place them by their real height). Compare two `--lines` for growth with the size.
  *
  *   npm run bench -- bench/ui/virtual-list.bench.ts [--lines 12000] [--frames 600]
  *
