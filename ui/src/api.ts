@@ -114,6 +114,22 @@ export const qs = (params: Record<string, string | number | undefined | null>) =
   return s ? `?${s}` : '';
 };
 
+/** The Loki-compatible read API (label names and values for LogQL completion), same origin and token. */
+export const LOKI_API = '/loki/api/v1';
+
+/** `GET` of the Loki API: its body is `{status, data}`; its errors are plain text (Loki's), kept as the message. */
+export async function lokiGet<T>(path: string, signal?: AbortSignal): Promise<T> {
+  const res = await fetch(`${LOKI_API}${path}`, {
+    headers: { authorization: `Bearer ${session.token() ?? ''}`, accept: 'application/json' },
+    signal,
+  });
+  if (!res.ok) {
+    const text = (await res.text()).trim();
+    throw new ApiError(res.status, 'http_error', text.slice(0, 300) || `${res.status} ${res.statusText}`);
+  }
+  return ((await res.json()) as { data: T }).data;
+}
+
 export type TailEvent =
   | { type: 'ready'; since: string | null }
   | { type: 'record'; record: LogRecord }

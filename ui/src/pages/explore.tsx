@@ -38,6 +38,7 @@ import { prettyJson } from '../lib/highlight.ts';
 import { Timeline } from '../lib/handoff.ts';
 import { Histogram } from '../components/histogram.tsx';
 import { LogList, Message, shortTime, type Row } from '../components/log-list.tsx';
+import { LogqlInput } from '../components/logql-input.tsx';
 
 const PAGE = 1000;
 const MAX_LIVE_ROWS = 50_000;
@@ -451,14 +452,11 @@ export function ExplorePage(props: {
             </button>
           </div>
           {draft.mode === 'logql' ? (
-            <input
-              class="grow mono"
-              name="logql"
-              list="qhistory"
-              placeholder='{namespace="shop"} |= "error"'
+            <LogqlInput
               value={draft.logql}
-              onInput={(e) => setDraft({ ...draft, logql: (e.target as HTMLInputElement).value })}
-              aria-label="LogQL query"
+              onInput={(logql) => setDraft({ ...draft, logql })}
+              range={rangeDraft}
+              history={history}
             />
           ) : (
             <>
