@@ -33,8 +33,9 @@ const VARIABLE: RegExp[] = [
   /\b\d{2}:\d{2}:\d{2}(?:[.,]\d+)?\b/g,
   /\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/gi,
   /\b\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?\b/g,
-  /\b(?:0x)?[0-9a-f]*\d[0-9a-f]*\b/gi,
+  // Numbers (with a unit, with a decimal part) before hex words, which would cut `1.1` at its dot.
   /\b\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h|d|b|kb|mb|gb|kib|mib|gib|%)?\b/gi,
+  /\b(?:0x)?[0-9a-f]*\d[0-9a-f]*\b/gi,
   // `<word>` would be a named capture in a pattern, which `|>` refuses: it becomes `<_>`.
   /<[A-Za-z_][A-Za-z0-9_]*>/g,
 ];

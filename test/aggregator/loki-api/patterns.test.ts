@@ -18,6 +18,7 @@ t.test('variable parts become <_>, adjacent ones merged', async (t) => {
     ['req 3f2b1c9e-0d4a-4c1b-9a7e-1234567890ab ok', 'req <_> ok'],
     ['pod web-5d8f7c9b4-x2k4q ready', 'pod web-<_>-x2k4q ready'],
     ['12:00:01 tick', '<_> tick'],
+    ['client 1.1 took 0.25s, id 0x1f3a deadbeef12', 'client <_> took <_>, id <_> <_>'],
     ['<html> is a capture to |>', '<_> is a capture to |>'],
     ['no variables here', 'no variables here'],
     ['', ''],
