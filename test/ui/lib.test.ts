@@ -9,6 +9,7 @@ import { bucketRecords, volumeByLevel } from '../../ui/src/lib/volume.ts';
 import { groupPatterns, patternOf } from '../../ui/src/lib/patterns.ts';
 import { Timeline } from '../../ui/src/lib/handoff.ts';
 import { compareWindows, previousWindow } from '../../ui/src/lib/compare.ts';
+import { restartMarkers } from '../../ui/src/lib/restart-markers.ts';
 
 const NOW = Date.parse('2026-12-01T12:00:00Z');
 
@@ -270,4 +271,26 @@ t.test('compare with the previous period: the window before, totals, levels and 
     compareWindows({ total: 0, levels: [], lines: [] }, { total: 0, levels: [], lines: [] }, 5).patterns.length,
     0,
   );
+});
+
+t.test('restart markers: where a container id changes between loaded lines', async (t) => {
+  const line = (pod: string, id: string | undefined, ts: string) => ({
+    namespace: 'ns',
+    pod,
+    container: 'app',
+    container_id: id,
+    timestamp: ts,
+  });
+  // Newest first, as the list holds them; api-1 restarted once (a → b), web-1 never, and a
+  // line without an id (an API-collected one, say) changes nothing.
+  const newestFirst = [
+    line('api-1', 'b', '2026-12-01T10:00:04.123456789Z'),
+    line('web-1', 'w', '2026-12-01T10:00:03Z'),
+    line('api-1', 'b', '2026-12-01T10:00:02.500Z'),
+    line('api-1', undefined, '2026-12-01T10:00:01.500Z'),
+    line('api-1', 'a', '2026-12-01T10:00:01Z'),
+    line('web-1', 'w', '2026-12-01T10:00:00Z'),
+  ];
+  t.same(restartMarkers(newestFirst), [{ ms: Date.parse('2026-12-01T10:00:02.500Z'), label: 'ns/api-1/app restarted' }]);
+  t.same(restartMarkers([]), []);
 });

@@ -3,7 +3,8 @@
  * OpenSearch: "load older" paging through the API's cursors (by scrolling and by the
  * button), the NDJSON download of the whole result, the result list driven by the
  * keyboard, and LogQL completion of label names and values from the Loki API (scoped to
- * the chosen time range and to the selector's other matchers). Screenshot:
+ * the chosen time range and to the selector's other matchers), restart markers on the
+ * timeline. Screenshot:
  * test/ui/screenshots/explore-autocomplete.png.
  */
 import t from 'tap';
@@ -62,6 +63,21 @@ for (let i = 0; i < 20; i++)
       timestamp: at(now - 3 * 3_600_000 + i * 1000),
       message: `nightly step ${i}`,
       labels: { app: 'nightly', schedule: 'daily' },
+    }),
+  );
+// crashy, eight hours ago (outside every range the other tests look at): worker-0's container
+// restarted ten minutes into it (a new container id from then on).
+for (let i = 0; i < 20; i++)
+  recs.push(
+    record({
+      cluster: 'uix',
+      namespace: 'crashy',
+      pod: 'worker-0',
+      container: 'app',
+      container_id: i < 10 ? 'containerd://1111' : 'containerd://2222',
+      timestamp: at(now - 8 * 3_600_000 + i * 60_000),
+      message: `work item ${i}`,
+      labels: { app: 'worker' },
     }),
   );
 const ingested = await ingest(agg.url, await agg.ingestToken('uix'), ndjson(recs));
@@ -252,5 +268,15 @@ t.test('LogQL completion: label names and values from the API, for the range and
   await page.getByRole('listbox', { name: 'Earlier queries' }).waitFor();
   t.ok((await options.allTextContents()).includes('{namespace="shop", app=~"web"}'), 'the query run above');
   await field.press('Escape');
+  t.same(pageErrors, [], 'no uncaught error in the page');
+});
+
+t.test('a container restart is marked on the timeline where the new instance begins', async (t) => {
+  await page.goto(`${agg.url}/ui/#/explore?from=now-9h&to=now-7h&namespace=crashy`);
+  await page.reload();
+  await total(page).filter({ hasText: '20 matches · 20 loaded' }).waitFor();
+  const marker = page.locator('svg line title', { hasText: 'crashy/worker-0/app restarted' });
+  await marker.waitFor({ state: 'attached' });
+  t.equal(await marker.count(), 1, 'one restart, one marker');
   t.same(pageErrors, [], 'no uncaught error in the page');
 });

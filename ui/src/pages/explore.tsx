@@ -32,6 +32,7 @@ import { absoluteRange, describeRange, QUICK_RANGES, resolveRange, type TimeRang
 import { decodeExploreState, encodeExploreState } from '../lib/url-state.ts';
 import { volumeByLevel, bucketRecords } from '../lib/volume.ts';
 import { groupPatterns } from '../lib/patterns.ts';
+import { restartMarkers } from '../lib/restart-markers.ts';
 import { compareWindows, previousWindow, type Comparison } from '../lib/compare.ts';
 import { stripAnsi } from '../lib/ansi.ts';
 import { prettyJson } from '../lib/highlight.ts';
@@ -395,20 +396,7 @@ export function ExplorePage(props: {
   }, [version, result]);
 
   // Restart markers: a container whose id changes within the loaded lines restarted there.
-  const markers = useMemo(() => {
-    const lastId = new Map<string, string>();
-    const out: Array<{ ms: number; label: string }> = [];
-    for (let i = records.length - 1; i >= 0; i--) {
-      const r = records[i]!;
-      if (!r.container_id) continue;
-      const k = `${r.namespace}/${r.pod}/${r.container}`;
-      const prev = lastId.get(k);
-      if (prev && prev !== r.container_id)
-        out.push({ ms: Date.parse(r.timestamp.replace(/(\.\d{3})\d+/, '$1')), label: `${k} restarted` });
-      lastId.set(k, r.container_id);
-    }
-    return out;
-  }, [version]);
+  const markers = useMemo(() => restartMarkers(records), [version]);
 
   const patterns = useMemo(
     () => (view === 'patterns' ? groupPatterns(records.map((r) => stripAnsi(r.message))) : []),
