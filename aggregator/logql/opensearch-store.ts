@@ -77,7 +77,7 @@ export function compileSelect(
   req: Pick<SelectRequest, 'matchers' | 'startNs' | 'endNs' | 'hint'>,
   scope: AccessScope,
 ): { filter: Clause[]; must_not: Clause[] } {
-  const filter: Clause[] = [{ range: { timestamp: { gte: formatNanos(req.startNs), lt: formatNanos(req.endNs) } } }];
+  const filter: Clause[] = [{ range: { timestamp: { gte: storedNanos(req.startNs), lt: storedNanos(req.endNs) } } }];
   const mustNot: Clause[] = [];
   if (scope.clusters) filter.push({ terms: { cluster: [...scope.clusters] } });
   if (scope.namespaces) filter.push({ terms: { namespace: [...scope.namespaces] } });
@@ -90,6 +90,15 @@ export function compileSelect(
     mustNot.push(containsClause(v));
   }
   return { filter, must_not: mustNot };
+}
+
+/**
+ * A range bound on the date_nanos `timestamp`, which holds nothing before the epoch and
+ * refuses a query bound before it (400): an earlier bound is the epoch, the same records.
+ * A window whose lookback (range, offset) reaches before 1970 is then still answered.
+ */
+function storedNanos(ns: bigint): string {
+  return formatNanos(ns < 0n ? 0n : ns);
 }
 
 function containsClause(v: string): Clause {
@@ -110,7 +119,7 @@ export function compileWindowQuery(
   const m = matcherClauses(req.matchers);
   if (!m.exact) return undefined;
   if ([...req.lineContains, ...req.lineExcludes].some((v) => v.includes('\\'))) return undefined;
-  const filter: Clause[] = [{ range: { timestamp: { gte: formatNanos(fromNs), lte: formatNanos(toNs) } } }];
+  const filter: Clause[] = [{ range: { timestamp: { gte: storedNanos(fromNs), lte: storedNanos(toNs) } } }];
   if (scope.clusters) filter.push({ terms: { cluster: [...scope.clusters] } });
   if (scope.namespaces) filter.push({ terms: { namespace: [...scope.namespaces] } });
   filter.push(...m.filter, ...req.lineContains.map(containsClause));
@@ -323,8 +332,10 @@ export class OpenSearchLogStore implements LogStore {
       },
     ];
     const parts: WindowPart[] = [{ name: 'raw', edges: false }];
-    for (let i = 0; i < grid.edgesNs.length; i += EDGE_TERMS_PER_SEARCH) {
-      const chunk = grid.edgesNs.slice(i, i + EDGE_TERMS_PER_SEARCH).map(formatNanos);
+    // No record sits on an edge before the epoch (date_nanos), and such a term is refused.
+    const edgesNs = grid.edgesNs.filter((e) => e >= 0n);
+    for (let i = 0; i < edgesNs.length; i += EDGE_TERMS_PER_SEARCH) {
+      const chunk = edgesNs.slice(i, i + EDGE_TERMS_PER_SEARCH).map(formatNanos);
       parts.push({ name: `edges${parts.length}`, edges: true, filter: { terms: { timestamp: chunk } } });
     }
     const spec = { req, query, sources, parts };
