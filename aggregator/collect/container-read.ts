@@ -5,7 +5,8 @@
  * is the caller's too (continuous-collector.ts, batch-collector.ts).
  *
  * Outcome: `eof` when the API server ended the body (end of the log, or a follow ended by
- * rotation, container exit, idle timeout, API server shutdown…), `error` with a
+ * rotation, container exit, idle timeout, API server shutdown…), `stale` when the pod no
+ * longer shows the instance the read was opened for (nothing stored), `error` with a
  * PodLogError when it refused the request or the transport failed mid-stream; an abort of
  * `signal` rejects. Either way `position` is where the next read resumes.
  */
@@ -36,10 +37,19 @@ export interface ContainerReadInput {
   signal: AbortSignal;
   /** Called after each stored batch with the new position and what it added. */
   onStored(position: ContainerPosition, lines: number, bytes: number): void;
+  /**
+   * Asked once the stream is open, before anything is stored: does the pod still show
+   * `containerId`? A read without `previous` is of whatever instance runs when the kubelet
+   * answers; if the container restarted since the caller looked at the pod, the lines are
+   * the new instance's and must not be stored under the old id (nor move its position past
+   * the old instance's unread tail). An API failure counts as yes.
+   */
+  stillCurrent?: () => Promise<boolean>;
 }
 
 export interface ContainerReadOutcome {
-  end: 'eof' | 'error';
+  /** `stale`: `stillCurrent` said no; the stream was closed with nothing stored. */
+  end: 'eof' | 'error' | 'stale';
   error?: PodLogError;
   position: ContainerPosition | undefined;
   lines: number;
@@ -89,6 +99,10 @@ export async function readContainer(i: ContainerReadInput): Promise<ContainerRea
   } catch (err) {
     if (i.signal.aborted) throw i.signal.reason;
     return { end: 'error', error: asPodLogError(err), position, lines, bytes };
+  }
+  if (i.stillCurrent && !(await i.stillCurrent().catch(() => true))) {
+    await body[Symbol.asyncIterator]().return?.();
+    return { end: 'stale', position, lines, bytes };
   }
   try {
     for await (const chunk of body) {

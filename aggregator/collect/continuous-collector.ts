@@ -155,9 +155,20 @@ export async function runContinuousCollection(ctx: JobContext<CollectParams>, de
             from: c.position ?? undefined,
             window,
             onStored: stored,
+            // The kubelet may already run a new instance the pod status does not show yet.
+            stillCurrent: async () =>
+              (await kube.getPod(ns, pod.name, wstop))?.containers.find((x) => x.name === name)?.containerId ===
+              cs.containerId,
           });
         } finally {
           release();
+        }
+        if (out.end === 'stale') {
+          // Nothing stored: look at the pod again (the new instance, its previous one's tail first).
+          const fresh = await kube.getPod(ns, pod.name, wstop).catch(() => pod);
+          if (!fresh || fresh.uid !== uid) pods.delete(uid);
+          else pods.set(uid, fresh);
+          continue;
         }
         // From now on the instance is known: a later read starts at its first line or the position.
         c.position ??= freshPosition(cs.containerId);

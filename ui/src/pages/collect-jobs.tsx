@@ -1,9 +1,11 @@
 /**
  * Collect jobs page: start a one-time, continuous or bulk collection through a registered
  * cluster's Kubernetes API, follow each job's progress (pods done of all, lines, bytes) and
- * its per-pod state, cancel a running job. Shapes are `/collect*`'s (`/docs`: collect).
+ * its per-pod state, cancel a running job. While a job is pending or running the list is
+ * re-read every POLL_MS, so progress moves without a click. Shapes are `/collect*`'s
+ * (`/docs`: collect).
  */
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import type { JSX } from 'preact';
 import { del, get, post, qs } from '../api.ts';
 import { ErrorLine, isMissingRoute, useAction, useLoad, when } from '../components/resource.tsx';
@@ -60,6 +62,9 @@ const KINDS = {
 } as const;
 type Kind = keyof typeof KINDS;
 
+/** Re-read period of the list while any job is pending or running, ms. */
+const POLL_MS = 2000;
+
 const LABEL: Record<string, string> = {
   collect: 'one-time',
   'collect-continuous': 'continuous',
@@ -90,6 +95,12 @@ export function CollectJobsPage(props: { canWrite: boolean }): JSX.Element {
   const [kind, setKind] = useState<Kind>('one-time');
   const [body, setBody] = useState<string>(KINDS['one-time'].body);
   const [open, setOpen] = useState<string | undefined>();
+  const active = (list.data?.jobs ?? []).some((j) => j.status === 'pending' || j.status === 'running');
+  useEffect(() => {
+    if (!active || list.loading) return;
+    const timer = setTimeout(list.reload, POLL_MS);
+    return () => clearTimeout(timer);
+  }, [active, list.loading, list.data]);
   if (isMissingRoute(list.error))
     return (
       <div class="page">
