@@ -1,11 +1,12 @@
 /**
  * What every browser test needs first: Debian's chromium (never a download), a built UI
- * bundle, and the screenshots folder (generated, gitignored; the README links it).
+ * bundle, the screenshots folder (generated, gitignored; the README links it), and a
+ * signed-in page.
  */
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { buildUi, uiIsStale } from '../../ui/build.ts';
 
 export const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
@@ -30,4 +31,29 @@ export async function launchBrowser(t: { teardown(fn: () => unknown): void }): P
   });
   t.teardown(() => browser.close());
   return browser;
+}
+
+/**
+ * A page of a new browser context, signed in at `origin`'s UI with `token`, and the
+ * uncaught errors it raises from then on (a test ends by checking there were none).
+ */
+export async function signedInPage(
+  browser: Browser,
+  origin: string,
+  token: string,
+  opts: { viewport?: { width: number; height: number }; acceptDownloads?: boolean; timeoutMs?: number } = {},
+): Promise<{ page: Page; pageErrors: string[] }> {
+  const context = await browser.newContext({
+    viewport: opts.viewport ?? { width: 1280, height: 900 },
+    ...(opts.acceptDownloads ? { acceptDownloads: true } : {}),
+  });
+  const page = await context.newPage();
+  page.setDefaultTimeout(opts.timeoutMs ?? 30_000);
+  const pageErrors: string[] = [];
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  await page.goto(`${origin}/ui/`);
+  await page.fill('input[name=token]', token);
+  await page.click('button[type=submit]');
+  await page.getByTestId('who').waitFor();
+  return { page, pageErrors };
 }

@@ -8,7 +8,7 @@ import t from 'tap';
 import path from 'node:path';
 import { ingest, ndjson } from '../helpers/records.ts';
 import { dayRecords, startArchivingAggregator } from '../helpers/archive-fixture.ts';
-import { launchBrowser, prepareBrowserTest, SHOTS } from './browser.ts';
+import { launchBrowser, prepareBrowserTest, signedInPage, SHOTS } from './browser.ts';
 
 await prepareBrowserTest(t);
 
@@ -39,14 +39,7 @@ t.test('archive page: run a policy, see its job and objects, read an object back
   agg.app.startJobs();
 
   const browser = await launchBrowser(t);
-  const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
-  page.setDefaultTimeout(30_000);
-  const pageErrors: string[] = [];
-  page.on('pageerror', (e) => pageErrors.push(e.message));
-  await page.goto(`${agg.url}/ui/`);
-  await page.fill('input[name=token]', agg.adminToken);
-  await page.click('button[type=submit]');
-  await page.getByTestId('who').waitFor();
+  const { page, pageErrors } = await signedInPage(browser, agg.url, agg.adminToken);
   await page.goto(`${agg.url}/ui/#/archive`);
 
   const row = page.locator('[data-testid=policies] tr', { hasText: 'ui nightly' });

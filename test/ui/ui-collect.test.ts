@@ -8,7 +8,7 @@
 import t from 'tap';
 import path from 'node:path';
 import { collectStack } from '../aggregator/collect/collect-fixture.ts';
-import { launchBrowser, prepareBrowserTest, SHOTS } from './browser.ts';
+import { launchBrowser, prepareBrowserTest, signedInPage, SHOTS } from './browser.ts';
 
 await prepareBrowserTest(t);
 const stack = await collectStack(t);
@@ -24,14 +24,7 @@ t.test('collect jobs page: start a continuous job, follow its progress, cancel i
   const origin = new URL(stack.api()).origin;
 
   const browser = await launchBrowser(t);
-  const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
-  page.setDefaultTimeout(30_000);
-  const pageErrors: string[] = [];
-  page.on('pageerror', (e) => pageErrors.push(e.message));
-  await page.goto(`${origin}/ui/`);
-  await page.fill('input[name=token]', stack.adminToken);
-  await page.click('button[type=submit]');
-  await page.getByTestId('who').waitFor();
+  const { page, pageErrors } = await signedInPage(browser, origin, stack.adminToken);
   await page.goto(`${origin}/ui/#/collect`);
 
   await page.getByRole('radio', { name: 'continuous' }).check();

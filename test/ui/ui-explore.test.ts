@@ -13,7 +13,7 @@ import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { startTestAggregator } from '../helpers/aggregator.ts';
 import { ingest, ndjson, record } from '../helpers/records.ts';
-import { launchBrowser, prepareBrowserTest, SHOTS } from './browser.ts';
+import { launchBrowser, prepareBrowserTest, signedInPage, SHOTS } from './browser.ts';
 import type { LogRecord } from '../../shared/record.ts';
 
 await prepareBrowserTest(t);
@@ -85,15 +85,11 @@ if (ingested.status !== 200) throw new Error(`ingest: ${ingested.status} ${JSON.
 await agg.refresh();
 
 const browser = await launchBrowser(t);
-const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: true });
-const page = await context.newPage();
-page.setDefaultTimeout(20_000);
-const pageErrors: string[] = [];
-page.on('pageerror', (e) => pageErrors.push(e.message));
-await page.goto(`${agg.url}/ui/`);
-await page.fill('input[name=token]', agg.adminToken);
-await page.click('button[type=submit]');
-await page.getByTestId('who').waitFor();
+const { page, pageErrors } = await signedInPage(browser, agg.url, agg.adminToken, {
+  viewport: { width: 1280, height: 800 },
+  acceptDownloads: true,
+  timeoutMs: 20_000,
+});
 
 const total = (p: Page) => p.getByTestId('total');
 const SHOP = `${agg.url}/ui/#/explore?from=now-1h&to=now&namespace=shop`;
