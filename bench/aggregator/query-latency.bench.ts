@@ -17,12 +17,9 @@
  * request at a time; `took_ms` is OpenSearch's own time from the response, for comparison.
  */
 import { parseArgs } from 'node:util';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'undici';
-import type { LogRecord } from '../../shared/record.ts';
-import { buildBulkBody } from '../../aggregator/store/bulk-writer.ts';
-import { clusterAlias, dayIndexName } from '../../aggregator/store/log-indices.ts';
 import { benchAggregator, benchOpenSearch, dropPrefix, emitResult, freshPrefix, log, percentile, round } from './bench-services.ts';
+import { bulkLoad } from './bulk-load.ts';
 import { generateRecords, podsOf, RARE_PHRASE } from './realistic-records.ts';
 
 const { values } = parseArgs({
@@ -52,55 +49,20 @@ const prefix = freshPrefix('query');
 const agg = await benchAggregator(os.url, prefix, values['no-index-sort'] ? { sortByTime: false } : undefined);
 
 async function load(): Promise<{ seconds: number; targetLines: number; rareLines: number }> {
-  const osPool = new Pool(os.url, { connections: LOADERS });
   const nowMs = Date.now();
-  const ingestedAt = new Date().toISOString();
-  const created = new Set<string>();
-  const inFlight = new Set<Promise<void>>();
   let targetLines = 0;
   let rareLines = 0;
-  let sent = 0;
-  let nextReport = LINES / 10;
-  const t0 = performance.now();
-  const send = async (batch: LogRecord[]) => {
-    for (const r of [batch[0]!, batch[batch.length - 1]!]) {
-      const index = dayIndexName(prefix, CLUSTER, r.timestamp);
-      if (created.has(index)) continue;
-      created.add(index);
-      await fetch(`${os.url}/${index}`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ aliases: { [clusterAlias(prefix, CLUSTER)]: {} } }) });
-    }
-    const body = buildBulkBody(prefix, batch, ingestedAt);
-    for (;;) {
-      const res = await osPool.request({ path: '/_bulk', method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body });
-      const out = (await res.body.json()) as { errors?: boolean; items?: Array<Record<string, { status: number }>> };
-      if (res.statusCode === 200 && (!out.errors || (out.items ?? []).every((it) => { const s = Object.values(it)[0]?.status ?? 0; return s < 300 || s === 409; }))) return;
-      if (res.statusCode !== 429 && !(out.items ?? []).some((it) => Object.values(it)[0]?.status === 429)) throw new Error(`_bulk: ${res.statusCode} ${JSON.stringify(out).slice(0, 300)}`);
-      await sleep(200);
-    }
-  };
-  let batch: LogRecord[] = [];
-  const flush = async () => {
-    const p = send(batch).finally(() => inFlight.delete(p));
-    inFlight.add(p);
-    batch = [];
-    if (inFlight.size >= LOADERS) await Promise.race(inFlight);
-  };
   // Leave the last minute empty so `now-24h` windows see every line on every iteration.
-  for (const r of generateRecords({ cluster: CLUSTER, pods, count: LINES, startMs: nowMs - 86_400_000 + 3_600_000, endMs: nowMs - 60_000, seed: 11 })) {
-    if (r.pod === target.pod) targetLines++;
-    if (r.message.includes(RARE_PHRASE)) rareLines++;
-    batch.push(r);
-    if (batch.length === BATCH) await flush();
-    if (++sent >= nextReport) {
-      log(`loaded ${sent} of ${LINES} (${Math.round(sent / ((performance.now() - t0) / 1000))} lines/s)`);
-      nextReport += LINES / 10;
+  const records = generateRecords({ cluster: CLUSTER, pods, count: LINES, startMs: nowMs - 86_400_000 + 3_600_000, endMs: nowMs - 60_000, seed: 11 });
+  function* counted() {
+    for (const r of records) {
+      if (r.pod === target.pod) targetLines++;
+      if (r.message.includes(RARE_PHRASE)) rareLines++;
+      yield r;
     }
   }
-  if (batch.length) await flush();
-  await Promise.all(inFlight);
-  await osPool.close();
-  await fetch(`${os.url}/${prefix}-*/_refresh`, { method: 'POST' });
-  return { seconds: (performance.now() - t0) / 1000, targetLines, rareLines };
+  const seconds = await bulkLoad({ opensearchUrl: os.url, prefix, cluster: CLUSTER, records: counted(), count: LINES, batch: BATCH, loaders: LOADERS });
+  return { seconds, targetLines, rareLines };
 }
 
 interface Measured { p50_ms: number; p99_ms: number; mean_ms: number; took_p50_ms: number; took_p99_ms: number; iterations: number; result: Record<string, unknown> }
