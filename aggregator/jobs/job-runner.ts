@@ -472,8 +472,7 @@ export class JobRunner {
     const id = r.current.id;
     const now = () => this.#o.now();
     if (reason === 'lease_lost') {
-      if (!r.takenOver) await this.#handBackAfterDeadline(r);
-      else this.#o.log.warn({ job: id }, 'job stopped: lease taken over; its new owner resumes it');
+      await this.#handBackAfterDeadline(r);
       return;
     }
     if (reason === 'shutdown') {
@@ -513,8 +512,9 @@ export class JobRunner {
   }
 
   /**
-   * The local deadline passed before the store confirmed a renewal (a slow or unreachable
-   * store), so the handler was stopped. The job may well still be ours: once the writes in
+   * After a `lease_lost` abort. Taken over: nothing more is written. Otherwise the local
+   * deadline passed before the store confirmed a renewal (a slow or unreachable store), so
+   * the handler was stopped, and the job may well still be ours: once the writes in
    * flight have ended, hand the lease back with a write conditional on the last version this
    * runner saw, so that a replica (this one included) resumes it from its checkpoint now
    * rather than after the lease expires. If anyone wrote the job since, the write fails and
