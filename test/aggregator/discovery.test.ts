@@ -10,6 +10,7 @@ import { openSearchUrl, uniquePrefix } from '../helpers/services.ts';
 
 import { waitForValue } from '../helpers/wait-for.ts';
 import { getJson, ingest, ndjson, record } from '../helpers/records.ts';
+import { compactEtcd } from '../helpers/etcd.ts';
 
 // A real aggregator whose live view of cluster "alpha" is a real kube-apiserver (one of this
 // test's own: an empty cluster whose namespaces the test knows), reached through a
@@ -376,16 +377,3 @@ if (!kube?.apiServer || !kube.etcdUrl) {
   });
 }
 
-/** Compacts etcd to its current revision, as the API server's periodic compaction does. */
-async function compactEtcd(url: string): Promise<void> {
-  const range = await fetch(`${url}/v3/kv/range`, {
-    method: 'POST',
-    body: JSON.stringify({ key: Buffer.from('/').toString('base64') }),
-  });
-  const revision = ((await range.json()) as { header: { revision: string } }).header.revision;
-  const res = await fetch(`${url}/v3/kv/compaction`, {
-    method: 'POST',
-    body: JSON.stringify({ revision, physical: true }),
-  });
-  if (!res.ok) throw new Error(`etcd compaction: ${res.status} ${await res.text()}`);
-}

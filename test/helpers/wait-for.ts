@@ -33,8 +33,9 @@ export class WaitTimeoutError extends Error {
  * The probe runs once more after the deadline, so a stalled event loop cannot fail a
  * condition that holds by then.
  */
-export function waitFor<T>(probe: () => T | Promise<T>, opts: WaitForOptions): Promise<T> {
-  return waitForValue(probe, (v) => Boolean(v), opts);
+export function waitFor<T>(probe: () => T | Promise<T>, opts: WaitForOptions): Promise<NonNullable<T>> {
+  // A truthy value is never null or undefined, so callers get the narrowed type.
+  return waitForValue(probe, (v) => Boolean(v), opts) as Promise<NonNullable<T>>;
 }
 
 /**

@@ -1,13 +1,13 @@
 import t from 'tap';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fetch } from 'undici';
 import { podMetaOf } from '../../../agent/enrich/pod-watch.ts';
 import { recordLabels } from '../../../agent/enrich/pod-metadata.ts';
 import { append, cri, metricValue, runAgent, startSink, tempDir, until } from '../helpers.ts';
 import { testKube, type TestKube } from '../../helpers/kube.ts';
 import { agentServiceAccount } from '../../helpers/chart-rbac.ts';
 import { startTcpGate, type TcpGate } from '../../helpers/tcp-gate.ts';
+import { compactEtcd } from '../../helpers/etcd.ts';
 
 const CID = 'c'.repeat(64);
 
@@ -55,19 +55,6 @@ async function cluster(t: {
   return { kube, gate, kubeconfig };
 }
 
-/** Compacts etcd to its current revision, as the API server's periodic compaction does. */
-async function compactEtcd(etcdUrl: string): Promise<void> {
-  const range = await fetch(`${etcdUrl}/v3/kv/range`, {
-    method: 'POST',
-    body: JSON.stringify({ key: Buffer.from('/').toString('base64') }),
-  });
-  const revision = ((await range.json()) as { header: { revision: string } }).header.revision;
-  const res = await fetch(`${etcdUrl}/v3/kv/compaction`, {
-    method: 'POST',
-    body: JSON.stringify({ revision, physical: true }),
-  });
-  if (!res.ok) throw new Error(`etcd compaction: ${res.status} ${await res.text()}`);
-}
 
 t.test('enrichment from one node-scoped pod watch, annotations, 410s, outages, deletion grace', async (t) => {
   const c = await cluster(t);
