@@ -310,3 +310,70 @@ t.test('limits: too many continuous jobs is a 409, streams beyond the cluster bu
   t.equal(fits.status, 202, 'fits once they are cancelled');
   await finished(fits.body['job_id']);
 });
+
+t.test('GET /collect/jobs: each filter leaves other jobs out, and the list pages by cursor', async (t) => {
+  const ns = await kube.namespace('listing');
+  await driver.addPod({ namespace: ns, name: 'p', nodeName: kube.node, logs: { main: ['x'] } });
+  const mine: string[] = [];
+  for (let i = 0; i < 3; i++) {
+    const res = await call('POST', '/collect', { cluster, namespace: ns, pods: ['p'] });
+    t.equal(res.status, 202, JSON.stringify(res.body));
+    mine.push(res.body['job_id']);
+    t.equal((await finished(res.body['job_id'])).status, 'succeeded');
+  }
+  type Listed = { id: string; type: string; status: string; params: Record<string, unknown> };
+  const list = async (query: string): Promise<Listed[]> => {
+    const res = await call('GET', `/collect/jobs?${query}`);
+    t.equal(res.status, 200, `${query}: ${JSON.stringify(res.body)}`);
+    return res.body['jobs'];
+  };
+  // A list is a search: it sees the three once the store has refreshed.
+  const oneTime = await waitFor(
+    async () => {
+      const jobs = await list('type=one-time&status=succeeded&limit=100');
+      return mine.every((id) => jobs.some((j) => j.id === id)) ? jobs : undefined;
+    },
+    { what: 'the three one-time jobs listed', timeoutMs: 15_000 },
+  );
+  t.ok(
+    oneTime.every((j) => j.type === 'collect' && j.status === 'succeeded' && j.params['cluster'] === cluster),
+    'type=one-time&status=succeeded lists only such jobs',
+  );
+  const all = await list('limit=100');
+  const types = new Set(all.map((j) => j.type));
+  t.ok(types.size >= 3, `the file's jobs span every kind (${[...types].join(', ')})`);
+  const bulk = await list('type=bulk&limit=100');
+  t.ok(bulk.length > 0 && bulk.every((j) => !mine.includes(j.id)), 'type=bulk leaves the one-time jobs out');
+  t.equal(new Set(bulk.map((j) => j.type)).size, 1, 'type=bulk lists one job type');
+  const cancelled = await list('status=cancelled&limit=100');
+  t.ok(cancelled.length > 0, 'the cancelled jobs of the earlier tests are listed');
+  t.ok(
+    cancelled.every((j) => j.status === 'cancelled' && !mine.includes(j.id)),
+    'status=cancelled leaves the rest out',
+  );
+  t.same(await list('cluster=some-other-cluster&limit=100'), [], 'a cluster with no jobs lists none');
+  t.equal((await list(`cluster=${cluster}&limit=100`)).length, all.length, "this cluster's filter keeps them all");
+
+  // limit=1 pages through the same jobs, newest first, once each.
+  const paged: string[] = [];
+  let cursor: string | null = null;
+  do {
+    const res = await call(
+      'GET',
+      `/collect/jobs?type=one-time&status=succeeded&limit=1${cursor ? `&cursor=${cursor}` : ''}`,
+    );
+    t.equal(res.status, 200, JSON.stringify(res.body));
+    t.ok(res.body['jobs'].length <= 1);
+    paged.push(...res.body['jobs'].map((j: Listed) => j.id));
+    cursor = res.body['has_more'] ? res.body['next_cursor'] : null;
+  } while (cursor && paged.length <= oneTime.length);
+  t.same(
+    paged,
+    oneTime.map((j) => j.id),
+    'limit=1 pages give the same jobs in the same order',
+  );
+  t.equal(new Set(paged).size, paged.length, 'no job on two pages');
+  const first = await call('GET', '/collect/jobs?type=one-time&status=succeeded&limit=1');
+  const replayed = await call('GET', `/collect/jobs?type=bulk&limit=1&cursor=${first.body['next_cursor']}`);
+  t.equal(replayed.status, 400, 'a cursor replayed with other filters is refused');
+});
