@@ -376,4 +376,3 @@ if (!kube?.apiServer || !kube.etcdUrl) {
     }
   });
 }
-

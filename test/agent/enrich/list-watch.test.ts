@@ -238,7 +238,6 @@ async function watching(s: Setup, r: Recorder, label: string): Promise<void> {
   await until(() => !r.names.has(probe), 15_000, `probe deletion seen (${label})`);
 }
 
-
 t.test('lists in pages, then watches node-scoped changes (the chart agent ServiceAccount token)', async (t) => {
   const s = await setup(t);
   if (!s) return;
@@ -356,10 +355,15 @@ t.test('bookmarks advance the resourceVersion without object changes', async (t)
     const pod = await s.driver.addPod({ namespace: s.ns, name: `elsewhere-${round}`, nodeName: other });
     otherRv = BigInt(pod.metadata.resourceVersion);
     await waitFor(() => watch.openMs !== undefined, { timeoutMs: 60_000, what: `the watch ended (round ${round})` });
-    t.comment(`round ${round}: pod at ${otherRv}; watch from ${watch.fromRv} bookmarked ${watch.bookmarks.join(',') || 'nothing'}`);
+    t.comment(
+      `round ${round}: pod at ${otherRv}; watch from ${watch.fromRv} bookmarked ${watch.bookmarks.join(',') || 'nothing'}`,
+    );
     if (BigInt(r.lw.resourceVersion) >= otherRv || round === 5) break;
   }
-  t.ok(BigInt(r.lw.resourceVersion) >= otherRv, `a bookmark reached resourceVersion ${otherRv}: ${JSON.stringify(r.watches)}`);
+  t.ok(
+    BigInt(r.lw.resourceVersion) >= otherRv,
+    `a bookmark reached resourceVersion ${otherRv}: ${JSON.stringify(r.watches)}`,
+  );
   t.same([...r.names], ['one'], 'no object change delivered');
   // The next watch resumes from the bookmarked version, without a relist.
   await waitFor(() => r.watches.some((w) => BigInt(w.fromRv) >= otherRv), {

@@ -55,7 +55,6 @@ async function cluster(t: {
   return { kube, gate, kubeconfig };
 }
 
-
 t.test('enrichment from one node-scoped pod watch, annotations, 410s, outages, deletion grace', async (t) => {
   const c = await cluster(t);
   if (!c?.kube.apiServer || !c.kube.etcdUrl) return;
