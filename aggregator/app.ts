@@ -31,6 +31,7 @@ import { docsPlugin } from './plugins/docs.ts';
 import { errorHandlerPlugin } from './plugins/error-handler.ts';
 import { authPlugin } from './plugins/auth.ts';
 import { peerTailPlugin } from './plugins/peer-tail.ts';
+import { healthComponentsPlugin } from './plugins/health-components.ts';
 import { ingestRoutes } from './routes/ingest/ingest-routes.ts';
 import { logsRoutes } from './routes/logs/logs-routes.ts';
 import { tokenRoutes } from './routes/tokens/token-routes.ts';
@@ -104,6 +105,7 @@ export async function buildApp(config: AggregatorConfig, deps: AppDeps = {}): Pr
   await app.register(repositoriesPlugin, { auth: config.auth });
   await app.register(httpHooksPlugin);
   await app.register(unusedConnectionsPlugin);
+  await app.register(healthComponentsPlugin);
   await app.register(storeLifecyclePlugin, { adminToken: config.auth.adminToken });
   await app.register(bulkWriterPlugin, config.ingest);
   await app.register(searchPlugin, { maxOpenPits: config.query.maxOpenPits });
@@ -144,7 +146,7 @@ export async function buildApp(config: AggregatorConfig, deps: AppDeps = {}): Pr
   });
   await app.register(archiveRoutes, { prefix: API_BASE, s3: config.archive, retentionDays: config.retentionDays, limits: config.query });
   await app.register(collectionConfigRoutes, { prefix: API_BASE });
-  await app.register(monitoringRoutes, { prefix: API_BASE, monitoring: new MonitoringService(app.opensearch, app.storeLayout.indexPrefix), limits: config.query });
+  await app.register(monitoringRoutes, { prefix: API_BASE, monitoring: new MonitoringService(app.opensearch, app.storeLayout.indexPrefix, { extraComponents: app.healthComponents }), limits: config.query });
   await app.register(clusterRoutes, { prefix: API_BASE, registry: app.clusterRegistry, tokens: app.tokens, heartbeats: app.heartbeats, opensearch: app.opensearch, indexPrefix: app.storeLayout.indexPrefix, agentStaleAfterMs: config.kube.agentStaleAfterMs });
   await app.register(lokiRoutes, { prefix: LOKI_PREFIX, opensearch: app.opensearch, indexPrefix: app.storeLayout.indexPrefix, pits: app.pits, limits: config.query, tailFeed: app.bulkWriter.tail, tailBufferRecords: app.bulkWriter.tailBufferRecords, version: '0.1.0', bodyLimitBytes: config.query.maxJsonBodyBytes });
   await app.register(collectRoutes, { prefix: API_BASE, collect: config.collect, staticClusters: config.kube.clusters });

@@ -17,4 +17,5 @@ export const PluginNames = {
   errorHandler: 'k8s-logs-error-handler',
   peerTail: 'k8s-logs-peer-tail',
   unusedConnections: 'k8s-logs-unused-connections',
+  healthComponents: 'k8s-logs-health-components',
 } as const;

@@ -32,6 +32,7 @@ import { ArchiveScheduler } from '../../jobs/archive-schedule.ts';
 import { archiveRetentionGuard } from '../../archive/retention-guard.ts';
 import { archiveStats, listArchiveObjects } from '../../archive/catalog-queries.ts';
 import { storageInfo, StorageInfoSchema } from '../../archive/storage-info.ts';
+import { archiveHealthComponent } from '../../archive/archive-health.ts';
 import { ArchiveStatsSchema, POLICY_LOOKUP_CONCURRENCY, policyTouchesScope, type PolicyRun } from './archive-stats.ts';
 import {
   candidateObjects,
@@ -112,6 +113,7 @@ export const archiveRoutes: FastifyPluginAsyncTypebox<ArchiveRoutesOptions> = as
   });
   app.onStartJobs(() => scheduler.start());
   app.addRetentionGuard(archiveRetentionGuard({ client: app.opensearch, catalog, policies: allPolicies }));
+  app.addHealthComponent(archiveHealthComponent({ policies: allPolicies, bucket, slowMs: 1000 }));
   app.addHook('onClose', async () => scheduler.stop());
   /** A policy's newest run, read again by id: a list can lag a just-finished job by a refresh, a get cannot. */
   const lastRun = async (policyId: string): Promise<PolicyRun['last_run']> => {

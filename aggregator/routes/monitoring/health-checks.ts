@@ -4,7 +4,7 @@
  * agents, failed jobs) and the overall status are table-testable functions.
  *
  * Each component answers `ok | degraded | down` with a reason. A component is `critical`
- * when the aggregator cannot serve without it (OpenSearch, S3 once archives depend on it):
+ * when the aggregator cannot serve without it (OpenSearch; S3 is not, see `s3Verdict`):
  * its `down` makes the whole system `down` (HTTP 503). A non-critical component that is
  * down (every agent of a cluster silent, say) only degrades the whole: the API still works.
  * A component whose probe throws is `down` with the error's class of failure as reason.
@@ -236,4 +236,52 @@ export function jobsVerdict(
     reason: types.length ? `${types.length} job type(s), none failing` : 'no job has run yet',
     details,
   };
+}
+
+/** One archive bucket as its probe found it, with the enabled policies that write to it. */
+export interface ArchiveBucketProbe {
+  bucket: string;
+  policies: readonly string[];
+  /** Null: reachable; else the failure kind (`no_such_bucket`, `access_denied`, `unreachable`, …). */
+  problem: string | null;
+  latency_ms: number;
+}
+
+/**
+ * The `s3` component: every bucket an enabled archive policy writes to must answer. A bucket
+ * that does not is `down` (the archive jobs of its policies will fail); S3 is not critical:
+ * ingest and search work without it, so the whole system is only degraded. With no enabled
+ * policy there is nothing S3 is needed for: `ok`, saying so.
+ */
+export function s3Verdict(buckets: readonly ArchiveBucketProbe[], slowMs: number): ComponentHealth {
+  const sorted = [...buckets].sort((a, b) => (a.bucket < b.bucket ? -1 : a.bucket > b.bucket ? 1 : 0));
+  const details = {
+    buckets: sorted.map((b) => ({
+      bucket: b.bucket,
+      reachable: b.problem === null,
+      ...(b.problem === null ? {} : { problem: b.problem }),
+      policies: [...b.policies].sort(),
+      latency_ms: b.latency_ms,
+    })),
+  };
+  if (sorted.length === 0) return { status: 'ok', reason: 'no enabled archive policy: S3 is not in use', details };
+  const failing = sorted.filter((b) => b.problem !== null);
+  if (failing.length > 0) {
+    const what = failing.map(
+      (b) => `bucket "${b.bucket}": ${b.problem} (policies ${[...b.policies].sort().join(', ')})`,
+    );
+    return {
+      status: 'down',
+      reason: `${failing.length} of ${sorted.length} archive bucket(s) not answering: ${what.join('; ')}`,
+      details,
+    };
+  }
+  const slow = sorted.filter((b) => b.latency_ms > slowMs);
+  if (slow.length > 0)
+    return {
+      status: 'degraded',
+      reason: `slow: ${slow.map((b) => `bucket "${b.bucket}" answered in ${b.latency_ms} ms`).join('; ')} (over ${slowMs} ms)`,
+      details,
+    };
+  return { status: 'ok', reason: `${sorted.length} archive bucket(s) answering`, details };
 }

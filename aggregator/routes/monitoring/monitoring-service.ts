@@ -40,8 +40,9 @@ export interface MonitoringOptions {
   /** OpenSearch answering its health probe slower than this is degraded, ms. Default 1000. */
   storeSlowMs?: number;
   /**
-   * Further health components (S3 once archives are configured, collect connections…),
-   * checked with the built-in ones; a `critical` one that is down makes the system down.
+   * Further health components (S3, from the archive routes), checked with the built-in ones
+   * for unrestricted scopes only (they span every cluster); a `critical` one that is down
+   * makes the system down. Read on every check, so a live list may grow after construction.
    */
   extraComponents?: readonly HealthComponent[];
   now?: () => number;
@@ -162,7 +163,8 @@ export class MonitoringService {
    * A namespace-restricted scope reads no cluster (as `/clusters/*` and the `agents` of
    * `/metrics`: an agent's heartbeat covers every namespace of its node), so it gets neither;
    * nor does any restricted scope get the jobs (retention, archive and collect jobs of every
-   * cluster and namespace, with their ids and errors).
+   * cluster and namespace, with their ids and errors) or the extra components (S3: the
+   * buckets and policies of every cluster).
    */
   components(scope: AccessScope): HealthComponent[] {
     const heartbeats = (() => {
@@ -180,7 +182,6 @@ export class MonitoringService {
           return openSearchVerdict(res.body as never, Math.round(performance.now() - t0), this.#o.storeSlowMs);
         },
       },
-      ...this.#o.extraComponents,
       ...(scope.namespaces
         ? []
         : [
@@ -190,6 +191,7 @@ export class MonitoringService {
       ...(scope.namespaces || scope.clusters
         ? []
         : [
+            ...this.#o.extraComponents,
             {
               name: 'jobs',
               critical: false,

@@ -8,6 +8,7 @@ import {
   openSearchVerdict,
   overallStatus,
   runHealth,
+  s3Verdict,
   type HealthComponent,
   type StoredHeartbeat,
 } from '../../../../aggregator/routes/monitoring/health-checks.ts';
@@ -232,4 +233,39 @@ t.test('agent figures: sums by reason over the latest heartbeats, unknown reason
     rejected: { too_old: 1 },
     bytes_behind: 107,
   });
+});
+
+t.test('S3 verdict: every enabled policy bucket answers, else down naming the bucket; slow degrades', async (t) => {
+  const probe = (bucket: string, problem: string | null, latency_ms = 5, policies = ['p']) => ({
+    bucket,
+    policies,
+    problem,
+    latency_ms,
+  });
+  t.match(s3Verdict([], 1000), { status: 'ok', reason: 'no enabled archive policy: S3 is not in use' });
+  t.match(s3Verdict([probe('b', null), probe('a', null)], 1000), {
+    status: 'ok',
+    reason: '2 archive bucket(s) answering',
+    details: {
+      buckets: [
+        { bucket: 'a', reachable: true },
+        { bucket: 'b', reachable: true },
+      ],
+    },
+  });
+  const down = s3Verdict([probe('a', null), probe('b', 'no_such_bucket', 5, ['z', 'y'])], 1000);
+  t.equal(down.status, 'down');
+  t.equal(down.reason, '1 of 2 archive bucket(s) not answering: bucket "b": no_such_bucket (policies y, z)');
+  t.same((down.details as any).buckets[1], {
+    bucket: 'b',
+    reachable: false,
+    problem: 'no_such_bucket',
+    policies: ['y', 'z'],
+    latency_ms: 5,
+  });
+  t.match(s3Verdict([probe('a', null, 1500)], 1000), {
+    status: 'degraded',
+    reason: 'slow: bucket "a" answered in 1500 ms (over 1000 ms)',
+  });
+  t.equal(s3Verdict([probe('a', 'unreachable', 1500)], 1000).status, 'down', 'down outranks slow');
 });

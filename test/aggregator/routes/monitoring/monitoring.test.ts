@@ -306,7 +306,8 @@ t.test('GET /health: components with reasons; a silent agent degrades (200)', as
   t.equal(res.status, 200, JSON.stringify(res.body));
   t.equal(res.body.status, 'degraded');
   const byName = Object.fromEntries(res.body.components.map((c: { name: string }) => [c.name, c]));
-  t.same(Object.keys(byName), ['opensearch', 'clusters', 'agents', 'jobs']);
+  t.same(Object.keys(byName), ['opensearch', 'clusters', 'agents', 's3', 'jobs']);
+  t.match(byName.s3, { status: 'ok', critical: false, reason: 'no enabled archive policy: S3 is not in use' });
   t.equal(byName.opensearch.critical, true);
   t.not(byName.opensearch.status, 'down');
   t.match(byName.clusters, {
