@@ -106,7 +106,7 @@ export async function buildApp(config: AggregatorConfig, deps: AppDeps = {}): Pr
   await app.register(httpHooksPlugin);
   await app.register(unusedConnectionsPlugin);
   await app.register(healthComponentsPlugin);
-  await app.register(storeLifecyclePlugin, { adminToken: config.auth.adminToken });
+  await app.register(storeLifecyclePlugin, { adminToken: config.auth.adminToken, bootstrapIngest: config.auth.bootstrapIngest });
   await app.register(bulkWriterPlugin, config.ingest);
   await app.register(searchPlugin, { maxOpenPits: config.query.maxOpenPits });
   await app.register(clustersPlugin, { kube: config.kube, view: deps.liveClusters });

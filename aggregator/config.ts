@@ -60,6 +60,14 @@ export interface AggregatorConfig {
      * generated on the first start against an empty store and printed once.
      */
     readonly adminToken: string | undefined;
+    /**
+     * The agents' ingest token of one cluster, registered at every start (scope `ingest`,
+     * that cluster only): how the Helm chart wires its agents with no manual step, the same
+     * Secret feeding both. Env `K8S_LOGS_BOOTSTRAP_INGEST_TOKEN` (≥ 16 characters) and
+     * `K8S_LOGS_BOOTSTRAP_INGEST_CLUSTER` (a cluster id). Default: none. A changed secret
+     * revokes the previous one at start.
+     */
+    readonly bootstrapIngest: { readonly token: string; readonly cluster: string } | undefined;
     /** How long a verified token is trusted without a store lookup, ms. Default 10000. */
     readonly tokenCacheMs: number;
     /** How long an unknown, revoked or expired token is refused without a store lookup, ms. Default 2000. */
@@ -274,6 +282,7 @@ Flags (each also read from the environment variable shown):
                            K8S_LOGS_CREDENTIALS_KEY   32-byte key (hex/base64) encrypting cluster credentials (none)
                            K8S_LOGS_CLUSTER_SYNC_INTERVAL_MS / K8S_LOGS_AGENT_STALE_AFTER_MS   (15 s / 90 s)
                            K8S_LOGS_ADMIN_TOKEN       bootstrap admin token (default: generated once, printed)
+                           K8S_LOGS_BOOTSTRAP_INGEST_TOKEN / _CLUSTER   agents' ingest token of one cluster, registered at start (none)
                            K8S_LOGS_RATE_LIMIT_STANDARD / _HEAVY   requests/min per token (100 / 10)
                            K8S_LOGS_INGEST_MAX_BODY_BYTES          ingest body limit (16 MiB)
                            K8S_LOGS_INGEST_MAX_RECORD_AGE_MS / _AHEAD_MS   accepted timestamps (7 d ≤ retention / 10 min)
@@ -341,6 +350,19 @@ export function loadConfig(argv: string[], env: Source): AggregatorConfig {
   if (adminToken !== undefined && adminToken.length < 16) {
     problems.push('K8S_LOGS_ADMIN_TOKEN must be at least 16 characters');
   }
+  const bootstrapIngestToken = env['K8S_LOGS_BOOTSTRAP_INGEST_TOKEN'] || undefined;
+  const bootstrapIngestCluster = env['K8S_LOGS_BOOTSTRAP_INGEST_CLUSTER'] || undefined;
+  if (bootstrapIngestToken !== undefined && bootstrapIngestToken.length < 16) {
+    problems.push('K8S_LOGS_BOOTSTRAP_INGEST_TOKEN must be at least 16 characters');
+  }
+  if ((bootstrapIngestToken === undefined) !== (bootstrapIngestCluster === undefined)) {
+    problems.push('K8S_LOGS_BOOTSTRAP_INGEST_TOKEN and K8S_LOGS_BOOTSTRAP_INGEST_CLUSTER are set together or not at all');
+  }
+  if (bootstrapIngestCluster !== undefined && !isValidClusterId(bootstrapIngestCluster)) {
+    problems.push(`K8S_LOGS_BOOTSTRAP_INGEST_CLUSTER must be a valid cluster id, got "${bootstrapIngestCluster}"`);
+  }
+  const bootstrapIngest =
+    bootstrapIngestToken && bootstrapIngestCluster ? { token: bootstrapIngestToken, cluster: bootstrapIngestCluster } : undefined;
   const kubeconfigPath = env['K8S_LOGS_KUBECONFIG'] || undefined;
   const kubeCluster = env['K8S_LOGS_KUBE_CLUSTER'] || 'local';
   if (kubeconfigPath !== undefined && !isValidClusterId(kubeCluster)) {
@@ -376,7 +398,7 @@ export function loadConfig(argv: string[], env: Source): AggregatorConfig {
       sortByTime: oneOf(env['K8S_LOGS_INDEX_SORT'] ?? 'true', 'K8S_LOGS_INDEX_SORT', ['true', 'false'] as const) === 'true',
       messageText: oneOf(env['K8S_LOGS_MESSAGE_TEXT'] ?? 'text', 'K8S_LOGS_MESSAGE_TEXT', ['text', 'match_only_text'] as const),
     },
-    auth: { adminToken, tokenCacheMs: 10_000, tokenNegativeCacheMs: 2_000, tokenCacheMaxEntries: 10_000 },
+    auth: { adminToken, bootstrapIngest, tokenCacheMs: 10_000, tokenNegativeCacheMs: 2_000, tokenCacheMaxEntries: 10_000 },
     ingest: {
       maxBodyBytes: int(env['K8S_LOGS_INGEST_MAX_BODY_BYTES'] ?? String(16 << 20), 'K8S_LOGS_INGEST_MAX_BODY_BYTES', 1024, 1 << 30),
       maxInflatedBytes,

@@ -47,6 +47,16 @@ export type TokenRecord = Omit<TokenDoc, 'hash' | 'revoked' | 'bootstrap'>;
 
 const MARKER_ID = 'bootstrap-marker';
 
+/** Public id of the agents' ingest token configured for `cluster` (K8S_LOGS_BOOTSTRAP_INGEST_*). */
+export function bootstrapIngestTokenId(cluster: string): string {
+  return `bootstrap-ingest-${cluster}`;
+}
+
+/** Whether a public id names a configured agents' ingest token (rotated by configuration, not revoked by hand). */
+export function isBootstrapIngestTokenId(id: string): boolean {
+  return id.startsWith('bootstrap-ingest-');
+}
+
 const TOKEN_PREFIX = 'k8sl_';
 
 export function hashToken(token: string): string {
@@ -80,7 +90,11 @@ export class TokenStore {
   constructor(client: OpenSearch, indexPrefix: string, opts: TokenStoreOptions) {
     this.#client = client;
     this.#index = systemIndexName(indexPrefix, 'tokens');
-    this.#repo = new SystemRepository(client, this.#index, TokenDocSchema, { resource: 'token', sortField: 'created_at', tiebreakField: 'hash' });
+    this.#repo = new SystemRepository(client, this.#index, TokenDocSchema, {
+      resource: 'token',
+      sortField: 'created_at',
+      tiebreakField: 'hash',
+    });
     this.#cache = new TokenCache({
       positiveTtlMs: opts.cacheMs,
       negativeTtlMs: opts.negativeCacheMs,
@@ -131,10 +145,12 @@ export class TokenStore {
     expiresAt?: string | null;
     secret?: string;
     bootstrap?: boolean;
+    /** A fixed public id (configured tokens); default random. */
+    id?: string;
   }): Promise<{ token: string; record: TokenRecord }> {
     const token = input.secret ?? generateToken();
     const record: TokenRecord = {
-      id: input.bootstrap ? BOOTSTRAP_TOKEN_ID : randomBytes(8).toString('hex'),
+      id: input.id ?? (input.bootstrap ? BOOTSTRAP_TOKEN_ID : randomBytes(8).toString('hex')),
       name: input.name,
       prefix: token.slice(0, TOKEN_PREFIX.length + 4),
       scopes: input.scopes,
@@ -169,10 +185,16 @@ export class TokenStore {
 
   /** Revokes by public id; false when no live token has that id. */
   async revoke(id: string): Promise<boolean> {
-    const { items } = await this.#repo.list({ filter: [{ term: { id } }, { term: { revoked: false } }], limit: 10, digest: 'revoke' });
+    const { items } = await this.#repo.list({
+      filter: [{ term: { id } }, { term: { revoked: false } }],
+      limit: 10,
+      digest: 'revoke',
+    });
     let revoked = 0;
     for (const item of items) {
-      const after = await this.#repo.update(item.id, ({ doc }) => (doc.revoked ? undefined : { ...doc, revoked: true }));
+      const after = await this.#repo.update(item.id, ({ doc }) =>
+        doc.revoked ? undefined : { ...doc, revoked: true },
+      );
       if (after?.doc.revoked) revoked++;
     }
     this.#cache.clear();
@@ -185,8 +207,14 @@ export class TokenStore {
    */
   async revokeIngestTokensOf(cluster: string): Promise<number> {
     let revoked = 0;
-    for await (const item of this.#repo.scan([{ term: { clusters: cluster } }, { term: { scopes: 'ingest' } }, { term: { revoked: false } }])) {
-      const after = await this.#repo.update(item.id, ({ doc }) => (doc.revoked ? undefined : { ...doc, revoked: true }));
+    for await (const item of this.#repo.scan([
+      { term: { clusters: cluster } },
+      { term: { scopes: 'ingest' } },
+      { term: { revoked: false } },
+    ])) {
+      const after = await this.#repo.update(item.id, ({ doc }) =>
+        doc.revoked ? undefined : { ...doc, revoked: true },
+      );
       if (after?.doc.revoked) revoked++;
     }
     this.#cache.clear();
@@ -209,8 +237,16 @@ export class TokenStore {
     }
     try {
       await this.#repo.create(MARKER_ID, {
-        id: MARKER_ID, name: 'bootstrap marker', prefix: '', scopes: [], clusters: null, namespaces: null,
-        created_at: new Date().toISOString(), expires_at: null, hash: MARKER_ID, revoked: true,
+        id: MARKER_ID,
+        name: 'bootstrap marker',
+        prefix: '',
+        scopes: [],
+        clusters: null,
+        namespaces: null,
+        created_at: new Date().toISOString(),
+        expires_at: null,
+        hash: MARKER_ID,
+        revoked: true,
       });
     } catch (err) {
       if (err instanceof AppError && err.errorName === 'AGG_ERR_CONFLICT') return undefined;
@@ -221,7 +257,30 @@ export class TokenStore {
     return token;
   }
 
+  /**
+   * Makes sure the agents' ingest token configured for one cluster is live: (re)written with
+   * scope `ingest` for that cluster only, under the fixed id `bootstrap-ingest-<cluster>`, and
+   * any earlier secret of it revoked, so changing the chart's Secret rotates it. It is not a
+   * bootstrap admin token: rotating the admin token leaves it alone, and the reverse.
+   */
+  async bootstrapIngest(secret: string, cluster: string): Promise<void> {
+    const id = bootstrapIngestTokenId(cluster);
+    await this.create({
+      name: `agents of ${cluster} (configured)`,
+      scopes: ['ingest'],
+      clusters: [cluster],
+      secret,
+      id,
+    });
+    await this.#revokeExcept([{ term: { id } }], hashToken(secret));
+  }
+
   async #revokeBootstrapExcept(keepHash: string): Promise<void> {
+    await this.#revokeExcept([{ term: { bootstrap: true } }], keepHash);
+  }
+
+  /** Revokes every live token matching `filter` but the one with `keepHash` (and the marker). */
+  async #revokeExcept(filter: object[], keepHash: string): Promise<void> {
     await this.#client.updateByQuery({
       index: this.#index,
       refresh: true,
@@ -229,7 +288,7 @@ export class TokenStore {
       body: {
         query: {
           bool: {
-            filter: [{ term: { bootstrap: true } }, { term: { revoked: false } }],
+            filter: [...filter, { term: { revoked: false } }],
             must_not: [{ term: { hash: keepHash } }, { term: { id: MARKER_ID } }],
           },
         },

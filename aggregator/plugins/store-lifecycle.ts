@@ -1,6 +1,6 @@
 /**
  * Service plugin: preparing the store (`app.prepareStore()`: templates, system indices,
- * migration of older system documents, bootstrap admin token), which `server.ts` retries until OpenSearch answers, and
+ * migration of older system documents, bootstrap admin token, configured agents' ingest token), which `server.ts` retries until OpenSearch answers, and
  * `app.storeReady()` for `/readyz`. Until the store is prepared every non-public route
  * answers 503 with Retry-After.
  */
@@ -20,7 +20,10 @@ declare module 'fastify' {
 }
 
 export const storeLifecyclePlugin = fp(
-  async (app: FastifyInstance, opts: { adminToken: string | undefined }) => {
+  async (
+    app: FastifyInstance,
+    opts: { adminToken: string | undefined; bootstrapIngest?: { token: string; cluster: string } | undefined },
+  ) => {
     let prepared = false;
     app.decorate('prepareStore', async () => {
       await bootstrapStore(app.opensearch, app.storeLayout);
@@ -30,6 +33,10 @@ export const storeLifecyclePlugin = fp(
       if (configs.unreadable.length > 0)
         app.log.warn({ ids: configs.unreadable }, 'left collection configs of version 1 that this version cannot hold');
       const generatedAdminToken = await app.tokens.bootstrapAdmin(opts.adminToken);
+      if (opts.bootstrapIngest) {
+        await app.tokens.bootstrapIngest(opts.bootstrapIngest.token, opts.bootstrapIngest.cluster);
+        app.log.info({ cluster: opts.bootstrapIngest.cluster }, "registered the configured agents' ingest token");
+      }
       prepared = true;
       return { generatedAdminToken };
     });

@@ -145,3 +145,16 @@ runtime, the Kubernetes watch and in-flight requests.
 {{- end }}
 {{- end }}
 {{- end }}
+
+{{- /*
+The chart holds the agents' ingest token itself (no existingSecret): from agent.ingestToken.value,
+or generated when the agents send to this release's aggregator, which then registers it
+(K8S_LOGS_BOOTSTRAP_INGEST_TOKEN) — so an install wires its agents with no manual step.
+*/}}
+{{- define "k8s-logs.ingestToken.chartOwned" -}}
+{{- if and .Values.agent.enabled (not .Values.agent.ingestToken.existingSecret) (or .Values.agent.ingestToken.value (not .Values.agent.aggregatorUrl)) }}true{{ end }}
+{{- end }}
+
+{{- define "k8s-logs.ingestToken.registeredHere" -}}
+{{- if and .Values.agent.enabled (not .Values.agent.ingestToken.existingSecret) (not .Values.agent.aggregatorUrl) }}true{{ end }}
+{{- end }}

@@ -152,59 +152,58 @@ t.test(
   },
 );
 
-t.test('helm upgrade --reuse-values keeps the generated admin token; uninstall leaves nothing behind', async (t) => {
-  const ns = await kube.namespace('chart-upgrade');
-  const release = uniqueKubeName('logs');
-  const installed = await helm([
-    'install',
-    release,
-    CHART,
-    '--namespace',
-    ns,
-    '--set',
-    'agent.ingestToken.value=ingest-secret',
-  ]);
-  t.equal(installed.code, 0, installed.stderr);
-  const objects = await manifestOf(release, ns);
-  const secretOf = async (suffix: string) => {
-    const s = objects.find((o) => o.kind === 'Secret' && o.metadata.name.endsWith(suffix));
-    if (!s) throw new Error(`no Secret *${suffix}`);
-    return (await driver.api.get<{ data: Record<string, string> }>(objectPath(s, ns))).data['token'];
-  };
-  const adminBefore = await secretOf('-admin-token');
-  t.ok(adminBefore && Buffer.from(adminBefore, 'base64').length >= 32, 'a generated admin token');
-  const deployment = objects.find((o) => o.kind === 'Deployment') as Manifest;
+t.test(
+  'helm upgrade --reuse-values keeps the generated admin and agent tokens; uninstall leaves nothing behind',
+  async (t) => {
+    const ns = await kube.namespace('chart-upgrade');
+    const release = uniqueKubeName('logs');
+    const installed = await helm(['install', release, CHART, '--namespace', ns, '--set', 'cluster=edge']);
+    t.equal(installed.code, 0, installed.stderr);
+    const objects = await manifestOf(release, ns);
+    const secretOf = async (suffix: string) => {
+      const s = objects.find((o) => o.kind === 'Secret' && o.metadata.name.endsWith(suffix));
+      if (!s) throw new Error(`no Secret *${suffix}`);
+      return (await driver.api.get<{ data: Record<string, string> }>(objectPath(s, ns))).data['token'];
+    };
+    const adminBefore = await secretOf('-admin-token');
+    t.ok(adminBefore && Buffer.from(adminBefore, 'base64').length >= 32, 'a generated admin token');
+    const deployment = objects.find((o) => o.kind === 'Deployment') as Manifest;
+    const agentBefore = await secretOf('-agent-token');
+    t.ok(agentBefore && Buffer.from(agentBefore, 'base64').length >= 32, "a generated agents' ingest token");
 
-  const upgraded = await helm([
-    'upgrade',
-    release,
-    CHART,
-    '--namespace',
-    ns,
-    '--reuse-values',
-    '--set',
-    'aggregator.replicas=3',
-  ]);
-  t.equal(upgraded.code, 0, upgraded.stderr);
-  t.equal(await secretOf('-admin-token'), adminBefore, 'the admin token survived the upgrade (lookup found it)');
-  t.equal(
-    Buffer.from((await secretOf('-agent-token')) ?? '', 'base64').toString(),
-    'ingest-secret',
-    'reused values kept',
-  );
-  const dep = await driver.api.get<{ spec: { replicas: number } }>(objectPath(deployment, ns));
-  t.equal(dep.spec.replicas, 3, 'the upgrade was applied');
-  const history = await helm(['history', release, '--namespace', ns, '-o', 'json']);
-  t.equal((JSON.parse(history.stdout) as unknown[]).length, 2, 'two revisions');
+    const upgraded = await helm([
+      'upgrade',
+      release,
+      CHART,
+      '--namespace',
+      ns,
+      '--reuse-values',
+      '--set',
+      'aggregator.replicas=3',
+    ]);
+    t.equal(upgraded.code, 0, upgraded.stderr);
+    t.equal(await secretOf('-admin-token'), adminBefore, 'the admin token survived the upgrade (lookup found it)');
+    t.equal(await secretOf('-agent-token'), agentBefore, "the generated agents' token survived the upgrade");
+    const env = (
+      await driver.api.get<{
+        spec: { template: { spec: { containers: Array<{ env: Array<{ name: string; value?: string }> }> } } };
+      }>(objectPath(deployment, ns))
+    ).spec.template.spec.containers[0]!.env;
+    t.equal(env.find((e) => e.name === 'K8S_LOGS_BOOTSTRAP_INGEST_CLUSTER')?.value, 'edge', 'reused values kept');
+    const dep = await driver.api.get<{ spec: { replicas: number } }>(objectPath(deployment, ns));
+    t.equal(dep.spec.replicas, 3, 'the upgrade was applied');
+    const history = await helm(['history', release, '--namespace', ns, '-o', 'json']);
+    t.equal((JSON.parse(history.stdout) as unknown[]).length, 2, 'two revisions');
 
-  const un = await helm(['uninstall', release, '--namespace', ns]);
-  t.equal(un.code, 0, un.stderr);
-  for (const o of objects) t.notOk(await exists(objectPath(o, ns)), `${o.kind}/${o.metadata.name} deleted`);
-  const releases = await driver.api.get<{ items: unknown[] }>(
-    `/api/v1/namespaces/${ns}/secrets?labelSelector=owner%3Dhelm`,
-  );
-  t.same(releases.items, [], "helm's release records are gone too");
-});
+    const un = await helm(['uninstall', release, '--namespace', ns]);
+    t.equal(un.code, 0, un.stderr);
+    for (const o of objects) t.notOk(await exists(objectPath(o, ns)), `${o.kind}/${o.metadata.name} deleted`);
+    const releases = await driver.api.get<{ items: unknown[] }>(
+      `/api/v1/namespaces/${ns}/secrets?labelSelector=owner%3Dhelm`,
+    );
+    t.same(releases.items, [], "helm's release records are gone too");
+  },
+);
 
 t.test(
   'the installed ServiceAccounts may do what the agent and the aggregator do, and nothing else (the real RBAC authorizer)',

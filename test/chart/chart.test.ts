@@ -13,6 +13,9 @@ import { documentedValues, renderChartReadme } from '../../chart/tests/generate-
 import { ensureHelm, helmBinaryPath } from '../../chart/tests/helm-binary.ts';
 import { isExecutableFile } from '../../dev/go-tool.ts';
 import { loadConfig } from '../../aggregator/config.ts';
+import { buildApp } from '../../aggregator/app.ts';
+import { openSearchUrl, uniquePrefix } from '../helpers/services.ts';
+import { ndjson, record } from '../helpers/records.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const CHART = join(ROOT, 'chart');
@@ -88,6 +91,26 @@ function mount(c: any, name: string): any {
   return (c.volumeMounts as any[]).find((m) => m.name === name);
 }
 
+/**
+ * The env a container gets from the rendered objects: plain values, and secretKeyRefs resolved
+ * from the Secrets of the same render (a ref to a Secret the chart does not create is left out).
+ */
+function resolvedEnv(objects: K8sObject[], c: any): Record<string, string> {
+  const vars: Record<string, string> = {};
+  for (const e of c.env as any[]) {
+    if (typeof e.value === 'string') vars[e.name] = e.value;
+    const ref = e.valueFrom?.secretKeyRef;
+    const secret = ref && objects.find((o) => o.kind === 'Secret' && o.metadata.name === ref.name);
+    const data = secret?.data?.[ref?.key];
+    if (data !== undefined) vars[e.name] = Buffer.from(data, 'base64').toString();
+  }
+  return vars;
+}
+
+function deploymentEnv(objects: K8sObject[]): Record<string, string> {
+  return resolvedEnv(objects, container(one(objects, 'Deployment')));
+}
+
 /** True when every label of `selector` is on `labels`. */
 function selects(selector: Record<string, string>, labels: Record<string, string>): boolean {
   return Object.entries(selector).every(([k, v]) => labels[k] === v);
@@ -116,6 +139,7 @@ t.test(
       'Deployment/logs-k8s-logs-aggregator',
       'PodDisruptionBudget/logs-k8s-logs-aggregator',
       'Secret/logs-k8s-logs-admin-token',
+      'Secret/logs-k8s-logs-agent-token',
       'Service/logs-k8s-logs-aggregator',
       'ServiceAccount/logs-k8s-logs-agent',
     ]);
@@ -133,7 +157,10 @@ t.test('agent: reads the node logs read-only, keeps checkpoints on the host, kno
   const shebang = (await readFile(new URL('../../agent/main.ts', import.meta.url), 'utf8')).split('\n')[0]!;
   for (const kv of /^#!\/usr\/bin\/env -S ((?:\w+=\S* )*)node /.exec(shebang)![1]!.trim().split(' ')) {
     const [name, value] = kv.split('=');
-    t.ok(c.env.some((e: { name: string; value?: string }) => e.name === name && e.value === value), `agent env ${kv}`);
+    t.ok(
+      c.env.some((e: { name: string; value?: string }) => e.name === name && e.value === value),
+      `agent env ${kv}`,
+    );
   }
   t.ok(selects(ds.spec.selector.matchLabels, ds.spec.template.metadata.labels), 'selector matches the pod labels');
 
@@ -297,13 +324,7 @@ t.test('every environment variable the chart sets is one the programs read', asy
 });
 
 t.test('ingest and query bounds: the chart defaults are the aggregator defaults, values reach the env', async (t) => {
-  /** The aggregator's config from the plain env values the chart renders (secrets left out). */
-  const configFrom = (objects: K8sObject[]) => {
-    const vars: Record<string, string> = {};
-    for (const e of container(one(objects, 'Deployment')).env as any[])
-      if (typeof e.value === 'string') vars[e.name] = e.value;
-    return loadConfig([], vars);
-  };
+  const configFrom = (objects: K8sObject[]) => loadConfig([], deploymentEnv(objects));
   const defaults = loadConfig([], {});
   const rendered = configFrom(await render());
   t.same(rendered.ingest, defaults.ingest, 'ingest bounds as the aggregator defaults them');
@@ -412,20 +433,90 @@ t.test('existingSecret switches where the tokens and the OpenSearch credentials 
 
   const inline = await render([
     '--set',
-    'agent.ingestToken.value=s3cr3t-ingest',
+    'agent.ingestToken.value=s3cr3t-ingest-0123456789',
     '--set',
     'opensearch.auth.username=u',
     '--set',
     'opensearch.auth.password=p',
   ]);
   const ingestSecret = one(inline, 'Secret', 'logs-k8s-logs-agent-token');
-  t.equal(Buffer.from(ingestSecret.data?.token ?? '', 'base64').toString(), 's3cr3t-ingest');
+  t.equal(Buffer.from(ingestSecret.data?.token ?? '', 'base64').toString(), 's3cr3t-ingest-0123456789');
   const osSecret = one(inline, 'Secret', 'logs-k8s-logs-opensearch');
   t.equal(Buffer.from(osSecret.data?.password ?? '', 'base64').toString(), 'p');
   t.same(env(container(one(inline, 'Deployment')), 'OPENSEARCH_PASSWORD').valueFrom, {
     secretKeyRef: { name: 'logs-k8s-logs-opensearch', key: 'password' },
   });
 });
+
+t.test(
+  'a default install wires its agents: the aggregator registers the token the agents send, for this cluster only',
+  async (t) => {
+    const objects = await render(['--set', 'cluster=edge']);
+    const secret = one(objects, 'Secret', 'logs-k8s-logs-agent-token');
+    const generated = Buffer.from(secret.data?.token ?? '', 'base64').toString();
+    t.match(
+      generated,
+      /^[A-Za-z0-9]{43}$/,
+      'a random token, generated (kept on upgrades by lookup: chart-install.test.ts)',
+    );
+    t.not(
+      generated,
+      Buffer.from(one(await render(), 'Secret', 'logs-k8s-logs-agent-token').data?.token ?? '', 'base64').toString(),
+    );
+    const agentEnv = resolvedEnv(objects, container(one(objects, 'DaemonSet')));
+    const aggEnv = deploymentEnv(objects);
+    t.equal(aggEnv['K8S_LOGS_BOOTSTRAP_INGEST_TOKEN'], agentEnv['K8S_LOGS_AGENT_TOKEN'], 'one Secret feeds both');
+    t.equal(aggEnv['K8S_LOGS_BOOTSTRAP_INGEST_CLUSTER'], agentEnv['K8S_LOGS_AGENT_CLUSTER']);
+    t.equal(aggEnv['K8S_LOGS_BOOTSTRAP_INGEST_CLUSTER'], 'edge');
+
+    // The rendered env on a real aggregator (the store and listener are the test's): the agents'
+    // token ships at once, as the agents' cluster.
+    const opensearchUrl = await openSearchUrl(t);
+    const prefix = uniquePrefix('chart-wiring');
+    const app = await buildApp({
+      ...loadConfig([], {
+        ...aggEnv,
+        OPENSEARCH_URL: opensearchUrl,
+        K8S_LOGS_INDEX_PREFIX: prefix,
+        K8S_LOGS_LOG_LEVEL: 'silent',
+      }),
+      port: 0,
+      host: '127.0.0.1',
+    });
+    t.teardown(async () => {
+      await app.close();
+      await fetch(`${opensearchUrl}/${prefix}-*,.${prefix}-*?expand_wildcards=all`, { method: 'DELETE' }).catch(
+        () => {},
+      );
+    });
+    await app.prepareStore();
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/ingest',
+      headers: { authorization: `Bearer ${agentEnv['K8S_LOGS_AGENT_TOKEN']}`, 'content-type': 'application/x-ndjson' },
+      payload: ndjson([record({ cluster: 'edge' }), record({ cluster: 'default' })]),
+    });
+    t.equal(res.statusCode, 200, res.body);
+    t.match(
+      res.json(),
+      { accepted: 1, rejected: [{ line: 2, reason: 'cluster_mismatch' }] },
+      "as this cluster's agents only",
+    );
+
+    // Agents sending elsewhere: that aggregator must issue the token; this one registers none.
+    const remote = await render(['--set', 'agent.aggregatorUrl=https://logs.example.com']);
+    t.notOk(
+      remote.some((o) => o.metadata.name === 'logs-k8s-logs-agent-token'),
+      'no generated token a remote aggregator cannot know',
+    );
+    t.notOk(env(container(one(remote, 'Deployment')), 'K8S_LOGS_BOOTSTRAP_INGEST_TOKEN'));
+    const given = await render(['-f', join(CHART, 'ci', 'existing-secrets-values.yaml')]);
+    t.notOk(
+      env(container(one(given, 'Deployment')), 'K8S_LOGS_BOOTSTRAP_INGEST_TOKEN'),
+      'an existing Secret is a token made through the API',
+    );
+  },
+);
 
 t.test('the schema rejects bad values before anything renders', async (t) => {
   const cases: Array<[string, string[], RegExp]> = [
@@ -435,6 +526,7 @@ t.test('the schema rejects bad values before anything renders', async (t) => {
     ['a cluster id that cannot be an index name', ['--set', 'cluster=Prod_1'], /cluster/i],
     ['a misspelt key', ['--set', 'aggregator.replica=2'], /replica/i],
     ['an unknown agent format', ['--set', 'agent.format=syslog'], /format/i],
+    ['an ingest token the aggregator would refuse', ['--set', 'agent.ingestToken.value=short'], /ingestToken/i],
   ];
   for (const [name, flags, message] of cases) {
     const r = await helm(['template', RELEASE, CHART, ...flags]);
@@ -515,8 +607,12 @@ t.test('NOTES show how to get the admin token, create the ingest token and make 
   const defaults = await text([]);
   t.match(defaults, `kubectl get secret -n ${NAMESPACE} logs-k8s-logs-admin-token`);
   t.match(defaults, `kubectl port-forward -n ${NAMESPACE} svc/logs-k8s-logs-aggregator 8080:8080`);
-  t.match(defaults, 'kubectl create secret generic -n logging logs-k8s-logs-agent-token');
-  t.match(defaults, '"scopes":["ingest"],"clusters":["default"]');
+  t.match(defaults, 'which the aggregator registers at start', 'no manual ingest token step');
+  t.notMatch(defaults, 'kubectl create secret generic');
+  const remote = await text(['--set', 'agent.aggregatorUrl=https://logs.example.com']);
+  t.match(remote, 'kubectl create secret generic -n logging logs-k8s-logs-agent-token');
+  t.match(remote, 'curl -s -X POST https://logs.example.com/v1/k8s/logs/tokens');
+  t.match(remote, '"scopes":["ingest"],"clusters":["default"]');
   t.match(defaults, /curl -s -H "Authorization: Bearer \$TOKEN"/);
   t.notMatch(defaults, /WARNING/);
 
@@ -545,16 +641,22 @@ t.test('chart/README.md is generated from values.yaml and up to date', async (t)
   t.equal(committed, await renderChartReadme(), 'chart/README.md is stale: run `node chart/tests/generate-readme.ts`');
 });
 
-t.test('live tail fan-out: a headless Service of the aggregator pods, a generated shared secret, both in the env', async (t) => {
-  t.notOk((await render()).some((o) => o.metadata.name.endsWith('-peers')), 'off by default');
-  const objects = await render(['--set', 'aggregator.ingest.liveTailFanout=true']);
-  const dep = one(objects, 'Deployment');
-  const c = container(dep);
-  const peers = one(objects, 'Service', 'logs-k8s-logs-aggregator-peers');
-  t.equal(peers.spec.clusterIP, 'None', 'headless: one A record per ready pod');
-  t.ok(selects(peers.spec.selector, dep.spec.template.metadata.labels), 'selects the aggregator pods');
-  t.equal(env(c, 'K8S_LOGS_LIVE_TAIL_PEER_SERVICE').value, `logs-k8s-logs-aggregator-peers.${NAMESPACE}.svc:8080`);
-  const ref = env(c, 'K8S_LOGS_LIVE_TAIL_PEER_TOKEN').valueFrom.secretKeyRef;
-  const secret = one(objects, 'Secret', ref.name);
-  t.ok(Buffer.from(secret.data?.[ref.key] ?? '', 'base64').toString().length >= 32, 'a long random secret');
-});
+t.test(
+  'live tail fan-out: a headless Service of the aggregator pods, a generated shared secret, both in the env',
+  async (t) => {
+    t.notOk(
+      (await render()).some((o) => o.metadata.name.endsWith('-peers')),
+      'off by default',
+    );
+    const objects = await render(['--set', 'aggregator.ingest.liveTailFanout=true']);
+    const dep = one(objects, 'Deployment');
+    const c = container(dep);
+    const peers = one(objects, 'Service', 'logs-k8s-logs-aggregator-peers');
+    t.equal(peers.spec.clusterIP, 'None', 'headless: one A record per ready pod');
+    t.ok(selects(peers.spec.selector, dep.spec.template.metadata.labels), 'selects the aggregator pods');
+    t.equal(env(c, 'K8S_LOGS_LIVE_TAIL_PEER_SERVICE').value, `logs-k8s-logs-aggregator-peers.${NAMESPACE}.svc:8080`);
+    const ref = env(c, 'K8S_LOGS_LIVE_TAIL_PEER_TOKEN').valueFrom.secretKeyRef;
+    const secret = one(objects, 'Secret', ref.name);
+    t.ok(Buffer.from(secret.data?.[ref.key] ?? '', 'base64').toString().length >= 32, 'a long random secret');
+  },
+);

@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { ErrorEnvelopeSchema } from '../../../shared/schemas/error.ts';
 import { Scopes } from '../../auth/scopes.ts';
-import { BOOTSTRAP_TOKEN_ID, type TokenStore } from '../../auth/token-store.ts';
+import { BOOTSTRAP_TOKEN_ID, isBootstrapIngestTokenId, type TokenStore } from '../../auth/token-store.ts';
 import { AppError, invalidRequest } from '../../errors.ts';
 import { CLUSTER_ID_PATTERN } from '../../store/log-indices.ts';
 import { PageProperties, PagingQueryProperties, DEFAULT_LIMIT } from '../../http/paging.ts';
@@ -101,6 +101,14 @@ export const tokenRoutes: FastifyPluginAsyncTypebox<{ tokens: TokenStore }> = as
     // configuration instead (a new K8S_LOGS_ADMIN_TOKEN revokes the previous one at start).
     if (request.query.id === BOOTSTRAP_TOKEN_ID) {
       throw new AppError('AGG_ERR_BOOTSTRAP_TOKEN', 'the bootstrap admin token cannot be revoked here; rotate it by setting K8S_LOGS_ADMIN_TOKEN');
+    }
+    // Re-registered at every start from the chart's Secret, so a revocation here would not
+    // last: it is rotated by changing that Secret (the previous secret is revoked at start).
+    if (isBootstrapIngestTokenId(request.query.id)) {
+      throw new AppError(
+        'AGG_ERR_BOOTSTRAP_TOKEN',
+        "a configured agents' ingest token cannot be revoked here; rotate it by changing K8S_LOGS_BOOTSTRAP_INGEST_TOKEN (the chart's agent token Secret)",
+      );
     }
     const found = await tokens.revoke(request.query.id);
     if (!found) throw new AppError('AGG_ERR_NOT_FOUND', `no live token with id "${request.query.id}"`);
