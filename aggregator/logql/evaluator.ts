@@ -458,18 +458,23 @@ function parserHints(e: RangeAggregationExpr, pushed?: Grouping): Set<string> | 
   return wanted;
 }
 
-/** The series labels of a sample: all labels (less the unwrapped one), or the range aggregation's grouping. */
+/**
+ * The series labels of a sample: all labels (less the unwrapped one), or the range
+ * aggregation's grouping. A sample with an `__error__` keeps every label, the unwrapped one
+ * included, as Loki's `LabelsBuilder.GroupedLabels` does ("before applying grouping otherwise
+ * the error might get lost"): the pipeline error then names the whole series.
+ */
 function seriesLabeller(e: RangeAggregationExpr, pushed?: Grouping): (lbs: LabelsBuilder) => [string, string][] {
   const unwrapped = e.range.unwrap?.label;
   const g = e.grouping ?? pushed;
   if (g && !g.without) {
     const names = [...new Set(g.labels)].sort();
-    return (lbs) => lbs.only(names);
+    return (lbs) => (lbs.err ? lbs.entries() : lbs.only(names));
   }
   const drop = new Set(g?.labels ?? []);
   if (unwrapped !== undefined) drop.add(unwrapped);
   if (drop.size === 0) return (lbs) => lbs.entries();
-  return (lbs) => lbs.entries().filter(([k]) => !drop.has(k));
+  return (lbs) => (lbs.err ? lbs.entries() : lbs.entries().filter(([k]) => !drop.has(k)));
 }
 
 /** absent_over_time's series: the selector's equality matchers (a label matched twice or otherwise is left out). */

@@ -127,6 +127,22 @@ export const ENGINE_STREAMS: CaseStream[] = [
       { tsNs: at(3), line: 'a= b=2' },
     ],
   },
+  {
+    // Sizes and durations for `unwrap bytes()` / `duration_seconds()`, after every other
+    // stream's entries (21..29 s) so that no other case sees them.
+    source: other('units'),
+    entries: [
+      'size=1KB took=1.5s',
+      'size=1KiB took=250ms',
+      'size=1.5MB took=1m30s',
+      'size="2 GiB" took=1h2m3.5s',
+      'size=1.0005kB took=90us',
+      'size=12 took=0',
+      'size=-1KB took=2d',
+      'size="10 XB"',
+      'msg=neither',
+    ].map((line, i) => ({ tsNs: at(21 + i), line })),
+  },
 ];
 
 /**
@@ -686,6 +702,91 @@ export const ENGINE_CASES: EngineCase[] = [
         ),
       );
       t.ok(close(infoOnly['{}']!, 0.2), 'post-unwrap filters apply (120ms + 80ms)');
+    },
+  },
+
+  {
+    name: 'unwrap bytes() and duration_seconds(): go-humanize sizes and Go durations; a failed conversion is SampleExtractionErr',
+    run: async (t, q) => {
+      // Loki converts with humanize.ParseBytes (SI and IEC units, case-insensitive, optional
+      // space, no unit = bytes, the product truncated to an integer) and time.ParseDuration
+      // (Go units only: no `d`) in seconds. Lines 21..26 s convert; 27 and 28 s do not; 29 s
+      // has neither label and is skipped (an absent label is no sample, not an error).
+      const bytesSel = '{app="units"} | logfmt | unwrap bytes(size) | __error__="" [10s]';
+      const sizes = [1000, 1024, 1_500_000, 2 * 1024 ** 3, 1000 /* 1000.5 truncated */, 12];
+      t.same(vec(await q.instant(`sum(sum_over_time(${bytesSel}))`, 30)), { '{}': 2_148_986_684 });
+      t.equal(
+        sizes.reduce((a, b) => a + b),
+        2_148_986_684,
+        'the hand sum',
+      );
+      t.same(vec(await q.instant(`max_over_time(${bytesSel}) by (app)`, 30)), { '{app="units"}': 2 * 1024 ** 3 });
+      t.same(vec(await q.instant(`min_over_time(${bytesSel}) by (app)`, 30)), { '{app="units"}': 12 });
+      t.same(
+        vec(await q.instant(`sum(count_over_time({app="units"} | logfmt | size=~".+" | __error__="" [10s]))`, 30)),
+        { '{}': 8 },
+        'lines with a size in (20, 30]',
+      );
+
+      const durSel = (conv: string) => `{app="units"} | logfmt | unwrap ${conv}(took) | __error__="" [10s]`;
+      const seconds = 1.5 + 0.25 + 90 + (3600 + 2 * 60 + 3.5) + 0.00009 + 0;
+      for (const conv of ['duration_seconds', 'duration']) {
+        const s = vec(await q.instant(`sum(sum_over_time(${durSel(conv)}))`, 30))['{}']!;
+        t.ok(close(s, seconds), `${conv}: sum ${s} = ${seconds}`);
+        t.same(vec(await q.instant(`max_over_time(${durSel(conv)}) by (app)`, 30)), { '{app="units"}': 3723.5 });
+        t.same(vec(await q.instant(`min_over_time(${durSel(conv)}) by (app)`, 30)), { '{app="units"}': 0 });
+      }
+
+      // A value that does not convert: the sample gets __error__="SampleExtractionErr" and the
+      // converter's error as __error_details__, and keeps every label, the unwrapped one
+      // included (Loki's GroupedLabels skips grouping for an errored sample), so the metric
+      // query is refused with a pipeline error naming that series unless a post-unwrap
+      // filter drops it.
+      // Under `sum by (pod)` the parser extracts only what the query reads (Loki's parser
+      // hints: the grouping and the unwrapped label), so that series has no other parsed label.
+      const units = (parsed: string) =>
+        `app="units", cluster="c1", container="units", detected_level="unknown", namespace="other", pod="units-1", ${parsed}`;
+      const badBytes = '__error_details__="strconv.ParseFloat: parsing \\"\\": invalid syntax"';
+      const badUnit = '__error_details__="unhandled size name: xb"';
+      const badDuration = '__error_details__="time: unknown unit \\"d\\" in duration \\"2d\\""';
+      for (const [filter, conv, details, all, hinted] of [
+        ['-1KB', 'bytes(size)', badBytes, 'size="-1KB", stream="stdout", took="2d"', 'size="-1KB", stream="stdout"'],
+        ['XB', 'bytes(size)', badUnit, 'size="10 XB", stream="stdout"', 'size="10 XB", stream="stdout"'],
+        [
+          '2d',
+          'duration_seconds(took)',
+          badDuration,
+          'size="-1KB", stream="stdout", took="2d"',
+          'stream="stdout", took="2d"',
+        ],
+      ] as const) {
+        for (const [outer, parsed] of [
+          ['', all],
+          ['sum by (pod) ', hinted],
+        ] as const) {
+          const series = `{__error__="SampleExtractionErr", ${details}, ${units(parsed)}}`;
+          await t.rejects(
+            q.instant(`${outer}(sum_over_time({app="units"} |= "${filter}" | logfmt | unwrap ${conv} [10s]))`, 30),
+            { name: 'LogqlPipelineError', message: `pipeline error: 'SampleExtractionErr' for series: '${series}'.\n` },
+            `${outer}${conv} of the line with ${filter}`,
+          );
+        }
+      }
+      t.same(
+        vec(await q.instant(`sum(count_over_time({app="units"} |= "XB" | logfmt [10s]))`, 30)),
+        { '{}': 1 },
+        'the line itself has no error before the unwrap',
+      );
+      t.same(
+        vec(
+          await q.instant(
+            'sum(sum_over_time({app="units"} | logfmt | unwrap bytes(size) | __error__!="SampleExtractionErr" [10s]))',
+            30,
+          ),
+        ),
+        { '{}': 2_148_986_684 },
+        'a post-unwrap __error__ filter drops the failed samples',
+      );
     },
   },
 
