@@ -86,6 +86,27 @@ t.test('form POST works as GET, and basic auth takes the token as the password',
   t.equal(none.status, 401);
 });
 
+t.test("status/buildinfo answers the fields of Loki's build.VersionInfo, with a Loki 3 version", async (t) => {
+  for (const method of ['GET', 'POST'] as const) {
+    const r = await fetch(`${agg.url}/loki/api/v1/status/buildinfo`, {
+      method,
+      headers: { authorization: `Bearer ${reader}` },
+    });
+    t.equal(r.status, 200, method);
+    t.match(r.headers.get('content-type'), /^application\/json/);
+    const body = (await r.json()) as Record<string, unknown>;
+    // Loki's pkg/util/build VersionInfo, field for field (what Grafana and logcli decode).
+    t.same(Object.keys(body).sort(), ['branch', 'buildDate', 'buildUser', 'goVersion', 'revision', 'version']);
+    for (const [k, v] of Object.entries(body)) t.type(v, 'string', `${method} ${k} is a string`);
+    // Grafana gates Loki 3 features (structured metadata, detected fields) on this version.
+    const m = /^(\d+)\.(\d+)\.(\d+)$/.exec(String(body['version']));
+    t.ok(m && Number(m[1]) >= 3, `version ${String(body['version'])} is a Loki 3 semver`);
+    t.match(body['goVersion'], `node ${process.versions.node}`, 'the runtime, where Loki names its Go');
+  }
+  const anonymous = await fetch(`${agg.url}/loki/api/v1/status/buildinfo`);
+  t.equal(anonymous.status, 401, 'behind the same auth as every Loki route');
+});
+
 t.test('label browser: label names, then values of a label under a selector', async (t) => {
   const names = await loki('/labels', { start: START, end: END });
   t.equal(names.status, 200, names.text);
