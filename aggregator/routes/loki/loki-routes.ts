@@ -5,7 +5,7 @@
  * - Parameters, defaults and error text are Loki's (loki-params.ts); errors leave as Loki
  *   writes them (pkg/util/server/error.go): `text/plain`, the message only, with the
  *   status of the product's error (400 for bad parameters and LogQL parse errors, 401/403
- *   for auth, 422 for a query past the engine's bounds, 429, 504 …).
+ *   for auth, 422 for a query past the engine's bounds, 429, 504 with Loki's timeout text …).
  * - Bodies are Loki's JSON (loki-json.ts); queries run through the same engine, store and
  *   error mapping as `POST /search/logql` (routes/logql/run-logql.ts).
  * - Auth: `Authorization: Bearer <token>` or basic auth with the token as the password;
@@ -108,10 +108,21 @@ const DETECTED_FIELDS_LIMIT = 1000;
 const PATTERN_LINE_LIMIT = 20_000;
 const MAX_PATTERNS = 500;
 
+/**
+ * Loki's text for a query past its timeout (pkg/util/server/error.go `ErrDeadlineExceeded`,
+ * with 504): what a Grafana user of Loki knows. The product's own message (which names the
+ * configured timeout) stays on the product routes.
+ */
+export const LOKI_DEADLINE_EXCEEDED =
+  'request timed out, decrease the duration of the request or add more label matchers (prefer exact match over regex match) to reduce the amount of data processed';
+
 /** An error as Loki writes it: status and plain text. 5xx text is never internal detail. */
 function lokiError(err: FastifyError | Error): { status: number; message: string; retryAfter?: number } {
   if (err instanceof LokiParamError) return { status: 400, message: err.message };
   const mapped = logqlHttpError(err);
+  if (mapped instanceof AppError && mapped.errorName === 'AGG_ERR_QUERY_TIMEOUT') {
+    return { status: 504, message: LOKI_DEADLINE_EXCEEDED };
+  }
   if (mapped instanceof AppError) {
     return {
       status: mapped.status,

@@ -2,7 +2,9 @@
  * Request bounds of the LogQL routes (`POST /search/logql` and the Loki API), against a real
  * aggregator on real OpenSearch: which rate class each route is in (the class also picks the
  * store timeout and the longest window, query/query-budget.ts), read from the limit the
- * route answers in `X-RateLimit-Limit`.
+ * route answers in `X-RateLimit-Limit`; and the query timeout, made certain rather than
+ * hoped for: a recording proxy in front of OpenSearch (test/helpers/store-proxy.ts) holds the
+ * query's search of the log indices, so the store cannot answer before the timeout.
  */
 import t from 'tap';
 import { startTestAggregator } from '../../helpers/aggregator.ts';
@@ -98,5 +100,92 @@ t.test(
     const tail = await fetch(`${agg.url}/loki/api/v1/tail?${new URLSearchParams({ query: sel })}`, { headers: auth });
     t.equal(tail.status, 400);
     t.equal(tail.headers.get('x-ratelimit-limit'), '1000', 'GET /tail: heavy');
+  },
+);
+
+/** The next search of the log indices (not a system index, not a point-in-time open or close). */
+const logSearch = (method: string, path: string) =>
+  method === 'POST' && path.includes('/_search') && !path.startsWith('/.') && !path.includes('point_in_time');
+
+t.test(
+  'a LogQL query past its store timeout is 504 query_timeout on POST /search/logql and the Loki query routes',
+  async (t) => {
+    const agg = await startTestAggregator(t, {
+      name: 'logqltimeout',
+      storeProxy: true,
+      query: { standardTimeoutMs: 200, heavyTimeoutMs: 300 },
+    });
+    const proxy = agg.storeProxy!;
+    const reader = await agg.createToken({ name: 'r', scopes: ['logs:read'] });
+    const seeded = await ingest(agg.url, await agg.ingestToken('alpha'), ndjson(seed(20)));
+    t.equal(seeded.status, 200);
+    await agg.refresh();
+    const auth = { authorization: `Bearer ${reader}` };
+    const query = 'sum(count_over_time({namespace="shop"} |= "req" [1m]))';
+    const search = () =>
+      fetch(`${agg.url}/v1/k8s/logs/search/logql`, {
+        method: 'POST',
+        headers: { ...auth, 'content-type': 'application/json' },
+        body: JSON.stringify({ query, start: START, end: END, step: 60 }),
+      });
+    const lokiRange = () =>
+      fetch(
+        `${agg.url}/loki/api/v1/query_range?${new URLSearchParams({ query, start: START, end: END, step: '60' })}`,
+        {
+          headers: auth,
+        },
+      );
+
+    // Unheld, the same query reads the seeded lines and answers in time.
+    const ok = await search();
+    t.equal(ok.status, 200);
+    const okBody = (await ok.json()) as {
+      result: Array<{ values: [number, string][] }>;
+      stats: { store_searches: number };
+    };
+    t.equal(
+      okBody.result.flatMap((r) => r.values.map(([, v]) => Number(v))).reduce((a, b) => a + b, 0),
+      20,
+      'each seeded line counted in one 1m window of the 60 s steps',
+    );
+    t.ok(okBody.stats.store_searches > 0, 'from the store');
+    t.equal((await lokiRange()).status, 200);
+
+    const held = proxy.hold(logSearch);
+    const timedOut = await search();
+    await held.reached;
+    held.release();
+    t.equal(timedOut.status, 504);
+    const body = (await timedOut.json()) as { error: { code: string; message: string } };
+    t.equal(body.error.code, 'query_timeout');
+    t.match(
+      body.error.message,
+      /longer than 300 ms and was cancelled; narrow the time window or the filters/,
+      'the heavy timeout',
+    );
+
+    // Loki answers a query past its timeout 504 with this text (pkg/util/server/error.go).
+    const heldLoki = proxy.hold(logSearch);
+    const lokiTimedOut = await lokiRange();
+    await heldLoki.reached;
+    heldLoki.release();
+    t.equal(lokiTimedOut.status, 504);
+    t.match(lokiTimedOut.headers.get('content-type'), /^text\/plain/);
+    t.equal(
+      await lokiTimedOut.text(),
+      'request timed out, decrease the duration of the request or add more label matchers (prefer exact match over regex match) to reduce the amount of data processed',
+    );
+
+    const heldLog = proxy.hold(logSearch);
+    const logTimedOut = await fetch(
+      `${agg.url}/loki/api/v1/query_range?${new URLSearchParams({ query: '{namespace="shop"} |= "req"', start: START, end: END })}`,
+      { headers: auth },
+    );
+    await heldLog.reached;
+    heldLog.release();
+    t.equal(logTimedOut.status, 504, 'a log query too');
+
+    // After the release the held searches are answered to nobody; the next query is served.
+    t.equal((await search()).status, 200);
   },
 );
