@@ -68,3 +68,23 @@ t.test('min level, multiline and rate limit: cluster values with namespace overr
     rateLimit: 100,
   });
 });
+
+t.test('decideFile: label_selector on the pod labels, cluster-wide or per namespace', async (t) => {
+  const decide = (c: ReturnType<typeof cfg>, podLabels: Record<string, string> | undefined, ns = 'shop') =>
+    decideFile(c, { ...f, namespace: ns }, { pod: undefined, namespace: undefined, podLabels }).exclude;
+  const wide = cfg({ label_selector: 'app in (web,api),tier!=batch,!legacy' });
+  t.equal(decide(wide, { app: 'web' }), null, 'matches (a missing tier is not batch)');
+  t.equal(decide(wide, { app: 'api', tier: 'front' }), null);
+  t.equal(decide(wide, { app: 'db' }), 'excluded_by_config', 'app not in the set');
+  t.equal(decide(wide, { app: 'web', tier: 'batch' }), 'excluded_by_config', 'tier!=batch');
+  t.equal(decide(wide, { app: 'web', legacy: '' }), 'excluded_by_config', '!legacy: the key must be absent');
+  t.equal(decide(wide, {}), 'excluded_by_config', 'no labels: app is required');
+  t.equal(decide(wide, undefined), null, 'pod unknown (no metadata yet): collected, never dropped on a guess');
+  const perNs = cfg({ label_selector: 'app=web', namespace_overrides: { shop: { label_selector: 'app=db' } } });
+  t.equal(decide(perNs, { app: 'db' }), null, "the namespace's selector wins");
+  t.equal(decide(perNs, { app: 'web' }), 'excluded_by_config');
+  t.equal(decide(perNs, { app: 'web' }, 'other'), null, 'other namespaces use the cluster-wide one');
+  t.equal(decide(perNs, { app: 'db' }, 'other'), 'excluded_by_config');
+  const broken = cfg({ label_selector: 'app in (web' });
+  t.equal(decide(broken, { app: 'db' }), null, 'a selector the agent cannot parse drops nothing');
+});
