@@ -40,6 +40,16 @@ export function isDayArchivable(day: string, nowMs: number, ageDays: number): bo
   return Date.parse(`${day}T00:00:00Z`) + DAY_MS + ageDays * DAY_MS <= nowMs;
 }
 
+/**
+ * Whether a day is past the policy's S3 retention (`s3_retention_days`, null = kept forever):
+ * such a day has nothing left to archive. The job does not write it (it would expire the
+ * objects in the same run) and the retention guard does not hold it (after expiry the
+ * catalog no longer counts it, so holding would keep the day in the store for ever).
+ */
+export function isPastArchiveRetention(day: string, nowMs: number, s3RetentionDays: number | null): boolean {
+  return s3RetentionDays !== null && isDayArchivable(day, nowMs, s3RetentionDays);
+}
+
 type Clause = Record<string, unknown>;
 
 /** The filter clauses of the selection (without the age bound). */

@@ -7,13 +7,16 @@
  * (it is not archived, or late records arrived since). The next run of the policy archives
  * them, and the next retention run deletes the day.
  *
+ * A day past the policy's S3 retention is not held either: the policy would expire its
+ * objects, so there is nothing left to archive.
+ *
  * Disabled policies hold nothing (they never run by themselves; holding for them would keep
  * data forever). Reads only; any failure is thrown, and retention then keeps the index.
  */
 import type { OpenSearch } from '../store/opensearch.ts';
 import type { ArchiveCatalog } from './archive-catalog.ts';
 import { selectionOf, type ArchivePolicy } from './archive-policy.ts';
-import { selectionFilters } from './archive-selection.ts';
+import { isPastArchiveRetention, selectionFilters } from './archive-selection.ts';
 import type { RetentionGuard } from '../jobs/retention-job.ts';
 
 interface Terms {
@@ -38,10 +41,13 @@ export function archiveRetentionGuard(deps: {
   client: OpenSearch;
   catalog: ArchiveCatalog;
   policies(): Promise<readonly ArchivePolicy[]>;
+  now?: () => number;
 }): RetentionGuard {
+  const now = deps.now ?? Date.now;
   return async ({ name, cluster, day }) => {
     for (const p of await deps.policies()) {
       if (!p.enabled) continue;
+      if (isPastArchiveRetention(day, now(), p.after.s3_retention_days)) continue;
       if (p.selection.clusters.length > 0 && !p.selection.clusters.includes(cluster)) continue;
       const inStore = await deps.client.search({
         index: name,

@@ -22,6 +22,7 @@ import type { OpenSearch } from '../store/opensearch.ts';
 import { logIndexPattern } from '../store/log-indices.ts';
 import {
   isDayArchivable,
+  isPastArchiveRetention,
   partitionsFromBuckets,
   planAggregation,
   type ArchiveSelection,
@@ -168,7 +169,9 @@ export function archiveJobHandler(deps: ArchiveJobDeps) {
       const save = () => ctx.checkpoint(p as unknown as Record<string, unknown>);
       const nowMs = now();
 
-      const plan = await planPartitions(deps.client, deps.indexPrefix, selection, nowMs);
+      const plan = (await planPartitions(deps.client, deps.indexPrefix, selection, nowMs)).filter(
+        (part) => !isPastArchiveRetention(part.day, nowMs, policy.after.s3_retention_days),
+      );
       p.planned = plan.length;
       for (const part of plan) {
         ctx.signal.throwIfAborted();
