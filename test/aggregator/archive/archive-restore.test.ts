@@ -88,6 +88,30 @@ t.test('restore brings back exactly the archived records, idempotently, and remo
   const search = await call('POST', '/search', { clusters: ['alpha'], start, end, limit: 1000 }, reader);
   t.equal(search.status, 200, search.text);
   t.same(ids(search.body.logs), ids(web), '/search sees them too');
+  const logql = await call('POST', '/search/logql', { query: '{cluster="alpha"}', start, end, limit: 1000 }, reader);
+  t.equal(logql.status, 200, logql.text);
+  t.same(
+    (logql.body.result as Array<{ stream: Record<string, string>; values: [string, string][] }>)
+      .flatMap((s) => s.values.map(([, line]) => `${s.stream['namespace']} ${line}`))
+      .sort(),
+    web.map((r) => `web ${r.message}`).sort(),
+    'LogQL sees exactly the restored lines, with their labels',
+  );
+  const counted = await call(
+    'POST',
+    '/search/logql',
+    { query: 'sum by (namespace) (count_over_time({cluster="alpha"}[3d]))', end },
+    reader,
+  );
+  t.equal(counted.status, 200, counted.text);
+  t.same(
+    (counted.body.result as Array<{ metric: Record<string, string>; value: [number, string] }>).map((s) => [
+      s.metric,
+      s.value[1],
+    ]),
+    [[{ namespace: 'web' }, String(web.length)]],
+    'and LogQL metric queries count them',
+  );
 
   // Twice: nothing stored twice. All namespaces: only what was missing.
   const again = await finished(
