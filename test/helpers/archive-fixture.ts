@@ -236,11 +236,13 @@ export async function startArchivingAggregator(
   t: { teardown(fn: () => unknown): void },
   name: string,
   archive: { scheduleTickMs?: number; contentMaxScanBytes?: number } = {},
+  more: Omit<NonNullable<Parameters<typeof startTestAggregator>[1]>, 'name' | 'archive'> = {},
 ) {
   const s3 = await s3Endpoint(t);
   const bucketName = `t-${randomBytes(5).toString('hex')}`;
   await ensureBucket(s3, bucketName);
   const agg = await startTestAggregator(t, {
+    ...more,
     name,
     archive: {
       s3Endpoint: s3.endpoint,
