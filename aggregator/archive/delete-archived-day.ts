@@ -9,10 +9,11 @@
  * nothing can slip in between "verified" and "deleted"; ingest answers the blocked writes
  * with a retry and the agent sends them again, after the deletion, into a new day index,
  * which the next run archives as further parts (archive-partition.ts). On any failure or
- * mismatch the block is lifted and nothing is deleted; the outcome says why.
+ * mismatch the block is lifted and nothing is deleted; the outcome says why. A block this
+ * cannot lift (the store gone) is swept later (write-block.ts).
  */
 import type { OpenSearch } from '../store/opensearch.ts';
-import { storeStatus } from '../store/opensearch.ts';
+import { blockWrites, liftWrites } from './write-block.ts';
 import { partitionFilters, selectionFilters, type ArchiveSelection } from './archive-selection.ts';
 import { archivePartition, writeManifest, type ArchiveTarget } from './archive-partition.ts';
 import type { Manifest } from './manifest.ts';
@@ -37,10 +38,6 @@ export interface DeleteDayInput {
   onSealed?: ((m: Manifest) => Promise<void>) | undefined;
 }
 
-async function setWriteBlock(client: OpenSearch, index: string, on: boolean): Promise<void> {
-  await client.indices.putSettings({ index, body: { 'index.blocks.write': on } });
-}
-
 async function namespacesOf(
   client: OpenSearch,
   index: string,
@@ -63,7 +60,7 @@ export async function deleteArchivedDay(input: DeleteDayInput): Promise<DayOutco
   const index = partitionIndex(input.indexPrefix, { cluster: input.cluster, day: input.day });
   const exists = (await client.indices.exists({ index })).body;
   if (!exists) return { deleted: false, index, reason: 'index_missing' };
-  await setWriteBlock(client, index, true);
+  await blockWrites(client, index, input.jobId);
   let deleted = false;
   try {
     await client.indices.refresh({ index });
@@ -124,9 +121,8 @@ export async function deleteArchivedDay(input: DeleteDayInput): Promise<DayOutco
     }
     return { deleted: true, index, records: verified, partitions: manifests.length, manifests: sealed };
   } finally {
-    if (!deleted)
-      await setWriteBlock(client, index, false).catch((err: unknown) => {
-        if (storeStatus(err) !== 404) throw err;
-      });
+    // If this fails too (the store went away), the block stays with its owner recorded, and
+    // the archive scheduler lifts it once this job has ended (write-block.ts).
+    if (!deleted) await liftWrites(client, index);
   }
 }

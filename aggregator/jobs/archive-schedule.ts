@@ -23,6 +23,11 @@ export interface ArchiveScheduleDeps {
   /** Every policy, in a stable order. */
   policies(): Promise<readonly ArchivePolicy[]>;
   tickMs: number;
+  /**
+   * Housekeeping run at the start of every pass (the archive's abandoned write blocks);
+   * its failure is logged and does not stop the pass.
+   */
+  sweep?: () => Promise<unknown>;
   now?: () => number;
   log: { warn(obj: object, msg: string): void };
 }
@@ -55,6 +60,11 @@ export class ArchiveScheduler {
   async #pass(): Promise<string[]> {
     const created: string[] = [];
     const now = this.#now();
+    await this.#d
+      .sweep?.()
+      .catch((err: unknown) =>
+        this.#d.log.warn({ err: (err as Error).message }, 'archive schedule: sweep failed; next tick retries'),
+      );
     for (const p of await this.#d.policies()) {
       if (!p.enabled) continue;
       const id = scheduledRunId(p.id, p.schedule.interval_minutes, now);

@@ -29,6 +29,8 @@ import { CatalogObjectSchema } from '../../archive/archive-catalog.ts';
 import { RESTORE_JOB_TYPE, restoreJobHandler } from '../../jobs/restore-job.ts';
 import { removeRestored } from '../../archive/restore-archive.ts';
 import { ArchiveScheduler } from '../../jobs/archive-schedule.ts';
+import { liftAbandonedWriteBlocks } from '../../archive/write-block.ts';
+import { TERMINAL_STATUSES } from '../../jobs/job-schema.ts';
 import { archiveRetentionGuard } from '../../archive/retention-guard.ts';
 import { archiveStats, listArchiveObjects } from '../../archive/catalog-queries.ts';
 import { storageInfo, StorageInfoSchema } from '../../archive/storage-info.ts';
@@ -109,6 +111,13 @@ export const archiveRoutes: FastifyPluginAsyncTypebox<ArchiveRoutesOptions> = as
     get: (id) => app.jobs.get(id),
     policies: allPolicies,
     tickMs: opts.s3.scheduleTickMs,
+    sweep: async () => {
+      const lifted = await liftAbandonedWriteBlocks(app.opensearch, indexPrefix, async (id) => {
+        const job = await app.jobs.get(id);
+        return job !== undefined && !TERMINAL_STATUSES.includes(job.doc.status);
+      });
+      if (lifted.length > 0) app.log.warn({ indices: lifted }, 'archive: lifted write blocks left by ended jobs');
+    },
     log: app.log,
   });
   app.onStartJobs(() => scheduler.start());
