@@ -5,6 +5,7 @@
  * (unknown bucket, unreachable S3, a policy that would archive nothing). Each problem is a
  * `{ field, reason }` so a 400 says exactly what to fix.
  */
+import { randomUUID } from 'node:crypto';
 import { Type, type Static } from 'typebox';
 import { Levels, type Level } from '../../shared/record.ts';
 import { CLUSTER_ID_PATTERN } from '../store/log-indices.ts';
@@ -199,13 +200,55 @@ export function compressionOf(p: ArchivePolicyInput): Compression {
  * access denied, nothing selected) or an S3 the aggregator cannot reach is a problem for
  * the 400; a failing store is thrown (never the caller's fault).
  */
+/**
+ * Whether the server applies the policy's server-side encryption: a small object is written
+ * with it, read back with HEAD, and deleted. Some S3-compatible servers accept the
+ * `x-amz-server-side-encryption` header and store the object unencrypted (versitygw on a
+ * plain directory does); a policy asking for encryption there would be a silent lie, so it
+ * is refused, saying why.
+ */
+async function checkServerSideEncryption(
+  bucket: ArchiveBucket,
+  d: ArchivePolicyInput['destination'],
+): Promise<PolicyProblem | undefined> {
+  if (d.server_side_encryption === 'none') return undefined;
+  const key = `${d.prefix ? `${d.prefix}/` : ''}_sse-check-${randomUUID()}`;
+  const field = 'destination.server_side_encryption';
+  try {
+    await bucket.put(key, Buffer.from('k8s-logs server-side encryption check\n'), {
+      contentType: 'text/plain',
+      serverSideEncryption: d.server_side_encryption,
+      ...(d.kms_key_id ? { kmsKeyId: d.kms_key_id } : {}),
+    });
+  } catch (err) {
+    if (err instanceof S3Failure && err.kind === 'unreachable') throw err;
+    return { field, reason: `writing an object with ${d.server_side_encryption} failed: ${(err as Error).message}` };
+  }
+  try {
+    const head = await bucket.head(key);
+    if (head?.serverSideEncryption !== d.server_side_encryption)
+      return {
+        field,
+        reason:
+          `the S3 server does not apply ${d.server_side_encryption}: an object written with it came back ` +
+          `${head?.serverSideEncryption ? `as ${head.serverSideEncryption}` : 'unencrypted'}, so archives would be stored unencrypted`,
+      };
+    return undefined;
+  } finally {
+    await bucket.delete([key]);
+  }
+}
+
 export async function checkPolicyReach(
   p: ArchivePolicyInput,
   deps: { bucket: (name: string) => ArchiveBucket; client: OpenSearch; indexPrefix: string },
 ): Promise<PolicyProblem[]> {
   const out: PolicyProblem[] = [];
+  const bucket = deps.bucket(p.destination.bucket);
   try {
-    await deps.bucket(p.destination.bucket).check();
+    await bucket.check();
+    const sse = await checkServerSideEncryption(bucket, p.destination);
+    if (sse) out.push(sse);
   } catch (err) {
     const kind = err instanceof S3Failure ? err.kind : 'failed';
     const reason =

@@ -71,7 +71,11 @@ export interface ArchiveBucket {
    */
   stream(key: string): Promise<Readable>;
   /** undefined when missing. */
-  head(key: string): Promise<{ size: number; storageClass: string; metadata: Record<string, string> } | undefined>;
+  head(
+    key: string,
+  ): Promise<
+    { size: number; storageClass: string; metadata: Record<string, string>; serverSideEncryption?: string } | undefined
+  >;
   list(prefix: string, continuationToken?: string): Promise<{ objects: ListedObject[]; next: string | undefined }>;
   delete(keys: readonly string[]): Promise<void>;
   /** Resolves when the bucket exists and is readable; throws S3Failure otherwise. */
@@ -194,6 +198,7 @@ export class SdkArchiveBucket implements ArchiveBucket {
         size: res.ContentLength ?? 0,
         storageClass: res.StorageClass ?? 'STANDARD',
         metadata: res.Metadata ?? {},
+        ...(res.ServerSideEncryption ? { serverSideEncryption: res.ServerSideEncryption } : {}),
       };
     } catch (err) {
       const f = s3Failure(err, `head ${key}`);
