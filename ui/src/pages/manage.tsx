@@ -43,17 +43,18 @@ export function ConfigsPage(props: { canWrite: boolean }): JSX.Element {
   const [form, setForm] = useState(empty);
   const [editing, setEditing] = useState<Config | undefined>();
   // Written here, shown at once (the list is a search, which may lag a write by a refresh); the list's copy wins once newer.
-  const [written, setWritten] = useState<Config[]>([]);
-  const remember = (c: Config) => setWritten((w) => [...w.filter((x) => x.id !== c.id), c]);
+  // A deletion is kept as a tombstone with the deleted copy's updated_at: it hides the list's stale copy, not a newer one.
+  const [written, setWritten] = useState<Array<Config & { deleted?: true }>>([]);
+  const remember = (c: Config & { deleted?: true }) => setWritten((w) => [...w.filter((x) => x.id !== c.id), c]);
   const shown = (() => {
     const byId = new Map<string, Config>((list.data?.configs ?? []).map((c) => [c.id, c]));
     for (const c of written) {
       const listed = byId.get(c.id);
-      if (!listed || listed.updated_at < c.updated_at) byId.set(c.id, c);
+      if (!listed || listed.updated_at <= c.updated_at) byId.set(c.id, c);
     }
-    return [...byId.values()].sort((a, b) =>
-      (a.cluster + (a.namespace ?? '')).localeCompare(b.cluster + (b.namespace ?? '')),
-    );
+    return [...byId.values()]
+      .filter((c) => !c['deleted'])
+      .sort((a, b) => (a.cluster + (a.namespace ?? '')).localeCompare(b.cluster + (b.namespace ?? '')));
   })();
   const settings = () => {
     const s: Record<string, unknown> = { enabled: form.enabled };
@@ -201,7 +202,11 @@ export function ConfigsPage(props: { canWrite: boolean }): JSX.Element {
                     <button
                       class="small"
                       disabled={!props.canWrite || !enabled}
-                      onClick={() => void act(() => post('/config/disable/cluster', { cluster }))}
+                      onClick={() =>
+                        void act(async () =>
+                          remember((await post<{ config: Config }>('/config/disable/cluster', { cluster })).config),
+                        )
+                      }
                     >
                       disable cluster
                     </button>
@@ -210,7 +215,11 @@ export function ConfigsPage(props: { canWrite: boolean }): JSX.Element {
                     class="small danger"
                     disabled={!props.canWrite}
                     onClick={() =>
-                      confirm('Delete this configuration?') && void act(() => del(`/config${qs({ id: c.id })}`))
+                      confirm('Delete this configuration?') &&
+                      void act(async () => {
+                        await del(`/config${qs({ id: c.id })}`);
+                        remember({ ...c, deleted: true });
+                      })
                     }
                   >
                     delete
@@ -237,7 +246,7 @@ export function ClustersPage(props: { isAdmin: boolean }): JSX.Element {
   const reload = () => (status.reload(), regs.reload());
   const [err, act] = useAction(reload);
   const [draft, setDraft] = useState(
-    '{\n  "id": "prod-eu",\n  "name": "Production EU",\n  "api_server": "https://…",\n  "token": "…"\n}',
+    '{\n  "id": "prod-eu",\n  "name": "Production EU",\n  "api": { "server": "https://…", "token": "…" }\n}',
   );
   return (
     <div class="page">
