@@ -133,6 +133,45 @@ export async function createPki(dir: string): Promise<ControlPlanePki> {
   return pki;
 }
 
+/**
+ * A client certificate for `user` (CN) in `groups` (O), as kube-apiserver authenticates
+ * it: signed by the control plane's CA, or self-signed (`signer: 'self'`, which the API
+ * server refuses). Files go to `dir`; the PEMs are returned.
+ */
+export async function issueClientCertificate(
+  pki: ControlPlanePki,
+  dir: string,
+  user: string,
+  opts: { groups?: readonly string[]; signer?: 'ca' | 'self' } = {},
+): Promise<{ certPem: string; keyPem: string }> {
+  const base = join(dir, `client-${user.replace(/[^A-Za-z0-9-]/g, '_')}-${randomBytes(4).toString('hex')}`);
+  const subject = `${(opts.groups ?? []).map((g) => `/O=${g}`).join('')}/CN=${user}`;
+  if (opts.signer === 'self') {
+    await openssl(dir, [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      `${base}.key`,
+      '-out',
+      `${base}.crt`,
+      '-days',
+      DAYS,
+      '-subj',
+      subject,
+      '-addext',
+      'extendedKeyUsage=clientAuth',
+    ]);
+  } else {
+    await issue(pki, `${base}.crt`, `${base}.key`, subject, 'clientAuth', []);
+  }
+  return { certPem: await readFile(`${base}.crt`, 'utf8'), keyPem: await readFile(`${base}.key`, 'utf8') };
+}
+
 async function issue(
   pki: ControlPlanePki,
   cert: string,

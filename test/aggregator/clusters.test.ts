@@ -338,7 +338,14 @@ t.test('bad input: 400, 404, 409, 403', async (t) => {
 
   // Reading clusters and monitoring needs logs:read: an archive-only token gets 403 on each.
   const archivist = await token({ name: 'archivist', scopes: ['archive'] });
-  for (const path of ['/clusters/status', '/clusters/configs', '/clusters/alpha/metrics', '/metrics', '/stats', '/health']) {
+  for (const path of [
+    '/clusters/status',
+    '/clusters/configs',
+    '/clusters/alpha/metrics',
+    '/metrics',
+    '/stats',
+    '/health',
+  ]) {
     const res = await call('GET', path, archivist);
     t.equal(res.status, 403, `GET ${path} without logs:read: ${JSON.stringify(res.body)}`);
     t.equal(res.body['error']?.['code'], 'forbidden', `GET ${path}: the error names the refusal`);
@@ -454,3 +461,77 @@ t.test('another replica follows registrations; without a key credentials are ref
   );
   t.match(betaApi.last_error, /K8S_LOGS_CREDENTIALS_KEY/);
 });
+
+t.test(
+  'a client-certificate connection: the CA verified, the user authorised by RBAC; a foreign certificate is refused',
+  async (t) => {
+    // The certificate's user gets exactly the chart's apiReader ClusterRole, bound to the
+    // User (the CN) instead of the ServiceAccount: what an operator does for a cert user.
+    const user = `k8s-logs-cert-${randomBytes(3).toString('hex')}`;
+    const cert = await kube.clientCertificate(user);
+    const foreign = await kube.clientCertificate(user, { signer: 'self' });
+    if (!cert || !foreign) throw new Error('unreachable: a private control plane has its PKI');
+    const readerSa = await apiReaderServiceAccount(t, driver.api, 'k8s-logs');
+    const bindings = await driver.api.get<{
+      items: Array<{ roleRef: { name: string }; subjects?: Array<{ kind: string; name: string }> }>;
+    }>('/apis/rbac.authorization.k8s.io/v1/clusterrolebindings');
+    const role = bindings.items.find((b) =>
+      b.subjects?.some((s) => s.kind === 'ServiceAccount' && s.name === readerSa.serviceAccount.name),
+    )?.roleRef.name;
+    t.ok(role, "the chart's apiReader ClusterRole");
+    const binding = `${user}-reader`;
+    await driver.api.create('/apis/rbac.authorization.k8s.io/v1/clusterrolebindings', {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRoleBinding',
+      metadata: { name: binding },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role },
+      subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: user }],
+    });
+    t.teardown(() => driver.api.delete(`/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/${binding}`));
+    const b64 = (s: string) => Buffer.from(s).toString('base64');
+    const apiWith = (c: { certPem: string; keyPem: string }) => ({
+      server: KUBE_URL,
+      ca_data: b64(kube.access.caPem),
+      client_certificate_data: b64(c.certPem),
+      client_key_data: b64(c.keyPem),
+    });
+
+    const res = await call('POST', '/clusters/configs', adminToken, { id: 'delta', api: apiWith(cert) });
+    t.equal(res.status, 201, JSON.stringify(res.body));
+    t.same(res.body['cluster']['api'], {
+      server: KUBE_URL,
+      ca_configured: true,
+      insecure_skip_tls_verify: false,
+      auth: 'client_certificate',
+    });
+    t.notMatch(JSON.stringify(res.body), new RegExp(b64(cert.keyPem).slice(0, 40)), 'the key is never returned');
+    t.same(
+      await until(
+        'delta live pods over the certificate',
+        () => livePods('cluster=delta&namespace=shop'),
+        (p) => p.includes('delta/api-1'),
+      ),
+      (await driver.api.get<{ items: Array<{ metadata: { name: string } }> }>('/api/v1/namespaces/shop/pods')).items
+        .map((p) => `delta/${p.metadata.name}`)
+        .sort(),
+      "the namespace's pods, as the API server lists them",
+    );
+    const st = await until(
+      'delta connected',
+      () => status('delta'),
+      (s) => s?.api?.state === 'connected',
+    );
+    t.match(st.api, { reachable: true, kubernetes_version: String, last_error: null });
+
+    const bad = await call('POST', '/clusters/configs', adminToken, { id: 'epsilon', api: apiWith(foreign) });
+    t.equal(bad.status, 201, 'registered: the connection is judged live, not at registration');
+    const refused = await until(
+      'epsilon refused',
+      () => status('epsilon'),
+      (s) => s?.api?.state === 'unauthorized',
+    );
+    t.match(refused.api, { reachable: true, last_error: /401/ });
+    for (const id of ['delta', 'epsilon'])
+      t.equal((await call('DELETE', `/clusters/configs?id=${id}`, adminToken)).status, 200, `${id} deleted`);
+  },
+);

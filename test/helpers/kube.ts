@@ -33,7 +33,7 @@ import { startFakeKubelet, type FakeKubelet } from '../../dev/kube/fake-kubelet.
 import { ensureKubeBinaries } from '../../dev/kube/kube-binaries.ts';
 import { KubeApiClient, KubeApiError } from '../../dev/kube/kube-api-client.ts';
 import { KubeDriver } from '../../dev/kube/kube-driver.ts';
-import { readPki, type ControlPlanePki } from '../../dev/kube/pki.ts';
+import { issueClientCertificate, readPki, type ControlPlanePki } from '../../dev/kube/pki.ts';
 import { KUBE_ENV } from './kube-env.ts';
 
 interface Teardown {
@@ -64,6 +64,14 @@ export interface TestKube {
   kubeconfigFile(access?: KubeApiAccess): Promise<string>;
   /** A KubeConfig object for @kubernetes/client-node users. */
   kubeConfig(access?: KubeApiAccess): KubeConfig;
+  /**
+   * A client certificate the API server authenticates as `user` in `groups` (signed by the
+   * control plane's CA; `signer: 'self'` for one it refuses). Undefined on an external cluster.
+   */
+  clientCertificate(
+    user: string,
+    opts?: { groups?: readonly string[]; signer?: 'ca' | 'self' },
+  ): Promise<{ certPem: string; keyPem: string } | undefined>;
 }
 
 /** A DNS-1123 label unique to this run: `<base>-<8 hex>`. */
@@ -158,6 +166,9 @@ export async function testKube(
       const kc = new KubeConfig();
       kc.loadFromString(kubeconfigOf(a));
       return kc;
+    },
+    async clientCertificate(user, certOpts = {}) {
+      return shared.pki ? issueClientCertificate(shared.pki, scratch, user, certOpts) : undefined;
     },
   };
 }
