@@ -5,7 +5,7 @@
  * - Parameters, defaults and error text are Loki's (loki-params.ts); errors leave as Loki
  *   writes them (pkg/util/server/error.go): `text/plain`, the message only, with the
  *   status of the product's error (400 for bad parameters and LogQL parse errors, 401/403
- *   for auth, 422 for a query past the engine's bounds, 429, 504 with Loki's timeout text …).
+ *   for auth, 400 for a query past the engine's bounds (Loki's status; the product routes say 422), 429, 504 with Loki's timeout text …).
  * - Bodies are Loki's JSON (loki-json.ts); queries run through the same engine, store and
  *   error mapping as `POST /search/logql` (routes/logql/run-logql.ts).
  * - Auth: `Authorization: Bearer <token>` or basic auth with the token as the password;
@@ -122,6 +122,11 @@ function lokiError(err: FastifyError | Error): { status: number; message: string
   const mapped = logqlHttpError(err);
   if (mapped instanceof AppError && mapped.errorName === 'AGG_ERR_QUERY_TIMEOUT') {
     return { status: 504, message: LOKI_DEADLINE_EXCEEDED };
+  }
+  // Loki answers its query limits (max series, bytes, entries, streams) with 400, which is
+  // what Grafana and logcli show as the query's error; the product routes keep 422.
+  if (mapped instanceof AppError && mapped.errorName === 'AGG_ERR_QUERY_LIMIT') {
+    return { status: 400, message: mapped.message };
   }
   if (mapped instanceof AppError) {
     return {
