@@ -10,7 +10,7 @@
  * same clauses the LogQL store uses) — then every matcher is tested exactly on the Loki
  * labels (stream-labels.ts), so pod-label and regex matchers are exact too.
  *
- * Bounded: at most `maxStreams` streams are listed; more is a 422 (narrow the selector
+ * Bounded: at most `maxStreams` streams are listed; more is a query limit error, 400 on the Loki API (narrow the selector
  * or the window), never an unbounded answer held in memory.
  */
 import type { OpenSearch } from '../../store/opensearch.ts';
