@@ -146,29 +146,7 @@ export async function issueClientCertificate(
 ): Promise<{ certPem: string; keyPem: string }> {
   const base = join(dir, `client-${user.replace(/[^A-Za-z0-9-]/g, '_')}-${randomBytes(4).toString('hex')}`);
   const subject = `${(opts.groups ?? []).map((g) => `/O=${g}`).join('')}/CN=${user}`;
-  if (opts.signer === 'self') {
-    await openssl(dir, [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-keyout',
-      `${base}.key`,
-      '-out',
-      `${base}.crt`,
-      '-days',
-      DAYS,
-      '-subj',
-      subject,
-      '-addext',
-      'extendedKeyUsage=clientAuth',
-    ]);
-  } else {
-    await issue(pki, `${base}.crt`, `${base}.key`, subject, 'clientAuth', []);
-  }
+  await issue(pki, `${base}.crt`, `${base}.key`, subject, 'clientAuth', [], opts.signer !== 'self');
   return { certPem: await readFile(`${base}.crt`, 'utf8'), keyPem: await readFile(`${base}.key`, 'utf8') };
 }
 
@@ -179,6 +157,8 @@ async function issue(
   subject: string,
   usage: string,
   sans: string[],
+  /** false: self-signed (a certificate the control plane's CA did not issue). */
+  caSigned = true,
 ): Promise<void> {
   const ext = [
     'basicConstraints=critical,CA:FALSE',
@@ -203,10 +183,7 @@ async function issue(
     DAYS,
     '-subj',
     subject,
-    '-CA',
-    pki.caCert,
-    '-CAkey',
-    pki.caKey,
+    ...(caSigned ? ['-CA', pki.caCert, '-CAkey', pki.caKey] : []),
     ...ext.flatMap((e) => ['-addext', e]),
   ]);
 }

@@ -15,6 +15,7 @@ import { BulkWriter } from '../../aggregator/store/bulk-writer.ts';
 import { ArchiveCatalog } from '../../aggregator/archive/archive-catalog.ts';
 import { createS3Client, SdkArchiveBucket, type ArchiveBucket } from '../../aggregator/archive/s3-bucket.ts';
 import type { ArchivePolicy } from '../../aggregator/archive/archive-policy.ts';
+import { archiveJobHandler, type ArchiveJobDeps } from '../../aggregator/jobs/archive-job.ts';
 import { ensureBucket, s3ClientConfig, type S3Endpoint } from '../../dev/s3/s3-server.ts';
 import { openSearchUrl, s3Endpoint, uniquePrefix } from './services.ts';
 import { startTestAggregator } from './aggregator.ts';
@@ -194,6 +195,22 @@ export function policyFor(
     created_at: '2026-01-01T00:00:00.000Z',
     updated_at: '2026-01-01T00:00:00.000Z',
   };
+}
+
+/** The archive job handler of `policy` on the fixture's store and bucket; `over` replaces any dependency. */
+export function archiveHandlerFor(
+  f: Pick<ArchiveFixture, 'client' | 'prefix' | 'bucket' | 'catalog'>,
+  policy: ArchivePolicy,
+  over: Partial<ArchiveJobDeps> = {},
+) {
+  return archiveJobHandler({
+    client: f.client,
+    indexPrefix: f.prefix,
+    bucket: () => f.bucket,
+    policy: async (id) => (id === policy.id ? policy : undefined),
+    catalog: f.catalog,
+    ...over,
+  });
 }
 
 /** A JobContext for running a handler directly: checkpoints are kept in `saved`. */

@@ -13,6 +13,7 @@ import { S3Failure } from '../../../aggregator/archive/s3-bucket.ts';
 import { startS3Server } from '../../../dev/s3/s3-server.ts';
 import type { LogRecord } from '../../../shared/record.ts';
 import {
+  archiveHandlerFor,
   dayOf,
   dayRecords,
   jobContext,
@@ -191,17 +192,11 @@ t.test(
     await f.write(recs);
     const policy = policyFor(f, { after: { delete_from_store: true } });
     const { gate, client } = await gatedStore(t);
-    const deps = {
-      client,
-      indexPrefix: f.prefix,
-      bucket: () => f.bucket,
-      policy: async () => policy,
-      catalog: new ArchiveCatalog(client, f.prefix),
-    };
+    const gated = { client, catalog: new ArchiveCatalog(client, f.prefix) };
     let seen = 0;
     const run1 = jobContext('job-os', { policy_id: policy.id });
-    const err = await archiveJobHandler({
-      ...deps,
+    const err = await archiveHandlerFor(f, policy, {
+      ...gated,
       onPartition: async () => {
         if (++seen === 2) await gate.refuse();
       },
@@ -220,7 +215,7 @@ t.test(
 
     await gate.open();
     const run2 = jobContext('job-os', { policy_id: policy.id }, run1.ctx.saved);
-    const r2 = await archiveJobHandler(deps).run(run2.ctx);
+    const r2 = await archiveHandlerFor(f, policy, gated).run(run2.ctx);
     t.equal(r2['records'], recs.length);
     t.same((await f.archivedLines()).sort(), asLines(recs), 'every record archived exactly once');
     for (const d of [4, 3, 2])
@@ -240,33 +235,21 @@ t.test(
     // day's writes were blocked, before anything could be deleted.
     let verifying = false;
     let cut = false;
-    const bucket = wrapBucket(f.bucket, {
-      get: async (key, range) => {
-        if (verifying && !cut && key.endsWith('.ndjson.gz')) {
-          cut = true;
-          await gate.refuse();
-        }
-        return f.bucket.get(key, range);
-      },
-      stream: async (key) => {
-        if (verifying && !cut && key.endsWith('.ndjson.gz')) {
-          cut = true;
-          await gate.refuse();
-        }
-        return f.bucket.stream(key);
-      },
-    });
-    const deps = {
-      client,
-      indexPrefix: f.prefix,
-      bucket: () => bucket,
-      policy: async () => policy,
-      catalog: new ArchiveCatalog(client, f.prefix),
+    const cutOnFirstObjectRead = async (key: string) => {
+      if (verifying && !cut && key.endsWith('.ndjson.gz')) {
+        cut = true;
+        await gate.refuse();
+      }
     };
+    const bucket = wrapBucket(f.bucket, {
+      get: async (key, range) => (await cutOnFirstObjectRead(key), f.bucket.get(key, range)),
+      stream: async (key) => (await cutOnFirstObjectRead(key), f.bucket.stream(key)),
+    });
+    const gated = { client, bucket: () => bucket, catalog: new ArchiveCatalog(client, f.prefix) };
     let seen = 0;
     const run1 = jobContext('job-osv', { policy_id: policy.id });
-    const err = await archiveJobHandler({
-      ...deps,
+    const err = await archiveHandlerFor(f, policy, {
+      ...gated,
       onPartition: () => {
         if (++seen === 2) verifying = true;
       },
@@ -291,7 +274,7 @@ t.test(
     t.equal(blockOwnerOf((mapping.body as any)[day].mappings._meta)?.job_id, 'job-osv', 'with its owner recorded');
     verifying = false;
     const run2 = jobContext('job-osv', { policy_id: policy.id }, run1.ctx.saved);
-    const r2 = await archiveJobHandler(deps).run(run2.ctx);
+    const r2 = await archiveHandlerFor(f, policy, gated).run(run2.ctx);
     t.same(
       (r2['days'] as any)[`alpha/${dayOf(3)}`],
       { deleted: true, records: recs.length },

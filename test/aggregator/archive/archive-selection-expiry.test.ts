@@ -3,12 +3,12 @@
 // S3 server. Archived objects are read back with the AWS SDK and gunzip.
 import t from 'tap';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { archiveJobHandler } from '../../../aggregator/jobs/archive-job.ts';
 import { archiveRetentionGuard } from '../../../aggregator/archive/retention-guard.ts';
 import { isPastArchiveRetention } from '../../../aggregator/archive/archive-selection.ts';
 import type { ArchivePolicy } from '../../../aggregator/archive/archive-policy.ts';
 import type { LogRecord } from '../../../shared/record.ts';
 import {
+  archiveHandlerFor,
   dayOf,
   dayRecords,
   jobContext,
@@ -20,16 +20,8 @@ import {
 const DAY_MS = 86_400_000;
 const asLines = (records: LogRecord[]) => records.map((r) => JSON.stringify(r)).sort();
 
-function handler(f: ArchiveFixture, policy: ArchivePolicy, now?: () => number) {
-  return archiveJobHandler({
-    client: f.client,
-    indexPrefix: f.prefix,
-    bucket: () => f.bucket,
-    policy: async (id) => (id === policy.id ? policy : undefined),
-    catalog: f.catalog,
-    ...(now ? { now } : {}),
-  });
-}
+const handler = (f: ArchiveFixture, policy: ArchivePolicy, now?: () => number) =>
+  archiveHandlerFor(f, policy, now ? { now } : {});
 
 async function keysUnder(f: ArchiveFixture, prefix: string): Promise<string[]> {
   const res = await f.sdk.send(new ListObjectsV2Command({ Bucket: f.bucketName, Prefix: prefix }));
